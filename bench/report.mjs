@@ -1,0 +1,54 @@
+// Turns the raw per-run results written by run.sh into the Markdown table and
+// the goal lines. Kept separate from run.sh because the arithmetic is float.
+// Usage: node bench/report.mjs <results.tsv>
+// results.tsv columns (tab-separated, no header):
+//   key  label  round  req/s  p50_ms  p99_ms  rss_kib  non2xx  socket_errors
+import fs from 'node:fs';
+
+const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(Boolean).map((line) => {
+  const [key, label, round, rps, p50, p99, rss, non2xx, sockErr] = line.split('\t');
+  return { key, label, round: +round, rps: +rps, p50: +p50, p99: +p99, rss: +rss, errors: +non2xx + +sockErr };
+});
+
+// Per target: the round with the best req/s (least disturbed by the other
+// tenants of a 2-core box); p50/p99 come from that same run. RSS is the largest
+// seen after any run; errors are summed over all measured runs.
+const targets = new Map();
+for (const r of rows) {
+  const t = targets.get(r.key);
+  if (!t) { targets.set(r.key, { ...r }); continue; }
+  const rss = Math.max(t.rss, r.rss), errors = t.errors + r.errors;
+  if (r.rps > t.rps) Object.assign(t, r);
+  Object.assign(t, { rss, errors });
+}
+
+const get = (key) => targets.get(key);
+const fmt = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const ratio = (a, b) => (a && b ? a.rps / b.rps : NaN);
+
+const out = [];
+out.push('| target | req/s | p50 (ms) | p99 (ms) | RSS MiB | ratio vs bare http-proxy | ratio vs bare undici | errors |');
+out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const t of targets.values()) {
+  out.push(`| ${t.label} | ${Math.round(t.rps)} | ${fmt(t.p50)} | ${fmt(t.p99)} | ${fmt(t.rss / 1024, 1)} | `
+    + `${fmt(ratio(t, get('http-proxy')))} | ${fmt(ratio(t, get('undici')))} | ${t.errors} |`);
+}
+out.push('');
+out.push('"errors" = non-2xx/3xx responses + socket errors over all measured runs; a row with errors is not a valid figure.');
+out.push('');
+
+// Goal lines, each followed by "ok" or "MISSED" (nothing when not computable).
+const goal = (text, value, ok) => out.push(`- ${text.replace('X', fmt(value))}${Number.isFinite(value) ? (ok ? ' ok' : ' MISSED') : ''}`);
+const ing = get('ingressd-1'), big = get('ingressd-1k'), hp = get('http-proxy'), un = get('undici');
+if (!ing) {
+  out.push('- ingressd targets skipped (SKIP_INGRESSD=1): no goal lines.');
+} else {
+  const vsHp = ratio(ing, hp), vsUn = ratio(ing, un);
+  goal('ingressd / http-proxy = X (goal ≥ 1.6)', vsHp, vsHp >= 1.6);
+  goal('ingressd / undici = X (goal ≥ 0.8)', vsUn, vsUn >= 0.8);
+  const pct = big ? (big.rps / ing.rps - 1) * 100 : NaN;
+  goal('ingressd 1000×10 vs 1 route = X% (goal within 5%)', pct, Math.abs(pct) <= 5);
+  const p99 = un ? ing.p99 / un.p99 : NaN;
+  goal('ingressd p99 / undici p99 = X (goal ≤ 2)', p99, p99 <= 2);
+}
+console.log(out.join('\n'));

@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# Benchmark harness: ingressd against nginx and two bare Node proxies, all in
+# front of the same nginx upstream on 127.0.0.1. See bench/README.md.
+#
+# Env knobs:
+#   DURATION=10       seconds per measured wrk run
+#   ROUNDS=2          rounds over all targets (best round per target is reported)
+#   WARMUP=2          seconds of unmeasured wrk before each measured run
+#   CONNECTIONS=50    wrk connections (-c)
+#   SKIP_INGRESSD=1   skip the ingressd targets and the reload test
+#   KEEP_TMP=1        keep the temp dir (configs, logs, raw wrk output)
+#   INGRESSD=dist/cli.js  the ingressd entry point to run with node
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+REPO=$PWD
+
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-2}
+WARMUP=${WARMUP:-2}
+CONNECTIONS=${CONNECTIONS:-50}
+SKIP_INGRESSD=${SKIP_INGRESSD:-0}
+KEEP_TMP=${KEEP_TMP:-0}
+INGRESSD=${INGRESSD:-dist/cli.js}
+HOST=bench.localhost
+EXTRA_HOSTS=1000
+EXTRA_PATHS=10
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+for tool in wrk nginx curl node; do
+  command -v "$tool" >/dev/null || die "'$tool' not found (apt-get install -y wrk nginx curl)"
+done
+if [[ $SKIP_INGRESSD != 1 && ! -f $INGRESSD ]]; then
+  die "$INGRESSD not found: run 'npm run build' first (or SKIP_INGRESSD=1 to bench the baselines only)"
+fi
+
+TMP=$(mktemp -d /tmp/ingressd-bench.XXXXXX)
+chmod 755 "$TMP" # nginx workers may run as 'nobody' and need to reach their temp dirs
+PIDS=()
+LOAD_PID= # the wrk run in progress, if any
+
+# Kill everything we started, even on failure or Ctrl-C. Keep the temp dir when
+# something failed, because its logs are what you need to see why.
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  local pid
+  for pid in $LOAD_PID "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in $LOAD_PID "${PIDS[@]}"; do
+    # Give each process up to 2 s to exit, then force it.
+    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [[ $rc -ne 0 || $KEEP_TMP == 1 ]]; then
+    echo "bench: temp dir kept: $TMP" >&2
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Pick N distinct free loopback ports by holding them all open at once.
+free_ports() {
+  node -e '
+    const net = require("net");
+    const servers = Array.from({ length: +process.argv[1] }, () => net.createServer());
+    Promise.all(servers.map((s) => new Promise((r) => s.listen(0, "127.0.0.1", () => r(s.address().port)))))
+      .then((ports) => { console.log(ports.join(" ")); servers.forEach((s) => s.close()); });
+  ' "$1"
+}
+
+# start NAME CMD...: run CMD in the background, output to $TMP/NAME.log; sets LAST_PID.
+# (Not called via $(...): a subshell would lose PIDS and own the child.)
+start() {
+  local name=$1; shift
+  "$@" >"$TMP/$name.log" 2>&1 &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+}
+
+# load SECONDS OUTFILE URL: one wrk run, bounded by `timeout` even if a server
+# hangs. Run in the background and `wait`ed for, because bash defers its INT
+# trap until a foreground child exits, and wrk treats SIGINT as "stop and print
+# results" (exit 0), so Ctrl-C would otherwise just skip to the next target.
+load() {
+  local secs=$1 out=$2 url=$3
+  timeout $((secs + 30)) wrk -t1 -c"$CONNECTIONS" -H "Host: $HOST" --latency -d"${secs}s" "$url" >"$out" &
+  LOAD_PID=$!
+  local rc=0
+  wait "$LOAD_PID" || rc=$?
+  LOAD_PID=
+  return "$rc"
+}
+
+# wait_ok NAME PID URL [TIMEOUT]: wait until URL answers 2xx with Host: $HOST.
+wait_ok() {
+  local name=$1 pid=$2 url=$3 timeout=${4:-10}
+  local deadline=$((SECONDS + timeout))
+  while ((SECONDS < deadline)); do
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$TMP/$name.log" >&2; die "$name exited during startup (log above)"; }
+    curl -sf -o /dev/null --max-time 1 -H "Host: $HOST" "$url" && return 0
+    sleep 0.1
+  done
+  tail -20 "$TMP/$name.log" >&2
+  die "$name: $url did not answer 2xx within ${timeout}s (log above)"
+}
+
+# RSS of a process plus its direct children (nginx master + worker), in KiB.
+rss_kib() {
+  local total=0 pid kb
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+    total=$((total + ${kb:-0}))
+  done
+  echo "$total"
+}
+
+# wrk output -> "req/s <TAB> p50_ms <TAB> p99_ms <TAB> non2xx <TAB> socket_errors".
+parse_wrk() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    $1 == "Requests/sec:" { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { non2xx = $NF }
+    /Socket errors:/ { gsub(",", ""); errs = $4 + $6 + $8 + $10 }
+    END {
+      if (rps == "") exit 1
+      printf "%s\t%.3f\t%.3f\t%d\t%d\n", rps, p50, p99, non2xx, errs
+    }' "$1"
+}
+
+# nginx_conf PREFIX PORT HTTP_EXTRA LOCATION: a self-contained nginx.conf in PREFIX.
+nginx_conf() {
+  local prefix=$1 port=$2 http_extra=$3 location=$4
+  mkdir -p "$prefix/tmp"
+  chmod 755 "$prefix" "$prefix/tmp"
+  cat >"$prefix/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $prefix/nginx.pid;
+error_log $prefix/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  default_type text/plain;
+  # nginx closes a client connection after 1000 requests by default; Node does
+  # not, so lift the cap to keep wrk's connections alive for every target.
+  keepalive_requests 1000000;
+  client_body_temp_path $prefix/tmp/body;
+  proxy_temp_path $prefix/tmp/proxy;
+  fastcgi_temp_path $prefix/tmp/fastcgi;
+  uwsgi_temp_path $prefix/tmp/uwsgi;
+  scgi_temp_path $prefix/tmp/scgi;
+$http_extra
+  server {
+    listen 127.0.0.1:$port default_server;
+    location / { $location }
+  }
+}
+EOF
+}
+
+# ---------------------------------------------------------------- processes
+read -r UP_PORT NGX_PORT HP_PORT UN_PORT ING1_PORT ING1_ADMIN INGK_PORT INGK_ADMIN <<<"$(free_ports 8)"
+
+# nginx upstream: the thing every proxy forwards to.
+nginx_conf "$TMP/upstream" "$UP_PORT" "" 'return 200 "ok\n";'
+start upstream nginx -p "$TMP/upstream" -c "$TMP/upstream/nginx.conf" -e "$TMP/upstream/error.log"
+UP_PID=$LAST_PID
+wait_ok upstream "$UP_PID" "http://127.0.0.1:$UP_PORT/"
+
+# nginx reverse proxy: the reference for what a mature C proxy does.
+nginx_conf "$TMP/proxy" "$NGX_PORT" "  upstream backend {
+    server 127.0.0.1:$UP_PORT;
+    keepalive 64;
+    keepalive_requests 1000000;
+  }" 'proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";'
+start nginx-proxy nginx -p "$TMP/proxy" -c "$TMP/proxy/nginx.conf" -e "$TMP/proxy/error.log"
+NGX_PID=$LAST_PID
+wait_ok nginx-proxy "$NGX_PID" "http://127.0.0.1:$NGX_PORT/"
+
+start http-proxy node bench/baselines/http-proxy.mjs "$HP_PORT" "$UP_PORT"
+HP_PID=$LAST_PID
+wait_ok http-proxy "$HP_PID" "http://127.0.0.1:$HP_PORT/"
+
+start undici node bench/baselines/undici.mjs "$UN_PORT" "$UP_PORT"
+UN_PID=$LAST_PID
+wait_ok undici "$UN_PID" "http://127.0.0.1:$UN_PORT/"
+
+# Targets, in the order they are run in each round: key|label|port|pid.
+TARGETS=(
+  "upstream|nginx upstream (direct)|$UP_PORT|$UP_PID"
+  "nginx|nginx proxy|$NGX_PORT|$NGX_PID"
+  "http-proxy|bare http-proxy|$HP_PORT|$HP_PID"
+  "undici|bare undici|$UN_PORT|$UN_PID"
+)
+
+if [[ $SKIP_INGRESSD != 1 ]]; then
+  # Rules for the benchmarked route: Service + Endpoints -> nginx upstream, and
+  # an Ingress for bench.localhost.
+  mkdir -p "$TMP/rules-1"
+  cat >"$TMP/rules-1/bench.yaml" <<EOF
+apiVersion: v1
+kind: Service
+metadata:
+  name: bench
+  namespace: default
+spec:
+  ports:
+    - name: http
+      port: 80
+      targetPort: $UP_PORT
+---
+apiVersion: v1
+kind: Endpoints
+metadata:
+  name: bench
+  namespace: default
+subsets:
+  - addresses:
+      - ip: 127.0.0.1
+    ports:
+      - name: http
+        port: $UP_PORT
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: bench
+  namespace: default
+spec:
+  rules:
+    - host: $HOST
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: bench
+                port:
+                  number: 80
+EOF
+  # Same route plus 1,000 other hosts x 10 paths: routing cost must not grow
+  # with the table. The measured request still goes to bench.localhost.
+  mkdir -p "$TMP/rules-1k"
+  cp "$TMP/rules-1/bench.yaml" "$TMP/rules-1k/"
+  node bench/gen-rules.mjs "$TMP/rules-1k" "$EXTRA_HOSTS" "$EXTRA_PATHS" "$UP_PORT"
+
+  # Access logging stays on (info level, to a file): that is how it runs in production.
+  for cfg in 1:"$ING1_PORT":"$ING1_ADMIN" 1k:"$INGK_PORT":"$INGK_ADMIN"; do
+    IFS=: read -r name port admin <<<"$cfg"
+    start "ingressd-$name" node "$INGRESSD" --rules "$TMP/rules-$name" \
+      --http-port "$port" --admin-port "$admin" --log-level info
+    pid=$LAST_PID
+    deadline=$((SECONDS + 30))
+    until curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$admin/readyz"; do
+      kill -0 "$pid" 2>/dev/null || { tail -20 "$TMP/ingressd-$name.log" >&2; die "ingressd ($name) exited during startup (log above)"; }
+      ((SECONDS < deadline)) || { tail -20 "$TMP/ingressd-$name.log" >&2; die "ingressd ($name): /readyz on admin port $admin not 200 within 30 s (log above)"; }
+      sleep 0.1
+    done
+    wait_ok "ingressd-$name" "$pid" "http://127.0.0.1:$port/" 5
+    if [[ $name == 1 ]]; then ING1_PID=$pid; else INGK_PID=$pid; fi
+  done
+  TARGETS+=(
+    "ingressd-1|ingressd 1 route|$ING1_PORT|$ING1_PID"
+    "ingressd-1k|ingressd ${EXTRA_HOSTS}×${EXTRA_PATHS}|$INGK_PORT|$INGK_PID"
+  )
+fi
+
+# Every target must actually return the upstream's body, or we would be
+# benchmarking an error page.
+for t in "${TARGETS[@]}"; do
+  IFS='|' read -r key label port pid <<<"$t"
+  body=$(curl -sf --max-time 2 -H "Host: $HOST" "http://127.0.0.1:$port/") || die "$label: request failed"
+  [[ $body == ok ]] || die "$label: unexpected body '$body' (expected 'ok')"
+done
+
+# ---------------------------------------------------------------- load
+# Rounds are interleaved (every target once per round) so that a noisy period
+# on the box hits all targets rather than one.
+RESULTS=$TMP/results.tsv
+: >"$RESULTS"
+mkdir -p "$TMP/wrk"
+echo "bench: ${#TARGETS[@]} targets, $ROUNDS round(s), ${DURATION}s each (+${WARMUP}s warm-up), $CONNECTIONS connections" >&2
+for round in $(seq "$ROUNDS"); do
+  for t in "${TARGETS[@]}"; do
+    IFS='|' read -r key label port pid <<<"$t"
+    url="http://127.0.0.1:$port/"
+    load "$WARMUP" /dev/null "$url" || die "$label: wrk warm-up failed"
+    out="$TMP/wrk/$key-$round.txt"
+    load "$DURATION" "$out" "$url" || { cat "$out" >&2; die "$label: wrk failed (output above)"; }
+    parsed=$(parse_wrk "$out") || { cat "$out" >&2; die "$label: could not parse wrk output (above)"; }
+    rss=$(rss_kib "$pid")
+    IFS=$'\t' read -r rps p50 p99 non2xx errs <<<"$parsed"
+    printf '%s\t' "$key" "$label" "$round" "$rps" "$p50" "$p99" "$rss" "$non2xx" >>"$RESULTS"
+    printf '%s\n' "$errs" >>"$RESULTS"
+    printf 'bench: round %s  %-26s %9s req/s  p50 %7s ms  p99 %7s ms  errors %s\n' \
+      "$round" "$label" "$rps" "$p50" "$p99" "$((non2xx + errs))" >&2
+  done
+done
+
+# ---------------------------------------------------------------- reload
+RELOAD_LINE="reload test skipped (SKIP_INGRESSD=1)"
+if [[ $SKIP_INGRESSD != 1 ]]; then
+  echo "bench: reload test on the ${EXTRA_HOSTS}-host ingressd" >&2
+  # reload.mjs exits non-zero on timeout; the line still says so, and the table
+  # is still worth printing.
+  RELOAD_LINE=$(timeout 30 node bench/reload.mjs "$TMP/rules-1k" "$INGK_PORT" 1000) || true
+  [[ -n $RELOAD_LINE ]] || RELOAD_LINE="reload test failed (see $TMP/ingressd-1k.log)"
+fi
+
+# ---------------------------------------------------------------- report
+mkdir -p bench/results
+{
+  echo "## ingressd benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), node $(node -v)," \
+    "$(nginx -v 2>&1 | sed 's|nginx version: ||'), wrk -t1 -c$CONNECTIONS," \
+    "${DURATION}s × $ROUNDS round(s), best round per target, commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)"
+  echo
+  node bench/report.mjs "$RESULTS"
+  echo "- $RELOAD_LINE"
+} | tee bench/results/latest.md
+echo >&2
+echo "bench: written to bench/results/latest.md" >&2

@@ -1,0 +1,26 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Runtime } from "../runtime.js";
+import { configView } from "./configView.js";
+
+/** Health, readiness and the configuration API, on their own (loopback by default) port. */
+export function createAdminServer(runtime: Runtime): Server {
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? "/").split("?", 1)[0];
+    if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n");
+    switch (path) {
+      case "/healthz":
+        return send(res, 200, "text/plain", "ok\n");
+      case "/readyz":
+        return runtime.ready ? send(res, 200, "text/plain", "ready\n") : send(res, 503, "text/plain", "configuration not loaded yet\n");
+      case "/api/config":
+        return send(res, 200, "application/json", JSON.stringify(configView(runtime.current, runtime.ready), null, 2) + "\n");
+      default:
+        return send(res, 404, "text/plain", "not found\n");
+    }
+  });
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { "content-type": `${type}; charset=utf-8`, "content-length": Buffer.byteLength(body), "cache-control": "no-store", server: "ingressd" });
+  res.end(body);
+}

@@ -1,0 +1,139 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, extname, join, resolve } from "node:path";
+import { watch, type FSWatcher } from "chokidar";
+import type { ConfigChange, ConfigSource } from "./source.js";
+
+const RULE_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
+
+/** Editors' swap, backup and probe files are never rules, even with a rules extension. */
+export function isEditorTempFile(path: string): boolean {
+  const name = basename(path);
+  return (
+    name.endsWith("~") ||
+    name.endsWith(".swp") ||
+    name.endsWith(".swx") ||
+    name.endsWith(".swo") ||
+    name.startsWith(".#") ||
+    name === "4913" ||
+    name.startsWith(".") // hidden files: also editors' atomic-save temporaries
+  );
+}
+
+export function isRulesFile(path: string): boolean {
+  return !isEditorTempFile(path) && RULE_EXTENSIONS.has(extname(path).toLowerCase());
+}
+
+export interface FileSourceOptions {
+  /** Files or directories (read recursively). */
+  paths: string[];
+  /** Quiet time before a batch of changes is applied. */
+  debounceMs?: number;
+  onError?: (err: Error) => void;
+}
+
+/**
+ * Rules from files and directories, watched with chokidar. Events are collected per
+ * path and applied after a quiet period; each path is then read as it is *now*, so an
+ * unlink followed by an add (an editor's atomic save) is one change, never a removal.
+ */
+export class FileSource implements ConfigSource {
+  private readonly roots: string[];
+  private readonly debounceMs: number;
+  private watcher: FSWatcher | undefined;
+  private pending = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  /** Files currently known, so a removed directory reports each of its files. */
+  private readonly known = new Set<string>();
+
+  constructor(private readonly options: FileSourceOptions) {
+    this.roots = options.paths.map((p) => resolve(p));
+    this.debounceMs = options.debounceMs ?? 100;
+  }
+
+  async readAll(): Promise<ConfigChange[]> {
+    const files: string[] = [];
+    for (const root of this.roots) files.push(...(await listRulesFiles(root)));
+    const changes = await Promise.all([...new Set(files)].sort().map((f) => this.read(f)));
+    return changes;
+  }
+
+  async watch(onChanges: (changes: ConfigChange[]) => void): Promise<void> {
+    const watcher = watch(this.roots, {
+      ignoreInitial: true,
+      ignored: (path, stats) => (stats?.isFile() ?? false) && !isRulesFile(path),
+      awaitWriteFinish: false,
+      atomic: true,
+    });
+    this.watcher = watcher;
+    const touch = (path: string): void => {
+      if (!isRulesFile(path)) return;
+      this.pending.add(resolve(path));
+      this.schedule(onChanges);
+    };
+    watcher.on("add", touch).on("change", touch).on("unlink", touch);
+    watcher.on("unlinkDir", (dir: string) => {
+      const prefix = resolve(dir) + "/";
+      for (const f of this.known) if (f.startsWith(prefix)) this.pending.add(f);
+      this.schedule(onChanges);
+    });
+    // A new sub-folder's files arrive as `add` events of their own.
+    watcher.on("error", (err) => this.options.onError?.(err as Error));
+    await new Promise<void>((res) => watcher.once("ready", () => res()));
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    await this.watcher?.close();
+  }
+
+  private schedule(onChanges: (changes: ConfigChange[]) => void): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const paths = [...this.pending].sort();
+      this.pending.clear();
+      Promise.all(paths.map((p) => this.read(p)))
+        .then((changes) => onChanges(changes))
+        .catch((err: unknown) => this.options.onError?.(err as Error));
+    }, this.debounceMs);
+  }
+
+  private async read(path: string): Promise<ConfigChange> {
+    try {
+      const text = await readFile(path, "utf8");
+      this.known.add(path);
+      return { path, text };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "EISDIR") {
+        this.known.delete(path);
+        return { path, text: null };
+      }
+      throw err;
+    }
+  }
+}
+
+/** Rules files under `root` (or `root` itself when it is a file). A missing root is empty, not an error. */
+async function listRulesFiles(root: string): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(root);
+  } catch {
+    return [];
+  }
+  // A file named explicitly is read whatever its extension.
+  if (info.isFile()) return [root];
+  const names = await readdir(root, { recursive: true });
+  const files: string[] = [];
+  for (const name of names) {
+    // Hidden folders hold editors' state and Kubernetes ConfigMap mounts' `..data`
+    // copies; the visible names (possibly symlinks, hence `stat`) are the rules.
+    if (name.split("/").some((part) => part.startsWith("."))) continue;
+    const path = join(root, name);
+    if (!isRulesFile(path)) continue;
+    const s = await stat(path).catch(() => undefined);
+    if (s?.isFile()) files.push(path);
+  }
+  return files;
+}

@@ -1,0 +1,55 @@
+import type { IngressClass, Ingress } from "kubernetes-types/networking/v1.js";
+import type { Endpoints, Secret, Service } from "kubernetes-types/core/v1.js";
+import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
+import type { SourceLocation } from "../issues.js";
+
+/** The kinds ingressd reads. Everything else is reported and ignored. */
+export interface KindMap {
+  Service: Service;
+  Endpoints: Endpoints;
+  EndpointSlice: EndpointSlice;
+  Ingress: Ingress;
+  IngressClass: IngressClass;
+  Secret: Secret;
+}
+export type KindName = keyof KindMap;
+
+/** A validated resource with where it came from. Immutable once loaded. */
+export interface Loaded<K extends KindName = KindName> {
+  kind: K;
+  object: KindMap[K];
+  namespace: string;
+  name: string;
+  /** `Kind namespace/name`, how logs and errors name the resource. */
+  id: string;
+  /** Where the resource starts. */
+  source: SourceLocation;
+  /** 0-based document index in its file, the last tie-breaker of precedence. */
+  docIndex: number;
+  locate(path: readonly (string | number)[]): SourceLocation;
+}
+
+/** All resources currently loaded, grouped by kind. Plain data, built fresh per reload. */
+export interface ResourceSet {
+  services: Loaded<"Service">[];
+  endpoints: Loaded<"Endpoints">[];
+  endpointSlices: Loaded<"EndpointSlice">[];
+  ingresses: Loaded<"Ingress">[];
+  ingressClasses: Loaded<"IngressClass">[];
+  secrets: Loaded<"Secret">[];
+}
+
+export function emptyResourceSet(): ResourceSet {
+  return { services: [], endpoints: [], endpointSlices: [], ingresses: [], ingressClasses: [], secrets: [] };
+}
+
+export function addToSet(set: ResourceSet, res: Loaded): void {
+  switch (res.kind) {
+    case "Service": set.services.push(res as Loaded<"Service">); break;
+    case "Endpoints": set.endpoints.push(res as Loaded<"Endpoints">); break;
+    case "EndpointSlice": set.endpointSlices.push(res as Loaded<"EndpointSlice">); break;
+    case "Ingress": set.ingresses.push(res as Loaded<"Ingress">); break;
+    case "IngressClass": set.ingressClasses.push(res as Loaded<"IngressClass">); break;
+    case "Secret": set.secrets.push(res as Loaded<"Secret">); break;
+  }
+}

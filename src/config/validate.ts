@@ -1,0 +1,308 @@
+import { isIP } from "node:net";
+import { Endpoints as EndpointsModel, Secret as SecretModel, Service as ServiceModel } from "kubernetes-models/v1";
+import { EndpointSlice as EndpointSliceModel } from "kubernetes-models/discovery.k8s.io/v1";
+import { Ingress as IngressModel, IngressClass as IngressClassModel } from "kubernetes-models/networking.k8s.io/v1";
+import { fieldPath, type ConfigIssue } from "../issues.js";
+import type { ParsedDocument } from "./parse.js";
+import type { KindMap, KindName, Loaded } from "./resources.js";
+
+type Path = (string | number)[];
+
+/** Collects the problems of one resource, each located in its file. */
+class Reporter {
+  readonly issues: ConfigIssue[] = [];
+  constructor(
+    private readonly doc: ParsedDocument,
+    private readonly base: Path,
+    public resource?: string,
+  ) {}
+  error(path: Path, code: string, message: string): void {
+    this.add("error", path, code, message);
+  }
+  warn(path: Path, code: string, message: string): void {
+    this.add("warning", path, code, message);
+  }
+  get failed(): boolean {
+    return this.issues.some((i) => i.severity === "error");
+  }
+  private add(severity: "error" | "warning", path: Path, code: string, message: string): void {
+    const full = [...this.base, ...path];
+    const issue: ConfigIssue = { severity, code, message, ...this.doc.locate(full) };
+    if (path.length > 0) issue.field = fieldPath(path);
+    if (this.resource) issue.resource = this.resource;
+    this.issues.push(issue);
+  }
+}
+
+interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+interface Model {
+  validate(): void;
+}
+
+/** apiVersion/kind → the official schema's model, so what we accept an API server accepts. */
+const KINDS: Record<string, { kind: KindName; model: new (data: never) => Model }> = {
+  "v1/Service": { kind: "Service", model: ServiceModel as never },
+  "v1/Endpoints": { kind: "Endpoints", model: EndpointsModel as never },
+  "v1/Secret": { kind: "Secret", model: SecretModel as never },
+  "discovery.k8s.io/v1/EndpointSlice": { kind: "EndpointSlice", model: EndpointSliceModel as never },
+  "networking.k8s.io/v1/Ingress": { kind: "Ingress", model: IngressModel as never },
+  "networking.k8s.io/v1/IngressClass": { kind: "IngressClass", model: IngressClassModel as never },
+};
+
+export interface ValidationResult {
+  resources: Loaded[];
+  issues: ConfigIssue[];
+}
+
+/** Validates every document of a parsed file. One bad resource never rejects its neighbours. */
+export function validateDocuments(docs: readonly ParsedDocument[]): ValidationResult {
+  const out: ValidationResult = { resources: [], issues: [] };
+  for (const doc of docs) validateValue(doc, doc.value, [], out);
+  return out;
+}
+
+function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: ValidationResult): void {
+  const r = new Reporter(doc, base);
+  if (!isObject(value)) {
+    r.error([], "not-a-resource", "expected a Kubernetes resource (a mapping with apiVersion and kind)");
+    out.issues.push(...r.issues);
+    return;
+  }
+  const { apiVersion, kind } = value;
+  if (typeof apiVersion !== "string" || typeof kind !== "string") {
+    r.error(typeof apiVersion !== "string" ? ["apiVersion"] : ["kind"], "not-a-resource", "a resource needs string fields apiVersion and kind");
+    out.issues.push(...r.issues);
+    return;
+  }
+  // `kubectl get -o yaml` writes several resources as a v1 List.
+  if (apiVersion === "v1" && kind === "List" && Array.isArray(value.items)) {
+    value.items.forEach((item, i) => validateValue(doc, item, [...base, "items", i], out));
+    return;
+  }
+  const known = KINDS[`${apiVersion}/${kind}`];
+  if (!known) {
+    const hint = Object.values(KINDS).find((k) => k.kind === kind)
+      ? `; ingressd reads ${kind} as apiVersion ${Object.keys(KINDS).find((k) => k.endsWith(`/${kind}`))!.replace(`/${kind}`, "")}`
+      : "";
+    r.warn(["kind"], "unknown-kind", `${kind} (${apiVersion}) is not used by ingressd and is ignored${hint}`);
+    out.issues.push(...r.issues);
+    return;
+  }
+  const metadata = isObject(value.metadata) ? value.metadata : {};
+  const name = typeof metadata.name === "string" ? metadata.name : "";
+  const namespace = typeof metadata.namespace === "string" && metadata.namespace !== "" ? metadata.namespace : "default";
+  r.resource = `${known.kind} ${namespace}/${name || "<unnamed>"}`;
+
+  try {
+    new known.model(value as never).validate();
+  } catch (err) {
+    const errors = (err as { errors?: SchemaError[] }).errors;
+    if (!Array.isArray(errors)) throw err;
+    for (const e of errors) reportSchemaError(r, e);
+  }
+  checkMetadata(r, known.kind, metadata);
+  if (!r.failed) SEMANTIC[known.kind](r, value as never);
+
+  out.issues.push(...r.issues);
+  if (r.failed) return;
+  out.resources.push({
+    kind: known.kind,
+    object: value as unknown as KindMap[typeof known.kind],
+    namespace,
+    name,
+    id: r.resource,
+    source: doc.locate(base),
+    docIndex: doc.index,
+    locate: (path) => doc.locate([...base, ...path]),
+  });
+}
+
+function reportSchemaError(r: Reporter, e: SchemaError): void {
+  const path: Path = e.instancePath
+    .split("/")
+    .slice(1)
+    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  switch (e.keyword) {
+    case "required":
+      r.error([...path, String(e.params.missingProperty)], "schema", `required field ${String(e.params.missingProperty)} is missing`);
+      return;
+    case "enum": {
+      const allowed = (e.params.allowedValues as unknown[]).map(String);
+      let message = `must be one of ${allowed.join(", ")}`;
+      if (path.join(".") === "spec.sessionAffinity") {
+        message = "spec.sessionAffinity must be None or ClientIP (ClusterIP is a Service type, not an affinity: did you mean ClientIP?)";
+      }
+      r.error(path, "schema", message);
+      return;
+    }
+    case "type":
+      r.error(path, "schema", `must be of type ${String(e.params.type)}`);
+      return;
+    default:
+      r.error(path, "schema", e.message ?? `fails schema check ${e.keyword}`);
+  }
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+function checkMetadata(r: Reporter, kind: KindName, metadata: Record<string, unknown>): void {
+  const name = metadata.name;
+  if (typeof name !== "string" || name === "") {
+    r.error(["metadata", "name"], "missing-name", "metadata.name is required");
+    return;
+  }
+  // Service names become DNS labels, so Kubernetes holds them to the stricter RFC 1035 form.
+  if (kind === "Service") {
+    if (!DNS1035_LABEL.test(name) || name.length > 63) {
+      r.error(["metadata", "name"], "invalid-name", `Service name "${name}" must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter, at most 63 characters`);
+    }
+  } else if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
+    r.error(["metadata", "name"], "invalid-name", `name "${name}" must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.'`);
+  }
+  const ns = metadata.namespace;
+  if (ns !== undefined && (typeof ns !== "string" || !DNS1123_LABEL.test(ns))) {
+    r.error(["metadata", "namespace"], "invalid-namespace", `namespace "${String(ns)}" must be a DNS-1123 label`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function validPort(n: unknown): boolean {
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 65535;
+}
+
+/** IANA service name: what a named targetPort or container port may be called. */
+export function isPortName(s: string): boolean {
+  return s.length >= 1 && s.length <= 15 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s) && /[a-z]/.test(s) && !s.includes("--");
+}
+
+const SEMANTIC: { [K in KindName]: (r: Reporter, obj: KindMap[K]) => void } = {
+  Service(r, svc) {
+    const spec = svc.spec ?? {};
+    const type = spec.type ?? "ClusterIP";
+    if (!["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"].includes(type)) {
+      r.error(["spec", "type"], "invalid-service-type", `spec.type must be ClusterIP, NodePort, LoadBalancer or ExternalName, not "${type}"`);
+    }
+    if (type === "ExternalName" && !spec.externalName) {
+      r.error(["spec", "externalName"], "missing-external-name", "a Service of type ExternalName needs spec.externalName (a DNS name such as localhost)");
+    }
+    const ports = spec.ports ?? [];
+    if (ports.length === 0 && type !== "ExternalName") {
+      r.error(["spec", "ports"], "missing-ports", "a Service needs at least one entry in spec.ports");
+    }
+    const names = new Set<string>();
+    ports.forEach((p, i) => {
+      const at: Path = ["spec", "ports", i];
+      if (!validPort(p.port)) r.error([...at, "port"], "invalid-port", `port ${String(p.port)} is out of range 1-65535`);
+      if (ports.length > 1 && !p.name) r.error([...at, "name"], "missing-port-name", "every port needs a name when a Service has several ports");
+      if (p.name !== undefined) {
+        if (!DNS1123_LABEL.test(p.name)) r.error([...at, "name"], "invalid-port-name", `port name "${p.name}" must be a DNS-1123 label`);
+        if (names.has(p.name)) r.error([...at, "name"], "duplicate-port-name", `port name "${p.name}" is used twice`);
+        names.add(p.name);
+      }
+      const protocol = p.protocol ?? "TCP";
+      if (protocol !== "TCP") r.error([...at, "protocol"], "unsupported-protocol", `protocol ${protocol} is not supported by ingressd: only TCP`);
+      const target = p.targetPort;
+      if (typeof target === "number" && !validPort(target)) {
+        r.error([...at, "targetPort"], "invalid-port", `targetPort ${target} is out of range 1-65535`);
+      } else if (typeof target === "string" && !/^\d+$/.test(target) && !isPortName(target)) {
+        r.error([...at, "targetPort"], "invalid-port-name", `targetPort "${target}" is neither a port number nor a valid port name (IANA service name: 1-15 lowercase letters, digits, '-')`);
+      }
+    });
+  },
+
+  Endpoints(r, ep) {
+    (ep.subsets ?? []).forEach((subset, s) => {
+      const addrs = [...(subset.addresses ?? []).map((a, i) => ({ a, at: ["subsets", s, "addresses", i] as Path })),
+        ...(subset.notReadyAddresses ?? []).map((a, i) => ({ a, at: ["subsets", s, "notReadyAddresses", i] as Path }))];
+      for (const { a, at } of addrs) {
+        if (isIP(a.ip) === 0) {
+          r.error([...at, "ip"], "invalid-ip", `"${a.ip}" is not an IP address (for a DNS name such as localhost, use a Service of type ExternalName)`);
+        }
+      }
+      (subset.ports ?? []).forEach((p, i) => {
+        if (!validPort(p.port)) r.error(["subsets", s, "ports", i, "port"], "invalid-port", `port ${String(p.port)} is out of range 1-65535`);
+      });
+    });
+  },
+
+  EndpointSlice(r, slice) {
+    if (!slice.metadata?.labels?.["kubernetes.io/service-name"]) {
+      r.error(["metadata", "labels"], "missing-service-name", "an EndpointSlice needs the label kubernetes.io/service-name naming its Service");
+    }
+    slice.endpoints.forEach((e, i) => {
+      e.addresses.forEach((a, j) => {
+        if (slice.addressType !== "FQDN" && isIP(a) === 0) {
+          r.error(["endpoints", i, "addresses", j], "invalid-ip", `"${a}" is not an IP address (addressType is ${slice.addressType})`);
+        }
+      });
+    });
+    (slice.ports ?? []).forEach((p, i) => {
+      if (p.port !== undefined && !validPort(p.port)) r.error(["ports", i, "port"], "invalid-port", `port ${String(p.port)} is out of range 1-65535`);
+    });
+  },
+
+  Ingress(r, ing) {
+    const spec = ing.spec ?? {};
+    if (spec.defaultBackend) checkBackend(r, ["spec", "defaultBackend"], spec.defaultBackend);
+    (spec.rules ?? []).forEach((rule, i) => {
+      if (rule.host !== undefined) checkHost(r, ["spec", "rules", i, "host"], rule.host);
+      (rule.http?.paths ?? []).forEach((p, j) => {
+        const at: Path = ["spec", "rules", i, "http", "paths", j];
+        if (p.path === undefined || p.path === "") {
+          if (p.pathType !== "ImplementationSpecific") r.error([...at, "path"], "missing-path", `path is required for pathType ${p.pathType}`);
+        } else if (!p.path.startsWith("/")) {
+          r.error([...at, "path"], "invalid-path", `path "${p.path}" must start with "/"`);
+        }
+        checkBackend(r, [...at, "backend"], p.backend);
+      });
+    });
+    (spec.tls ?? []).forEach((tls, i) => {
+      (tls.hosts ?? []).forEach((h, j) => checkHost(r, ["spec", "tls", i, "hosts", j], h));
+    });
+  },
+
+  IngressClass() {},
+  Secret() {},
+};
+
+function checkHost(r: Reporter, at: Path, host: string): void {
+  const bare = host.startsWith("*.") ? host.slice(2) : host;
+  if (isIP(host) !== 0) {
+    r.error(at, "invalid-host", `host "${host}" is an IP address; Ingress hosts must be DNS names (leave host out to match every host)`);
+  } else if (bare.includes("*")) {
+    r.error(at, "invalid-host", `host "${host}": a wildcard must be the whole first label, as in *.example.com`);
+  } else if (!DNS1123_SUBDOMAIN.test(bare) || host.length > 253) {
+    r.error(at, "invalid-host", `host "${host}" must be a lowercase DNS name (letters, digits, '-', '.'), without port or scheme`);
+  }
+}
+
+function checkBackend(r: Reporter, at: Path, backend: NonNullable<KindMap["Ingress"]["spec"]>["defaultBackend"]): void {
+  if (!backend) return;
+  if (backend.resource) {
+    r.error([...at, "resource"], "unsupported-backend", "backend.resource is not supported by ingressd: name a Service with backend.service");
+    return;
+  }
+  if (!backend.service) {
+    r.error([...at, "service"], "missing-backend", "backend.service is required");
+    return;
+  }
+  const port = backend.service.port;
+  const hasNumber = port?.number !== undefined;
+  const hasName = port?.name !== undefined && port.name !== "";
+  if (hasNumber === hasName) {
+    r.error([...at, "service", "port"], "invalid-backend-port", "backend.service.port needs exactly one of number or name");
+  } else if (hasNumber && !validPort(port!.number)) {
+    r.error([...at, "service", "port", "number"], "invalid-port", `port ${String(port!.number)} is out of range 1-65535`);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * A problem found in the configuration. Errors and warnings are values, never
+ * exceptions: the loader collects them, keeps serving what is valid, and
+ * reports them in the logs and in `/api/config` until they are fixed.
+ */
+export type Severity = "error" | "warning";
+
+export interface SourceLocation {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  col: number;
+}
+
+export interface ConfigIssue extends SourceLocation {
+  severity: Severity;
+  /** Stable machine-readable code, e.g. `yaml-syntax`, `schema`, `unknown-port`. */
+  code: string;
+  message: string;
+  /** Field path inside the resource, e.g. `spec.rules[0].http.paths[1].pathType`. */
+  field?: string;
+  /** `Kind namespace/name` of the resource it concerns, when known. */
+  resource?: string;
+}
+
+/** `file:line:col: severity: message (field)` — the form editors and `check` print. */
+export function formatIssue(issue: ConfigIssue): string {
+  const where = `${issue.file}:${issue.line}:${issue.col}`;
+  const field = issue.field ? ` (${issue.field})` : "";
+  return `${where}: ${issue.severity}: ${issue.message}${field}`;
+}
+
+/** Formats a field path of keys and indexes as `spec.rules[0].host`. */
+export function fieldPath(path: readonly (string | number)[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? part : `.${part}`;
+  }
+  return out;
+}

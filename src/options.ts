@@ -1,0 +1,94 @@
+import { parseArgs } from "node:util";
+import type { LogFormat } from "./log.js";
+
+export interface CliOptions {
+  rules: string[];
+  bind: string;
+  httpPort: number;
+  httpsPort: number;
+  adminPort: number;
+  adminBind: string;
+  ingressClass: string;
+  watch: boolean;
+  logLevel: string;
+  logFormat: LogFormat;
+}
+
+export class UsageError extends Error {
+  readonly code = "usage";
+}
+
+export const USAGE = `Usage: ingressd [options]
+
+Serves the Ingress rules of a folder of Kubernetes YAML on one HTTP port.
+
+Options (each also as an environment variable, e.g. --http-port = INGRESSD_HTTP_PORT):
+  --rules PATH          rules folder (read recursively) or file; repeatable   [./ingress-rules]
+  --bind ADDR           address of the HTTP(S) listeners                    [0.0.0.0]
+  --http-port N         HTTP port                                          [8080]
+  --https-port N        HTTPS port (opened once TLS is configured)         [8443]
+  --admin-port N        admin API port (/healthz, /readyz, /api/config)    [9090]
+  --admin-bind ADDR     admin API address; it shows the whole configuration [127.0.0.1]
+  --ingress-class NAME  serve Ingresses of this class (and those without)  [ingressd]
+  --no-watch            load the rules once, do not watch for changes
+  --log-level LEVEL     trace, debug, info, warn, error, fatal, silent      [info]
+  --log-format FORMAT   json or pretty                                     [json]
+  -h, --help            this text
+`;
+
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+/** Flags, then `INGRESSD_*` variables, then defaults. Throws UsageError on anything unknown or malformed. */
+export function parseOptions(argv: string[], env: Record<string, string | undefined>): CliOptions | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        rules: { type: "string", multiple: true },
+        bind: { type: "string" },
+        "http-port": { type: "string" },
+        "https-port": { type: "string" },
+        "admin-port": { type: "string" },
+        "admin-bind": { type: "string" },
+        "ingress-class": { type: "string" },
+        "no-watch": { type: "boolean" },
+        "log-level": { type: "string" },
+        "log-format": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return "help";
+  const pick = (flag: string | undefined, name: string, fallback: string): string => flag ?? env[name] ?? fallback;
+  const port = (flag: string | undefined, name: string, fallback: string, label: string): number => {
+    const raw = pick(flag, name, fallback);
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n > 65535) throw new UsageError(`${label} must be a port number 0-65535, not "${raw}"`);
+    return n;
+  };
+  const rules = v.rules ?? (env.INGRESSD_RULES ? env.INGRESSD_RULES.split(",").filter(Boolean) : ["./ingress-rules"]);
+  const logLevel = pick(v["log-level"], "INGRESSD_LOG_LEVEL", "info");
+  if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")}, not "${logLevel}"`);
+  const logFormat = pick(v["log-format"], "INGRESSD_LOG_FORMAT", "json");
+  if (logFormat !== "json" && logFormat !== "pretty") throw new UsageError(`--log-format must be json or pretty, not "${logFormat}"`);
+  const envWatch = env.INGRESSD_NO_WATCH;
+  const noWatch = v["no-watch"] ?? (envWatch !== undefined && envWatch !== "" && envWatch !== "0" && envWatch !== "false");
+  return {
+    rules,
+    bind: pick(v.bind, "INGRESSD_BIND", "0.0.0.0"),
+    httpPort: port(v["http-port"], "INGRESSD_HTTP_PORT", "8080", "--http-port"),
+    httpsPort: port(v["https-port"], "INGRESSD_HTTPS_PORT", "8443", "--https-port"),
+    adminPort: port(v["admin-port"], "INGRESSD_ADMIN_PORT", "9090", "--admin-port"),
+    adminBind: pick(v["admin-bind"], "INGRESSD_ADMIN_BIND", "127.0.0.1"),
+    ingressClass: pick(v["ingress-class"], "INGRESSD_INGRESS_CLASS", "ingressd"),
+    watch: !noWatch,
+    logLevel,
+    logFormat,
+  };
+}

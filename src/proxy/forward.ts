@@ -1,0 +1,90 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { Dispatcher } from "undici";
+import { clientResponseHeaders } from "./headers.js";
+
+/** How a forwarded request ended. */
+export interface ForwardOutcome {
+  /** Set when the upstream failed; `responded` tells whether the client already got headers. */
+  error?: Error;
+  responded: boolean;
+  bytes: number;
+}
+
+/**
+ * Streams one request to one upstream through undici's dispatch API and the response
+ * back to the client, with backpressure both ways and nothing buffered. The caller
+ * decides what an error means (retry, 502, 504).
+ */
+export class ForwardHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private aborted: Error | undefined;
+  responded = false;
+  bytes = 0;
+  private finished = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly requestId: string,
+    private readonly done: (outcome: ForwardOutcome) => void,
+  ) {}
+
+  /** The client went away: stop the upstream request, whether it is queued or on the wire. */
+  abort(reason: Error): void {
+    this.aborted = reason;
+    this.controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.aborted) controller.abort(this.aborted);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    if (statusCode < 200) return; // 1xx informational: not relayed
+    this.responded = true;
+    const res = this.res;
+    if (statusMessage) res.writeHead(statusCode, statusMessage, clientResponseHeaders(headers, this.requestId));
+    else res.writeHead(statusCode, clientResponseHeaders(headers, this.requestId));
+    res.on("drain", () => controller.resume());
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (!this.res.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+    this.finish({ responded: true, bytes: this.bytes });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.finish({ error, responded: this.responded, bytes: this.bytes });
+  }
+
+  private finish(outcome: ForwardOutcome): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.done(outcome);
+  }
+}
+
+/** Whether a request has a body to stream (a bodiless GET must not send one). */
+export function hasRequestBody(req: IncomingMessage): boolean {
+  const len = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (len !== undefined && len !== "0");
+}
+
+/** Errors where the upstream never produced a response and the request may go elsewhere. */
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ENOTFOUND", "EAI_AGAIN"]);
+
+export function isConnectFailure(err: Error): boolean {
+  const code = (err as { code?: string }).code;
+  return code !== undefined && CONNECT_ERRORS.has(code);
+}
+
+/** 504 for timeouts, 502 for everything else the upstream did wrong. */
+export function statusForUpstreamError(err: Error): number {
+  const code = (err as { code?: string }).code;
+  return code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" ? 504 : 502;
+}

@@ -1,0 +1,99 @@
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
+
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and never cross a proxy.
+ * `expect` is answered at the front (Node sends 100 Continue) and undici refuses it.
+ */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "expect",
+  "http2-settings",
+]);
+
+/** Headers ingressd sets itself on the way up; incoming values are replaced (XFF is appended to). */
+const SET_BY_PROXY = new Set(["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-real-ip", "x-request-id"]);
+
+/** Response headers ingressd replaces: nginx-style `Server`, and a `Date` of its own. */
+const REPLACED_IN_RESPONSE = new Set(["server", "date", "x-request-id"]);
+
+/**
+ * Extra header names listed in `Connection` (a case-insensitive token list, e.g.
+ * Firefox's `keep-alive, Upgrade`): they are hop-by-hop for this message too.
+ */
+export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const joined = Array.isArray(value) ? value.join(",") : value;
+  let tokens: Set<string> | undefined;
+  for (const raw of joined.split(",")) {
+    const t = raw.trim().toLowerCase();
+    if (t === "" || t === "close" || HOP_BY_HOP.has(t)) continue;
+    (tokens ??= new Set()).add(t);
+  }
+  return tokens;
+}
+
+export interface ForwardedInfo {
+  /** The socket's peer address. */
+  peer: string;
+  host: string;
+  proto: "http" | "https";
+  port: number;
+  requestId: string;
+}
+
+/**
+ * Request headers for the upstream, as a flat `[name, value, …]` list built from the
+ * raw headers, so repeated headers and their order survive. Host is preserved.
+ */
+export function upstreamRequestHeaders(req: IncomingMessage, fwd: ForwardedInfo): string[] {
+  const raw = req.rawHeaders;
+  const extra = connectionTokens(req.headers.connection);
+  const out: string[] = [];
+  let xff: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (SET_BY_PROXY.has(lower)) {
+      if (lower === "x-forwarded-for") xff = xff === undefined ? raw[i + 1] : `${xff}, ${raw[i + 1]}`;
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || extra?.has(lower)) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  out.push(
+    "x-forwarded-for", xff === undefined ? fwd.peer : `${xff}, ${fwd.peer}`,
+    "x-forwarded-host", fwd.host,
+    "x-forwarded-proto", fwd.proto,
+    "x-forwarded-port", String(fwd.port),
+    "x-real-ip", fwd.peer,
+    "x-request-id", fwd.requestId,
+  );
+  return out;
+}
+
+/** Upstream response headers for the client: hop-by-hop removed, `Server: ingressd`, request id. */
+export function clientResponseHeaders(headers: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {
+  const extra = connectionTokens(headers.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || REPLACED_IN_RESPONSE.has(name) || extra?.has(name)) continue;
+    out[name] = headers[name];
+  }
+  out.server = "ingressd";
+  out["x-request-id"] = requestId;
+  return out;
+}
+
+/** `::ffff:127.0.0.1` → `127.0.0.1`: logs and affinity speak of the address the client has. */
+export function peerAddress(remote: string | undefined): string {
+  if (!remote) return "";
+  return remote.startsWith("::ffff:") ? remote.slice(7) : remote;
+}

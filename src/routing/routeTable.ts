@@ -1,0 +1,65 @@
+import { normalizeHost, wildcardKey } from "./host.js";
+import type { PathMatcher } from "./pathMatcher.js";
+import type { Route } from "./route.js";
+
+/**
+ * The compiled, immutable routing table of one configuration generation.
+ *
+ * Host groups are tried from the most specific: the exact host, then its one-label
+ * wildcard, then rules without host; the first group with a matching path answers.
+ * Then `spec.defaultBackend`. Each step is a hash lookup, so the cost does not grow
+ * with the number of hosts.
+ */
+export class RouteTable {
+  constructor(
+    private readonly exactHosts: ReadonlyMap<string, PathMatcher>,
+    private readonly wildcardHosts: ReadonlyMap<string, PathMatcher>,
+    private readonly anyHost: PathMatcher | undefined,
+    readonly defaultBackend: Route | undefined,
+  ) {}
+
+  /** `rawHost` is the Host header as received; `path` has no query string. */
+  lookup(rawHost: string | undefined, path: string): Route | undefined {
+    const host = normalizeHost(rawHost);
+    const exact = this.exactHosts.get(host)?.match(path);
+    if (exact) return exact;
+    if (this.wildcardHosts.size > 0) {
+      const key = wildcardKey(host);
+      const wild = key === undefined ? undefined : this.wildcardHosts.get(key)?.match(path);
+      if (wild) return wild;
+    }
+    return this.anyHost?.match(path) ?? this.defaultBackend;
+  }
+
+  /** Every route, for the admin API and `routes` listing. */
+  routes(): Route[] {
+    const out: Route[] = [];
+    for (const m of this.exactHosts.values()) out.push(...m.routes());
+    for (const m of this.wildcardHosts.values()) out.push(...m.routes());
+    if (this.anyHost) out.push(...this.anyHost.routes());
+    return out;
+  }
+
+  get hostCount(): number {
+    return this.exactHosts.size + this.wildcardHosts.size + (this.anyHost ? 1 : 0);
+  }
+
+  static empty(): RouteTable {
+    return new RouteTable(new Map(), new Map(), undefined, undefined);
+  }
+}
+
+/** Path of a request target without its query string; `*` and absolute-form handled. */
+export function requestPath(url: string | undefined): string {
+  if (!url) return "/";
+  let path = url;
+  if (path.charCodeAt(0) !== 47 /* / */) {
+    // absolute-form (`GET http://host/path`) or `OPTIONS *`
+    const scheme = path.indexOf("://");
+    if (scheme === -1) return "/";
+    const slash = path.indexOf("/", scheme + 3);
+    path = slash === -1 ? "/" : path.slice(slash);
+  }
+  const q = path.indexOf("?");
+  return q === -1 ? path : path.slice(0, q);
+}

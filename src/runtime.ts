@@ -1,0 +1,129 @@
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import type { ConfigSource, ConfigChange } from "./config/source.js";
+import { ConfigStore } from "./config/store.js";
+import { formatIssue, type ConfigIssue } from "./issues.js";
+import { compileRoutes } from "./routing/compile.js";
+import { emptySnapshot, type Snapshot, type SnapshotSource } from "./snapshot.js";
+import { resolveBackends } from "./upstream/backendSpec.js";
+import type { Endpoint, UpstreamTimeouts } from "./upstream/endpoint.js";
+import { reconcilePools } from "./upstream/pools.js";
+
+export interface RuntimeOptions {
+  source: ConfigSource;
+  watch: boolean;
+  ingressClass: string;
+  timeouts: UpstreamTimeouts;
+  logger: Logger;
+}
+
+export interface RuntimeEvents {
+  reload: [Snapshot];
+}
+
+/**
+ * Owns the current snapshot. Each batch of changes is parsed, validated and compiled
+ * aside into a complete next snapshot `{ routes, pools }`; publishing it is one
+ * reference swap. Nothing here runs per request.
+ */
+export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSource {
+  current: Snapshot = emptySnapshot();
+  ready = false;
+  private readonly store = new ConfigStore();
+  private endpoints = new Map<string, Endpoint>();
+  /** Issues already logged, so each is logged once, not on every reload. */
+  private logged = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: RuntimeOptions) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    const { source } = this.options;
+    if (this.options.watch) {
+      // Watch first, then read: a change during the initial read is then seen twice, never missed.
+      await source.watch((changes) => this.enqueue(changes));
+    }
+    this.enqueue(await source.readAll());
+    await this.queue;
+    this.ready = true;
+  }
+
+  /** Resolves once every change received so far is applied. */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  async stop(): Promise<void> {
+    await this.options.source.close();
+    await Promise.all([...this.endpoints.values()].map((e) => e.close()));
+  }
+
+  /** Aborts whatever still runs upstream (after the shutdown grace period). */
+  async destroy(): Promise<void> {
+    await Promise.all([...this.endpoints.values()].map((e) => e.destroy()));
+  }
+
+  private enqueue(changes: ConfigChange[]): void {
+    this.queue = this.queue.then(() => this.reload(changes)).catch((err: unknown) => {
+      this.options.logger.error({ err }, "reload failed");
+    });
+  }
+
+  private reload(changes: ConfigChange[]): void {
+    const started = performance.now();
+    const { logger } = this.options;
+    this.store.apply(changes);
+    const { resources, issues } = this.store.resources();
+    const routes = compileRoutes(resources, { ingressClass: this.options.ingressClass });
+    const backends = resolveBackends(resources);
+    const prev = this.current;
+    const next = reconcilePools(prev.pools, this.endpoints, backends.specs, this.options.timeouts);
+    const allIssues = [...issues, ...routes.issues, ...backends.issues];
+    const snapshot: Snapshot = {
+      generation: prev.generation + 1,
+      loadedAt: new Date(),
+      routes: routes.table,
+      pools: next.pools,
+      issues: allIssues,
+      files: this.store.report(),
+      ignored: routes.ignored,
+    };
+    this.current = snapshot;
+    this.endpoints = next.endpoints;
+    // Retired endpoints finish their in-flight requests before their sockets close.
+    for (const ep of next.retired) void ep.close();
+
+    this.logNewIssues(allIssues);
+    const errors = allIssues.filter((i) => i.severity === "error").length;
+    logger.info(
+      {
+        generation: snapshot.generation,
+        files: snapshot.files.length,
+        changed: changes.length,
+        hosts: snapshot.routes.hostCount,
+        routes: snapshot.routes.routes().length,
+        services: next.pools.size,
+        errors,
+        warnings: allIssues.length - errors,
+        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      },
+      "configuration loaded",
+    );
+    this.emit("reload", snapshot);
+  }
+
+  private logNewIssues(issues: readonly ConfigIssue[]): void {
+    const now = new Set<string>();
+    for (const issue of issues) {
+      const text = formatIssue(issue);
+      now.add(text);
+      if (this.logged.has(text)) continue;
+      const fields = { file: issue.file, line: issue.line, col: issue.col, field: issue.field, code: issue.code, resource: issue.resource };
+      if (issue.severity === "error") this.options.logger.error(fields, text);
+      else this.options.logger.warn(fields, text);
+    }
+    this.logged = now;
+  }
+}

@@ -1,0 +1,29 @@
+import type { FileReport } from "./config/store.js";
+import type { ConfigIssue } from "./issues.js";
+import type { IgnoredIngress } from "./routing/compile.js";
+import { RouteTable } from "./routing/routeTable.js";
+import type { PoolMap } from "./upstream/pools.js";
+
+/**
+ * One configuration generation: everything a request needs, immutable once published.
+ * The proxy reads the current snapshot once per request; a reload builds the next one
+ * aside and swaps a single reference, so a request in flight finishes on the snapshot
+ * it started with and an old snapshot is garbage once its last request ends.
+ */
+export interface Snapshot {
+  generation: number;
+  loadedAt: Date;
+  routes: RouteTable;
+  pools: PoolMap;
+  issues: readonly ConfigIssue[];
+  files: readonly FileReport[];
+  ignored: readonly IgnoredIngress[];
+}
+
+export interface SnapshotSource {
+  readonly current: Snapshot;
+}
+
+export function emptySnapshot(): Snapshot {
+  return { generation: 0, loadedAt: new Date(), routes: RouteTable.empty(), pools: new Map(), issues: [], files: [], ignored: [] };
+}

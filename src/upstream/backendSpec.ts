@@ -1,0 +1,117 @@
+import type { ServicePort } from "kubernetes-types/core/v1.js";
+import type { Loaded, ResourceSet } from "../config/resources.js";
+import { fieldPath, type ConfigIssue } from "../issues.js";
+
+/** One upstream address. `host` is an IP, or a DNS name (ExternalName) resolved at connect time. */
+export interface EndpointAddress {
+  host: string;
+  port: number;
+}
+
+/** Plain data describing one Service port's pool; pools are (re)built from these. */
+export interface BackendSpec {
+  /** `namespace/service:port` */
+  key: string;
+  namespace: string;
+  service: string;
+  port: number;
+  portName?: string;
+  type: string;
+  endpoints: EndpointAddress[];
+}
+
+export interface ResolvedBackends {
+  specs: Map<string, BackendSpec>;
+  issues: ConfigIssue[];
+}
+
+/**
+ * Resolves every Service port to its ready endpoints, the Kubernetes way: the
+ * Endpoints/EndpointSlice port carrying the Service port's name gives the upstream
+ * port; without one, a numeric targetPort (defaulting to `port`).
+ */
+export function resolveBackends(resources: ResourceSet): ResolvedBackends {
+  const issues: ConfigIssue[] = [];
+  const specs = new Map<string, BackendSpec>();
+  const endpointsByService = new Map(resources.endpoints.map((e) => [`${e.namespace}/${e.name}`, e]));
+  const slicesByService = new Map<string, Loaded<"EndpointSlice">[]>();
+  for (const s of resources.endpointSlices) {
+    const key = `${s.namespace}/${s.object.metadata?.labels?.["kubernetes.io/service-name"]}`;
+    slicesByService.set(key, [...(slicesByService.get(key) ?? []), s]);
+  }
+
+  for (const svc of resources.services) {
+    const id = `${svc.namespace}/${svc.name}`;
+    const spec = svc.object.spec ?? {};
+    const type = spec.type ?? "ClusterIP";
+    (spec.ports ?? []).forEach((sp, i) => {
+      const endpoints =
+        type === "ExternalName"
+          ? [{ host: spec.externalName!, port: numericTarget(sp) ?? sp.port }]
+          : serviceEndpoints(sp, endpointsByService.get(id), slicesByService.get(id) ?? []);
+      if (endpoints === undefined) {
+        issues.push({
+          severity: "error",
+          code: "unresolved-target-port",
+          message: `targetPort "${String(sp.targetPort)}" names no port of the Endpoints/EndpointSlices of Service ${id}`,
+          field: fieldPath(["spec", "ports", i, "targetPort"]),
+          resource: svc.id,
+          ...svc.locate(["spec", "ports", i, "targetPort"]),
+        });
+      }
+      const key = `${id}:${sp.port}`;
+      const b: BackendSpec = { key, namespace: svc.namespace, service: svc.name, port: sp.port, type, endpoints: endpoints ?? [] };
+      if (sp.name) b.portName = sp.name;
+      specs.set(key, b);
+    });
+  }
+  return { specs, issues };
+}
+
+function numericTarget(sp: ServicePort): number | undefined {
+  const t = sp.targetPort;
+  if (t === undefined) return undefined;
+  if (typeof t === "number") return t;
+  return /^\d+$/.test(t) ? Number(t) : undefined;
+}
+
+/** Ready endpoints of one Service port; undefined when a named targetPort cannot be resolved. */
+function serviceEndpoints(
+  sp: ServicePort,
+  endpoints: Loaded<"Endpoints"> | undefined,
+  slices: Loaded<"EndpointSlice">[],
+): EndpointAddress[] | undefined {
+  const name = sp.name ?? "";
+  const fallback = numericTarget(sp) ?? (sp.targetPort === undefined ? sp.port : undefined);
+  const out: EndpointAddress[] = [];
+  const seen = new Set<string>();
+  let unresolved = false;
+  const add = (host: string, port: number | undefined): void => {
+    if (port === undefined) {
+      unresolved = true;
+      return;
+    }
+    const k = `${host}:${port}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push({ host, port });
+    }
+  };
+  const pickPort = (ports: readonly { name?: string; port?: number }[] | undefined): number | undefined => {
+    const match = ports?.find((p) => (p.name ?? "") === name);
+    return match?.port ?? fallback;
+  };
+
+  for (const subset of endpoints?.object.subsets ?? []) {
+    const port = pickPort(subset.ports);
+    for (const a of subset.addresses ?? []) add(a.ip, port);
+  }
+  for (const slice of slices) {
+    const port = pickPort(slice.object.ports?.map((p) => ({ name: p.name ?? "", port: p.port })));
+    for (const e of slice.object.endpoints) {
+      if (e.conditions?.ready === false) continue;
+      for (const a of e.addresses) add(a, port);
+    }
+  }
+  return unresolved && out.length === 0 ? undefined : out;
+}

@@ -1,0 +1,55 @@
+import { Pool } from "undici";
+import type { EndpointAddress } from "./backendSpec.js";
+
+export interface UpstreamTimeouts {
+  connectMs: number;
+  readMs: number;
+}
+
+/**
+ * One upstream address and its keep-alive connection pool. Shared by every Service
+ * port that resolves to the same address and carried across reloads while any
+ * configuration still names it, so keep-alive sockets survive unrelated edits.
+ */
+export class Endpoint {
+  readonly origin: string;
+  /** `host:port`, how logs and the API name it. */
+  readonly address: string;
+  private pool: Pool | undefined;
+
+  constructor(
+    readonly target: EndpointAddress,
+    private readonly timeouts: UpstreamTimeouts,
+  ) {
+    const host = target.host.includes(":") ? `[${target.host}]` : target.host;
+    this.address = `${host}:${target.port}`;
+    this.origin = `http://${this.address}`;
+  }
+
+  /** The pool is made on first use: a configuration may name endpoints that never get traffic. */
+  get dispatcher(): Pool {
+    this.pool ??= new Pool(this.origin, {
+      connect: { timeout: this.timeouts.connectMs },
+      headersTimeout: this.timeouts.readMs,
+      bodyTimeout: this.timeouts.readMs,
+      // Proxied requests are not retried on a new socket behind our back: retries
+      // are the proxy's decision (only before the body is sent).
+      pipelining: 1,
+    });
+    return this.pool;
+  }
+
+  /** Lets in-flight requests finish, then closes the sockets. */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close().catch(() => undefined);
+  }
+
+  /** Closes now, aborting in-flight requests (shutdown after the grace period). */
+  async destroy(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy().catch(() => undefined);
+  }
+}

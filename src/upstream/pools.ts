@@ -1,0 +1,51 @@
+import type { BackendSpec } from "./backendSpec.js";
+import { roundRobin } from "./balancer.js";
+import { Endpoint, type UpstreamTimeouts } from "./endpoint.js";
+import { ServicePool } from "./servicePool.js";
+
+/** The pools of one configuration generation, by backend key. Read-only once built. */
+export type PoolMap = ReadonlyMap<string, ServicePool>;
+
+export interface ReconcileResult {
+  pools: Map<string, ServicePool>;
+  endpoints: Map<string, Endpoint>;
+  /** Endpoints no longer named by any pool: close them once the new snapshot is live. */
+  retired: Endpoint[];
+}
+
+/**
+ * Builds the next generation's pools from plain specs, reusing what it can: a pool
+ * whose spec is unchanged is the same object (balancer position kept), and an
+ * endpoint address still in use keeps its Endpoint (and so its keep-alive sockets).
+ */
+export function reconcilePools(
+  previousPools: ReadonlyMap<string, ServicePool>,
+  previousEndpoints: ReadonlyMap<string, Endpoint>,
+  specs: ReadonlyMap<string, BackendSpec>,
+  timeouts: UpstreamTimeouts,
+): ReconcileResult {
+  const endpoints = new Map<string, Endpoint>();
+  const pools = new Map<string, ServicePool>();
+  const endpointFor = (host: string, port: number): Endpoint => {
+    const probe = new Endpoint({ host, port }, timeouts);
+    const existing = endpoints.get(probe.address) ?? previousEndpoints.get(probe.address);
+    const ep = existing ?? probe;
+    endpoints.set(ep.address, ep);
+    return ep;
+  };
+  for (const [key, spec] of specs) {
+    const eps = spec.endpoints.map((a) => endpointFor(a.host, a.port));
+    const prev = previousPools.get(key);
+    if (prev && sameSpec(prev.spec, spec) && prev.endpoints.every((e, i) => e === eps[i])) {
+      pools.set(key, prev);
+    } else {
+      pools.set(key, new ServicePool(spec, eps, roundRobin()));
+    }
+  }
+  const retired = [...previousEndpoints.values()].filter((e) => endpoints.get(e.address) !== e);
+  return { pools, endpoints, retired };
+}
+
+function sameSpec(a: BackendSpec, b: BackendSpec): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
