@@ -22,8 +22,10 @@ export interface Loaded<K extends KindName = KindName> {
   name: string;
   /** `Kind namespace/name`, how logs and errors name the resource. */
   id: string;
-  /** Where the resource starts. */
-  source: SourceLocation;
+  /** The file it came from. */
+  file: string;
+  /** Where the resource starts (computed on first use: positions cost a second parse). */
+  readonly source: SourceLocation;
   /** 0-based document index in its file, the last tie-breaker of precedence. */
   docIndex: number;
   locate(path: readonly (string | number)[]): SourceLocation;

@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { Endpoints as EndpointsModel, Secret as SecretModel, Service as ServiceModel } from "kubernetes-models/v1";
 import { EndpointSlice as EndpointSliceModel } from "kubernetes-models/discovery.k8s.io/v1";
 import { Ingress as IngressModel, IngressClass as IngressClassModel } from "kubernetes-models/networking.k8s.io/v1";
-import { fieldPath, type ConfigIssue } from "../issues.js";
+import { fieldPath, type ConfigIssue, type SourceLocation } from "../issues.js";
 import type { ParsedDocument } from "./parse.js";
 import type { KindMap, KindName, Loaded } from "./resources.js";
 
@@ -110,13 +110,17 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
 
   out.issues.push(...r.issues);
   if (r.failed) return;
+  let source: SourceLocation | undefined;
   out.resources.push({
     kind: known.kind,
     object: value as unknown as KindMap[typeof known.kind],
     namespace,
     name,
     id: r.resource,
-    source: doc.locate(base),
+    file: doc.file,
+    get source() {
+      return (source ??= doc.locate(base));
+    },
     docIndex: doc.index,
     locate: (path) => doc.locate([...base, ...path]),
   });

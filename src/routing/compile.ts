@@ -75,14 +75,10 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
         const at = ["spec", "rules", i, "http", "paths", j];
         const backend = resolve(p.backend, [...at, "backend"]);
         if (!backend) return;
-        const route: Route = {
-          host,
-          path: p.path || "/",
-          pathType: p.pathType as PathType,
-          backend,
-          ingress: `${ing.namespace}/${ing.name}`,
-          source: ing.locate(at),
-        };
+        const route = makeRoute(
+          { host, path: p.path || "/", pathType: p.pathType as PathType, backend, ingress: `${ing.namespace}/${ing.name}` },
+          () => ing.locate(at),
+        );
         const winner = matcher.add(route);
         if (winner) {
           issue(ing, "warning", "duplicate-path", [...at, "path"],
@@ -98,7 +94,7 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
         issue(ing, "warning", "duplicate-default-backend", at,
           `a default backend is already set by Ingress ${defaultBackend.ingress} at ${defaultBackend.source.file}:${defaultBackend.source.line}, which takes precedence`);
       } else if (backend) {
-        defaultBackend = { host: null, path: "/", pathType: "Prefix", backend, ingress: `${ing.namespace}/${ing.name}`, source: ing.locate(at) };
+        defaultBackend = makeRoute({ host: null, path: "/", pathType: "Prefix", backend, ingress: `${ing.namespace}/${ing.name}` }, () => ing.locate(at));
       }
     }
   }
@@ -121,7 +117,7 @@ export function byPrecedence(ingresses: readonly Loaded<"Ingress">[]): Loaded<"I
     return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
   };
   return [...ingresses].sort(
-    (a, b) => time(a) - time(b) || (a.source.file < b.source.file ? -1 : a.source.file > b.source.file ? 1 : 0) || a.docIndex - b.docIndex,
+    (a, b) => time(a) - time(b) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.docIndex - b.docIndex,
   );
 }
 
@@ -143,6 +139,17 @@ function resolveBackend(ing: Loaded<"Ingress">, backend: IngressBackend, service
     if (found) port = found.port;
   }
   return { key: backendKey(namespace, svcRef.name, port), namespace, service: svcRef.name, port };
+}
+
+/** A route whose source position is looked up only when shown (it costs a positional parse). */
+function makeRoute(fields: Omit<Route, "source">, locate: () => SourceLocation): Route {
+  let source: SourceLocation | undefined;
+  return {
+    ...fields,
+    get source() {
+      return (source ??= locate());
+    },
+  };
 }
 
 function getOrCreate(map: Map<string, PathMatcher>, key: string): PathMatcher {

@@ -23,7 +23,7 @@ export interface Route {
   backend: BackendRef;
   /** `namespace/name` of the Ingress that declared it. */
   ingress: string;
-  source: SourceLocation;
+  readonly source: SourceLocation;
 }
 
 /** `namespace/service:port` — the one way a backend is named across the program. */
