@@ -103,7 +103,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
         files: snapshot.files.length,
         changed: changes.length,
         hosts: snapshot.routes.hostCount,
-        routes: snapshot.routes.routes().length,
+        routes: snapshot.routes.routeCount,
         services: next.pools.size,
         errors,
         warnings: allIssues.length - errors,

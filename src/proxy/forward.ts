@@ -41,10 +41,16 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (statusCode < 200) return; // 1xx informational: not relayed
-    this.responded = true;
     const res = this.res;
-    if (statusMessage) res.writeHead(statusCode, statusMessage, clientResponseHeaders(headers, this.requestId));
-    else res.writeHead(statusCode, clientResponseHeaders(headers, this.requestId));
+    try {
+      if (statusMessage) res.writeHead(statusCode, statusMessage, clientResponseHeaders(headers, this.requestId));
+      else res.writeHead(statusCode, clientResponseHeaders(headers, this.requestId));
+    } catch (err) {
+      // A header Node refuses to send (e.g. a character invalid in HTTP/1.1): a bad gateway.
+      controller.abort(err as Error);
+      return;
+    }
+    this.responded = true;
     res.on("drain", () => controller.resume());
   }
 

@@ -29,7 +29,7 @@ const REPLACED_IN_RESPONSE = new Set(["server", "date", "x-request-id"]);
  * Firefox's `keep-alive, Upgrade`): they are hop-by-hop for this message too.
  */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || value === "keep-alive" || value === "close") return undefined; // the common cases, per request
   const joined = Array.isArray(value) ? value.join(",") : value;
   let tokens: Set<string> | undefined;
   for (const raw of joined.split(",")) {

@@ -37,6 +37,7 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
   const wildcardHosts = new Map<string, PathMatcher>();
   const anyHost = new PathMatcher();
   let defaultBackend: Route | undefined;
+  const resolved = new Map<string, BackendRef | string>();
 
   const issue = (ing: Loaded<"Ingress">, severity: ConfigIssue["severity"], code: string, path: (string | number)[], message: string): void => {
     issues.push({ severity, code, message, field: fieldPath(path), resource: ing.id, ...ing.locate(path) });
@@ -53,8 +54,13 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
       });
       continue;
     }
+    const ingressName = `${ing.namespace}/${ing.name}`;
     const resolve = (backend: IngressBackend, at: (string | number)[]): BackendRef | undefined => {
-      const ref = resolveBackend(ing, backend, services);
+      // Many paths name the same backend: resolve each (namespace, service, port) once.
+      const port = backend.service?.port;
+      const cacheKey = `${ing.namespace}/${backend.service?.name}:${port?.number ?? `name:${port?.name}`}`;
+      let ref = resolved.get(cacheKey);
+      if (ref === undefined) resolved.set(cacheKey, (ref = resolveBackend(ing, backend, services)));
       if (typeof ref === "string") {
         issue(ing, "error", "unknown-port", [...at, "service", "port"], ref);
         return undefined;
@@ -75,10 +81,7 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
         const at = ["spec", "rules", i, "http", "paths", j];
         const backend = resolve(p.backend, [...at, "backend"]);
         if (!backend) return;
-        const route = makeRoute(
-          { host, path: p.path || "/", pathType: p.pathType as PathType, backend, ingress: `${ing.namespace}/${ing.name}` },
-          () => ing.locate(at),
-        );
+        const route = new CompiledRoute(host, p.path || "/", p.pathType as PathType, backend, ingressName, () => ing.locate(at));
         const winner = matcher.add(route);
         if (winner) {
           issue(ing, "warning", "duplicate-path", [...at, "path"],
@@ -94,7 +97,7 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
         issue(ing, "warning", "duplicate-default-backend", at,
           `a default backend is already set by Ingress ${defaultBackend.ingress} at ${defaultBackend.source.file}:${defaultBackend.source.line}, which takes precedence`);
       } else if (backend) {
-        defaultBackend = makeRoute({ host: null, path: "/", pathType: "Prefix", backend, ingress: `${ing.namespace}/${ing.name}` }, () => ing.locate(at));
+        defaultBackend = new CompiledRoute(null, "/", "Prefix", backend, ingressName, () => ing.locate(at));
       }
     }
   }
@@ -142,14 +145,22 @@ function resolveBackend(ing: Loaded<"Ingress">, backend: IngressBackend, service
 }
 
 /** A route whose source position is looked up only when shown (it costs a positional parse). */
-function makeRoute(fields: Omit<Route, "source">, locate: () => SourceLocation): Route {
-  let source: SourceLocation | undefined;
-  return {
-    ...fields,
-    get source() {
-      return (source ??= locate());
-    },
-  };
+class CompiledRoute implements Route {
+  private located: SourceLocation | undefined;
+  constructor(
+    readonly host: string | null,
+    readonly path: string,
+    readonly pathType: PathType,
+    readonly backend: BackendRef,
+    readonly ingress: string,
+    private readonly locate: () => SourceLocation,
+  ) {}
+  get source(): SourceLocation {
+    return (this.located ??= this.locate());
+  }
+  toJSON(): object {
+    return { host: this.host, path: this.path, pathType: this.pathType, backend: this.backend, ingress: this.ingress, source: this.source };
+  }
 }
 
 function getOrCreate(map: Map<string, PathMatcher>, key: string): PathMatcher {

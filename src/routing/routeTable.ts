@@ -40,6 +40,13 @@ export class RouteTable {
     return out;
   }
 
+  get routeCount(): number {
+    let n = this.anyHost?.size ?? 0;
+    for (const m of this.exactHosts.values()) n += m.size;
+    for (const m of this.wildcardHosts.values()) n += m.size;
+    return n;
+  }
+
   get hostCount(): number {
     return this.exactHosts.size + this.wildcardHosts.size + (this.anyHost ? 1 : 0);
   }

@@ -6,6 +6,12 @@ export interface UpstreamTimeouts {
   readMs: number;
 }
 
+/** `host:port`, with IPv6 literals bracketed: the identity of an endpoint. */
+export function endpointAddress(target: EndpointAddress): string {
+  const host = target.host.includes(":") ? `[${target.host}]` : target.host;
+  return `${host}:${target.port}`;
+}
+
 /**
  * One upstream address and its keep-alive connection pool. Shared by every Service
  * port that resolves to the same address and carried across reloads while any
@@ -21,8 +27,7 @@ export class Endpoint {
     readonly target: EndpointAddress,
     private readonly timeouts: UpstreamTimeouts,
   ) {
-    const host = target.host.includes(":") ? `[${target.host}]` : target.host;
-    this.address = `${host}:${target.port}`;
+    this.address = endpointAddress(target);
     this.origin = `http://${this.address}`;
   }
 

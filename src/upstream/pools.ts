@@ -1,6 +1,6 @@
 import type { BackendSpec } from "./backendSpec.js";
 import { roundRobin } from "./balancer.js";
-import { Endpoint, type UpstreamTimeouts } from "./endpoint.js";
+import { Endpoint, endpointAddress, type UpstreamTimeouts } from "./endpoint.js";
 import { ServicePool } from "./servicePool.js";
 
 /** The pools of one configuration generation, by backend key. Read-only once built. */
@@ -27,10 +27,9 @@ export function reconcilePools(
   const endpoints = new Map<string, Endpoint>();
   const pools = new Map<string, ServicePool>();
   const endpointFor = (host: string, port: number): Endpoint => {
-    const probe = new Endpoint({ host, port }, timeouts);
-    const existing = endpoints.get(probe.address) ?? previousEndpoints.get(probe.address);
-    const ep = existing ?? probe;
-    endpoints.set(ep.address, ep);
+    const address = endpointAddress({ host, port });
+    const ep = endpoints.get(address) ?? previousEndpoints.get(address) ?? new Endpoint({ host, port }, timeouts);
+    endpoints.set(address, ep);
     return ep;
   };
   for (const [key, spec] of specs) {
