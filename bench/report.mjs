@@ -12,11 +12,13 @@ const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(
 
 // Per target: the round with the best req/s (least disturbed by the other
 // tenants of a 2-core box); p50/p99 come from that same run. RSS is the largest
-// seen after any run; errors are summed over all measured runs.
+// seen after any run; errors are summed over all measured runs. The last column
+// lists every round's req/s, so the noise can be judged next to the ratios.
 const targets = new Map();
 for (const r of rows) {
   const t = targets.get(r.key);
-  if (!t) { targets.set(r.key, { ...r }); continue; }
+  if (!t) { targets.set(r.key, { ...r, all: [r.rps] }); continue; }
+  t.all.push(r.rps);
   const rss = Math.max(t.rss, r.rss), errors = t.errors + r.errors;
   if (r.rps > t.rps) Object.assign(t, r);
   Object.assign(t, { rss, errors });
@@ -27,15 +29,22 @@ const fmt = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const ratio = (a, b) => (a && b ? a.rps / b.rps : NaN);
 
 const out = [];
-out.push('| target | req/s | p50 (ms) | p99 (ms) | RSS MiB | ratio vs bare http-proxy | ratio vs bare undici | errors |');
-out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+out.push('| target | req/s | p50 (ms) | p99 (ms) | RSS MiB | ratio vs bare http-proxy | ratio vs bare undici | errors | req/s per round |');
+out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const t of targets.values()) {
   out.push(`| ${t.label} | ${Math.round(t.rps)} | ${fmt(t.p50)} | ${fmt(t.p99)} | ${fmt(t.rss / 1024, 1)} | `
-    + `${fmt(ratio(t, get('http-proxy')))} | ${fmt(ratio(t, get('undici')))} | ${t.errors} |`);
+    + `${fmt(ratio(t, get('http-proxy')))} | ${fmt(ratio(t, get('undici')))} | ${t.errors} | ${t.all.map(Math.round).join(' / ')} |`);
 }
 out.push('');
 out.push('"errors" = non-2xx/3xx responses + socket errors over all measured runs; a row with errors is not a valid figure.');
 out.push('');
+// Rounds that disagree by more than 10% mean something else was using the CPU.
+const noisy = [...targets.values()].filter((t) => t.all.length > 1 && Math.min(...t.all) < 0.9 * Math.max(...t.all));
+if (noisy.length) {
+  out.push(`Noisy: rounds differ by more than 10% for ${noisy.map((t) => t.label).join(', ')}; `
+    + 'rerun on an idle machine or with more ROUNDS before trusting the ratios.');
+  out.push('');
+}
 
 // Goal lines, each followed by "ok" or "MISSED" (nothing when not computable).
 const goal = (text, value, ok) => out.push(`- ${text.replace('X', fmt(value))}${Number.isFinite(value) ? (ok ? ' ok' : ' MISSED') : ''}`);

@@ -166,6 +166,9 @@ EOF
 }
 
 # ---------------------------------------------------------------- processes
+# Load average before we add our own: anything well above 0 means other work is
+# competing for the CPUs and the figures will be noisy.
+LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
 read -r UP_PORT NGX_PORT HP_PORT UN_PORT ING1_PORT ING1_ADMIN INGK_PORT INGK_ADMIN <<<"$(free_ports 8)"
 
 # nginx upstream: the thing every proxy forwards to.
@@ -252,11 +255,12 @@ EOF
   cp "$TMP/rules-1/bench.yaml" "$TMP/rules-1k/"
   node bench/gen-rules.mjs "$TMP/rules-1k" "$EXTRA_HOSTS" "$EXTRA_PATHS" "$UP_PORT"
 
-  # Access logging stays on (info level, to a file): that is how it runs in production.
+  # Access logging stays on (info level, to a file): that is how it runs in
+  # production. --bind keeps the listener on loopback (its default is 0.0.0.0).
   for cfg in 1:"$ING1_PORT":"$ING1_ADMIN" 1k:"$INGK_PORT":"$INGK_ADMIN"; do
     IFS=: read -r name port admin <<<"$cfg"
     start "ingressd-$name" node "$INGRESSD" --rules "$TMP/rules-$name" \
-      --http-port "$port" --admin-port "$admin" --log-level info
+      --bind 127.0.0.1 --http-port "$port" --admin-port "$admin" --log-level info
     pid=$LAST_PID
     deadline=$((SECONDS + 30))
     until curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$admin/readyz"; do
@@ -322,7 +326,7 @@ mkdir -p bench/results
   echo
   echo "$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), node $(node -v)," \
     "$(nginx -v 2>&1 | sed 's|nginx version: ||'), wrk -t1 -c$CONNECTIONS," \
-    "${DURATION}s × $ROUNDS round(s), best round per target, commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)"
+    "${DURATION}s × $ROUNDS round(s), best round per target, load average before start $LOADAVG, commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)"
   echo
   node bench/report.mjs "$RESULTS"
   echo "- $RELOAD_LINE"
