@@ -65,20 +65,25 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   }
   const v = parsed.values;
   if (v.help) return "help";
-  const pick = (flag: string | undefined, name: string, fallback: string): string => flag ?? env[name] ?? fallback;
-  const port = (flag: string | undefined, name: string, fallback: string, label: string): number => {
+  // An empty variable counts as unset, as shells make it easy to set one by accident.
+  const fromEnv = (name: string): string | undefined => (env[name] === "" ? undefined : env[name]);
+  const pick = (flag: string | undefined, name: string, fallback: string): string => flag ?? fromEnv(name) ?? fallback;
+  /** How a bad value is named in the message: the flag, or the variable it came from. */
+  const source = (flag: string | undefined, option: string, name: string): string => (flag === undefined && fromEnv(name) !== undefined ? name : option);
+  const port = (flag: string | undefined, name: string, fallback: string, option: string): number => {
     const raw = pick(flag, name, fallback);
     const n = Number(raw);
-    if (!/^\d+$/.test(raw) || n > 65535) throw new UsageError(`${label} must be a port number 0-65535, not "${raw}"`);
+    if (!/^\d+$/.test(raw) || n > 65535) throw new UsageError(`${source(flag, option, name)} must be a port number 0-65535, not "${raw}"`);
     return n;
   };
-  const rules = v.rules ?? (env.INGRESSD_RULES ? env.INGRESSD_RULES.split(",").filter(Boolean) : ["./ingress-rules"]);
+  const envRules = fromEnv("INGRESSD_RULES")?.split(",").map((r) => r.trim()).filter(Boolean);
+  const rules = v.rules ?? (envRules && envRules.length > 0 ? envRules : ["./ingress-rules"]);
   const logLevel = pick(v["log-level"], "INGRESSD_LOG_LEVEL", "info");
-  if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")}, not "${logLevel}"`);
+  if (!LEVELS.includes(logLevel)) throw new UsageError(`${source(v["log-level"], "--log-level", "INGRESSD_LOG_LEVEL")} must be one of ${LEVELS.join(", ")}, not "${logLevel}"`);
   const logFormat = pick(v["log-format"], "INGRESSD_LOG_FORMAT", "json");
-  if (logFormat !== "json" && logFormat !== "pretty") throw new UsageError(`--log-format must be json or pretty, not "${logFormat}"`);
-  const envWatch = env.INGRESSD_NO_WATCH;
-  const noWatch = v["no-watch"] ?? (envWatch !== undefined && envWatch !== "" && envWatch !== "0" && envWatch !== "false");
+  if (logFormat !== "json" && logFormat !== "pretty") throw new UsageError(`${source(v["log-format"], "--log-format", "INGRESSD_LOG_FORMAT")} must be json or pretty, not "${logFormat}"`);
+  const envWatch = fromEnv("INGRESSD_NO_WATCH");
+  const noWatch = v["no-watch"] ?? (envWatch !== undefined && envWatch !== "0" && envWatch !== "false");
   return {
     rules,
     bind: pick(v.bind, "INGRESSD_BIND", "0.0.0.0"),

@@ -28,7 +28,7 @@ class Reporter {
   private add(severity: "error" | "warning", path: Path, code: string, message: string): void {
     const full = [...this.base, ...path];
     const issue: ConfigIssue = { severity, code, message, ...this.doc.locate(full) };
-    if (path.length > 0) issue.field = fieldPath(path);
+    if (full.length > 0) issue.field = fieldPath(full);
     if (this.resource) issue.resource = this.resource;
     this.issues.push(issue);
   }

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { requestPath } from "../routing/routeTable.js";
+import { originForm, requestPath } from "../routing/routeTable.js";
 import type { Snapshot, SnapshotSource } from "../snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
@@ -82,7 +82,7 @@ export class HttpFrontend {
     const headers = upstreamRequestHeaders(req, fwd);
     target.endpoint.dispatcher
       .upgrade({
-        path: upstreamTarget(req.url),
+        path: originForm(req.url),
         method: req.method ?? "GET",
         headers,
         protocol: String(req.headers.upgrade ?? "websocket"),
@@ -187,7 +187,7 @@ export class HttpFrontend {
     const body = hasRequestBody(req) ? req : null;
     endpoint.dispatcher.dispatch(
       {
-        path: upstreamTarget(req.url),
+        path: originForm(req.url),
         method: req.method ?? "GET",
         headers: upstreamRequestHeaders(req, x.fwd),
         body,
@@ -227,16 +227,6 @@ function selectTarget(snapshot: Snapshot, req: IncomingMessage, path: string, cl
   const endpoint = pool.pick({ clientIp });
   if (!endpoint) return { status: 503, detail: `Service ${backend} has no ready endpoints`, backend };
   return { pool, endpoint, backend };
-}
-
-/** origin-form request target for the upstream (absolute-form is reduced to its path). */
-function upstreamTarget(url: string | undefined): string {
-  if (!url) return "/";
-  if (url.charCodeAt(0) === 47) return url;
-  const scheme = url.indexOf("://");
-  if (scheme === -1) return "/";
-  const slash = url.indexOf("/", scheme + 3);
-  return slash === -1 ? "/" : url.slice(slash);
 }
 
 function errorCode(err: Error): string {

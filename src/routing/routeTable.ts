@@ -58,15 +58,25 @@ export class RouteTable {
 
 /** Path of a request target without its query string; `*` and absolute-form handled. */
 export function requestPath(url: string | undefined): string {
+  const target = originForm(url);
+  const q = target.indexOf("?");
+  return q === -1 ? target : target.slice(0, q);
+}
+
+/**
+ * The origin-form (`/path?query`) of a request target: absolute-form
+ * (`http://host/path?q`) loses its scheme and authority, `*` becomes `/`.
+ */
+export function originForm(url: string | undefined): string {
   if (!url) return "/";
-  let path = url;
-  if (path.charCodeAt(0) !== 47 /* / */) {
-    // absolute-form (`GET http://host/path`) or `OPTIONS *`
-    const scheme = path.indexOf("://");
-    if (scheme === -1) return "/";
-    const slash = path.indexOf("/", scheme + 3);
-    path = slash === -1 ? "/" : path.slice(slash);
-  }
-  const q = path.indexOf("?");
-  return q === -1 ? path : path.slice(0, q);
+  if (url.charCodeAt(0) === 47 /* / */) return url;
+  const scheme = url.indexOf("://");
+  if (scheme === -1) return "/";
+  // The authority ends at the first `/`, `?` or `#`: a `/` inside the query is not the path.
+  const rest = url.slice(scheme + 3);
+  const end = rest.search(/[/?#]/);
+  if (end === -1) return "/";
+  const tail = rest.slice(end);
+  if (tail.charCodeAt(0) === 47) return tail;
+  return tail.startsWith("?") ? `/${tail}` : "/";
 }

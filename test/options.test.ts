@@ -1,0 +1,239 @@
+import { execFile, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseOptions, USAGE, UsageError, type CliOptions } from "../src/options.js";
+
+const DEFAULTS: CliOptions = {
+  rules: ["./ingress-rules"],
+  bind: "0.0.0.0",
+  httpPort: 8080,
+  httpsPort: 8443,
+  adminPort: 9090,
+  adminBind: "127.0.0.1",
+  ingressClass: "ingressd",
+  watch: true,
+  logLevel: "info",
+  logFormat: "json",
+};
+
+/** parseOptions that must return options, not "help". */
+function parse(argv: string[], env: Record<string, string | undefined> = {}): CliOptions {
+  const out = parseOptions(argv, env);
+  if (out === "help") throw new Error("unexpected help");
+  return out;
+}
+
+function usageError(argv: string[], env: Record<string, string | undefined> = {}): UsageError {
+  try {
+    parseOptions(argv, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return err as UsageError;
+  }
+  throw new Error(`expected a UsageError for ${JSON.stringify(argv)} ${JSON.stringify(env)}`);
+}
+
+describe("parseOptions", () => {
+  it("defaults", () => {
+    expect(parseOptions([], {})).toEqual(DEFAULTS);
+  });
+
+  it("ignores unrelated environment variables", () => {
+    expect(parseOptions([], { PORT: "1234", HTTP_PORT: "1", INGRESSD: "x", PATH: "/bin" })).toEqual(DEFAULTS);
+  });
+
+  it.each<[string[], Partial<CliOptions>]>([
+    [["--rules", "/etc/ingressd"], { rules: ["/etc/ingressd"] }],
+    [["--rules=./x.yaml"], { rules: ["./x.yaml"] }],
+    [["--bind", "127.0.0.1"], { bind: "127.0.0.1" }],
+    [["--bind=::"], { bind: "::" }],
+    [["--http-port", "80"], { httpPort: 80 }],
+    [["--http-port=0"], { httpPort: 0 }],
+    [["--http-port", "65535"], { httpPort: 65535 }],
+    [["--https-port", "443"], { httpsPort: 443 }],
+    [["--admin-port", "9999"], { adminPort: 9999 }],
+    [["--admin-bind", "0.0.0.0"], { adminBind: "0.0.0.0" }],
+    [["--ingress-class", "public"], { ingressClass: "public" }],
+    [["--no-watch"], { watch: false }],
+    [["--log-level", "debug"], { logLevel: "debug" }],
+    [["--log-level=silent"], { logLevel: "silent" }],
+    [["--log-format", "pretty"], { logFormat: "pretty" }],
+  ])("flag %j", (argv, changed) => {
+    expect(parse(argv)).toEqual({ ...DEFAULTS, ...changed });
+  });
+
+  it.each(["trace", "debug", "info", "warn", "error", "fatal", "silent"])("log level %s is accepted", (level) => {
+    expect(parse(["--log-level", level]).logLevel).toBe(level);
+  });
+
+  it("all flags at once", () => {
+    expect(
+      parse([
+        "--rules", "a", "--bind", "127.0.0.2", "--http-port", "1", "--https-port", "2", "--admin-port", "3", "--admin-bind", "::1",
+        "--ingress-class", "c", "--no-watch", "--log-level", "warn", "--log-format", "pretty",
+      ]),
+    ).toEqual({
+      rules: ["a"], bind: "127.0.0.2", httpPort: 1, httpsPort: 2, adminPort: 3, adminBind: "::1",
+      ingressClass: "c", watch: false, logLevel: "warn", logFormat: "pretty",
+    });
+  });
+
+  it("--rules is repeatable, in order", () => {
+    expect(parse(["--rules", "a", "--rules=b", "--rules", "c/d.yaml"]).rules).toEqual(["a", "b", "c/d.yaml"]);
+  });
+
+  it.each<[Record<string, string>, Partial<CliOptions>]>([
+    [{ INGRESSD_RULES: "/srv/rules" }, { rules: ["/srv/rules"] }],
+    [{ INGRESSD_RULES: "a,b,c" }, { rules: ["a", "b", "c"] }],
+    [{ INGRESSD_RULES: "a,,b," }, { rules: ["a", "b"] }],
+    [{ INGRESSD_RULES: "" }, { rules: ["./ingress-rules"] }],
+    [{ INGRESSD_BIND: "127.0.0.1" }, { bind: "127.0.0.1" }],
+    [{ INGRESSD_HTTP_PORT: "8000" }, { httpPort: 8000 }],
+    [{ INGRESSD_HTTPS_PORT: "8001" }, { httpsPort: 8001 }],
+    [{ INGRESSD_ADMIN_PORT: "8002" }, { adminPort: 8002 }],
+    [{ INGRESSD_ADMIN_BIND: "0.0.0.0" }, { adminBind: "0.0.0.0" }],
+    [{ INGRESSD_INGRESS_CLASS: "internal" }, { ingressClass: "internal" }],
+    [{ INGRESSD_NO_WATCH: "1" }, { watch: false }],
+    [{ INGRESSD_NO_WATCH: "true" }, { watch: false }],
+    [{ INGRESSD_NO_WATCH: "0" }, { watch: true }],
+    [{ INGRESSD_NO_WATCH: "false" }, { watch: true }],
+    [{ INGRESSD_NO_WATCH: "" }, { watch: true }],
+    [{ INGRESSD_LOG_LEVEL: "error" }, { logLevel: "error" }],
+    [{ INGRESSD_LOG_FORMAT: "pretty" }, { logFormat: "pretty" }],
+  ])("environment %j", (env, changed) => {
+    expect(parse([], env)).toEqual({ ...DEFAULTS, ...changed });
+  });
+
+  it("flags beat environment variables", () => {
+    const env = {
+      INGRESSD_RULES: "env-a,env-b",
+      INGRESSD_BIND: "10.0.0.1",
+      INGRESSD_HTTP_PORT: "1111",
+      INGRESSD_HTTPS_PORT: "2222",
+      INGRESSD_ADMIN_PORT: "3333",
+      INGRESSD_ADMIN_BIND: "10.0.0.2",
+      INGRESSD_INGRESS_CLASS: "env-class",
+      INGRESSD_LOG_LEVEL: "trace",
+      INGRESSD_LOG_FORMAT: "pretty",
+    };
+    expect(parse([], env)).toEqual({
+      rules: ["env-a", "env-b"], bind: "10.0.0.1", httpPort: 1111, httpsPort: 2222, adminPort: 3333, adminBind: "10.0.0.2",
+      ingressClass: "env-class", watch: true, logLevel: "trace", logFormat: "pretty",
+    });
+    expect(
+      parse(
+        [
+          "--rules", "flag", "--bind", "127.0.0.1", "--http-port", "1", "--https-port", "2", "--admin-port", "3", "--admin-bind", "::1",
+          "--ingress-class", "flag-class", "--log-level", "warn", "--log-format", "json",
+        ],
+        env,
+      ),
+    ).toEqual({
+      rules: ["flag"], bind: "127.0.0.1", httpPort: 1, httpsPort: 2, adminPort: 3, adminBind: "::1",
+      ingressClass: "flag-class", watch: true, logLevel: "warn", logFormat: "json",
+    });
+  });
+
+  it("a valid flag hides an invalid environment value", () => {
+    expect(parse(["--http-port", "80", "--log-level", "info"], { INGRESSD_HTTP_PORT: "abc", INGRESSD_LOG_LEVEL: "loud" })).toMatchObject({ httpPort: 80, logLevel: "info" });
+  });
+
+  it("--no-watch and INGRESSD_NO_WATCH", () => {
+    expect(parse(["--no-watch"]).watch).toBe(false);
+    expect(parse(["--no-watch"], { INGRESSD_NO_WATCH: "0" }).watch).toBe(false);
+    expect(parse([], { INGRESSD_NO_WATCH: "yes" }).watch).toBe(false);
+  });
+
+  it.each<[string, string[], Record<string, string>, RegExp]>([
+    ["unknown flag", ["--bogus"], {}, /bogus/],
+    ["unknown short flag", ["-x"], {}, /-x/],
+    ["positional argument", ["rules-dir"], {}, /rules-dir/],
+    ["flag without its value", ["--http-port"], {}, /http-port/],
+    ["value on a boolean flag", ["--no-watch=yes"], {}, /no-watch/],
+    ["--watch is not a flag", ["--watch"], {}, /watch/],
+    ["port abc", ["--http-port", "abc"], {}, /--http-port.*abc/],
+    ["port 70000", ["--http-port", "70000"], {}, /70000/],
+    ["port 65536", ["--https-port", "65536"], {}, /--https-port.*65536/],
+    ["negative port", ["--admin-port=-1"], {}, /-1/],
+    ["port with a fraction", ["--http-port", "80.5"], {}, /80\.5/],
+    ["port in exponent form", ["--http-port", "1e3"], {}, /1e3/],
+    ["empty port", ["--http-port="], {}, /--http-port/],
+    ["port abc from the environment", [], { INGRESSD_HTTP_PORT: "abc" }, /abc/],
+    ["port 70000 from the environment", [], { INGRESSD_ADMIN_PORT: "70000" }, /70000/],
+    ["log level loud", ["--log-level", "loud"], {}, /loud/],
+    ["log level loud from the environment", [], { INGRESSD_LOG_LEVEL: "loud" }, /loud/],
+    ["log level in capitals", ["--log-level", "INFO"], {}, /INFO/],
+    ["log format xml", ["--log-format", "xml"], {}, /xml/],
+    ["log format xml from the environment", [], { INGRESSD_LOG_FORMAT: "xml" }, /xml/],
+  ])("%s throws UsageError", (_name, argv, env, message) => {
+    const err = usageError(argv, env);
+    expect(err.code).toBe("usage");
+    expect(err.message).toMatch(message);
+  });
+
+  it("the log-level error lists the valid levels", () => {
+    expect(usageError(["--log-level", "loud"]).message).toContain("trace, debug, info, warn, error, fatal, silent");
+  });
+
+  it("-h and --help return 'help'", () => {
+    expect(parseOptions(["-h"], {})).toBe("help");
+    expect(parseOptions(["--help"], {})).toBe("help");
+    expect(parseOptions(["--http-port", "1", "-h"], {})).toBe("help");
+  });
+
+  it("the usage text documents every flag", () => {
+    for (const flag of ["--rules", "--bind", "--http-port", "--https-port", "--admin-port", "--admin-bind", "--ingress-class", "--no-watch", "--log-level", "--log-format", "-h, --help"]) {
+      expect(USAGE).toContain(flag);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The built CLI
+// ---------------------------------------------------------------------------
+
+describe("built CLI", () => {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+
+  beforeAll(() => {
+    // Build the current sources, so the test runs the CLI as shipped.
+    const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: root, encoding: "utf8" });
+    if (build.status !== 0) throw new Error(`build failed (${build.status}):\n${build.stdout}\n${build.stderr}`);
+  }, 120_000);
+
+  function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const env = { ...process.env };
+      for (const k of Object.keys(env)) if (k.startsWith("INGRESSD_")) delete env[k];
+      execFile(process.execPath, [cli, ...args], { cwd: root, env, timeout: 20_000 }, (err, stdout, stderr) => {
+        // On a non-zero exit, `err.code` is the exit code (a string only when spawning itself failed).
+        const code: unknown = err ? (err as { code?: unknown }).code : 0;
+        resolve({ code: typeof code === "number" ? code : null, stdout, stderr });
+      });
+    });
+  }
+
+  it("an unknown flag exits with code 2 and prints the usage on stderr", async () => {
+    const res = await run(["--bogus"]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/^ingressd: .*--bogus/);
+    expect(res.stderr).toContain("Usage: ingressd [options]");
+    expect(res.stderr).toContain("--http-port N");
+    expect(res.stdout).toBe("");
+  });
+
+  it("a bad value exits with code 2", async () => {
+    const res = await run(["--http-port", "70000"]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("70000");
+    expect(res.stderr).toContain("Usage: ingressd [options]");
+  });
+
+  it("--help prints the usage on stdout and exits 0", async () => {
+    const res = await run(["--help"]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toBe(USAGE);
+    expect(res.stderr).toBe("");
+  });
+});
