@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from "node:fs/promises";
-import { basename, extname, join, resolve } from "node:path";
+import { basename, extname, join, relative, resolve, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { ConfigChange, ConfigSource } from "./source.js";
 
@@ -22,6 +22,19 @@ export function isEditorTempFile(path: string): boolean {
 export function isRulesFile(path: string): boolean {
   return !isEditorTempFile(path) && RULE_EXTENSIONS.has(extname(path).toLowerCase());
 }
+
+/**
+ * Hidden folders below a rules root hold editors' state and Kubernetes ConfigMap
+ * mounts' `..data` copies: their files are never rules. The root itself may be
+ * anywhere, hidden or not (`~/.config/ingressd`).
+ */
+function inHiddenFolder(relativePath: string): boolean {
+  return relativePath.split(sep).slice(0, -1).some((part) => part.startsWith("."));
+}
+
+/** chokidar reports at most one change per file per 50 ms and drops the rest: a
+ * shorter quiet period could read a file before its dropped second write. */
+const MIN_DEBOUNCE_MS = 60;
 
 export interface FileSourceOptions {
   /** Files or directories (read recursively). */
@@ -47,7 +60,7 @@ export class FileSource implements ConfigSource {
 
   constructor(private readonly options: FileSourceOptions) {
     this.roots = options.paths.map((p) => resolve(p));
-    this.debounceMs = options.debounceMs ?? 100;
+    this.debounceMs = Math.max(options.debounceMs ?? 100, MIN_DEBOUNCE_MS);
   }
 
   async readAll(): Promise<ConfigChange[]> {
@@ -60,13 +73,13 @@ export class FileSource implements ConfigSource {
   async watch(onChanges: (changes: ConfigChange[]) => void): Promise<void> {
     const watcher = watch(this.roots, {
       ignoreInitial: true,
-      ignored: (path, stats) => (stats?.isFile() ?? false) && !isRulesFile(path),
+      ignored: (path, stats) => (stats?.isFile() ?? false) && !this.isWatchedRulesFile(resolve(path)),
       awaitWriteFinish: false,
       atomic: true,
     });
     this.watcher = watcher;
     const touch = (path: string): void => {
-      if (!isRulesFile(path)) return;
+      if (!this.isWatchedRulesFile(resolve(path))) return;
       this.pending.add(resolve(path));
       this.schedule(onChanges);
     };
@@ -84,6 +97,14 @@ export class FileSource implements ConfigSource {
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     await this.watcher?.close();
+  }
+
+  private isWatchedRulesFile(path: string): boolean {
+    if (!isRulesFile(path)) return false;
+    const root = this.roots.find((r) => path === r || path.startsWith(r + sep));
+    // A root named as a file is read whatever its name.
+    if (root === path) return true;
+    return root !== undefined && !inHiddenFolder(relative(root, path));
   }
 
   private schedule(onChanges: (changes: ConfigChange[]) => void): void {
@@ -127,11 +148,9 @@ async function listRulesFiles(root: string): Promise<string[]> {
   const names = await readdir(root, { recursive: true });
   const files: string[] = [];
   for (const name of names) {
-    // Hidden folders hold editors' state and Kubernetes ConfigMap mounts' `..data`
-    // copies; the visible names (possibly symlinks, hence `stat`) are the rules.
-    if (name.split("/").some((part) => part.startsWith("."))) continue;
+    // The visible names may be symlinks (ConfigMap mounts), hence `stat`.
     const path = join(root, name);
-    if (!isRulesFile(path)) continue;
+    if (inHiddenFolder(name) || !isRulesFile(path)) continue;
     const s = await stat(path).catch(() => undefined);
     if (s?.isFile()) files.push(path);
   }

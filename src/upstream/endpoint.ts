@@ -22,6 +22,8 @@ export class Endpoint {
   /** `host:port`, how logs and the API name it. */
   readonly address: string;
   private pool: Pool | undefined;
+  /** Set once no configuration names this endpoint any more. */
+  private retired = false;
 
   constructor(
     readonly target: EndpointAddress,
@@ -33,7 +35,19 @@ export class Endpoint {
 
   /** The pool is made on first use: a configuration may name endpoints that never get traffic. */
   get dispatcher(): Pool {
-    this.pool ??= new Pool(this.origin, {
+    if (this.retired) {
+      // A request still running on an old snapshot (a retry) may land here after the
+      // endpoint was retired: serve it on a pool that closes once that request is done.
+      const oneOff = this.createPool();
+      queueMicrotask(() => void oneOff.close().catch(() => undefined));
+      return oneOff;
+    }
+    this.pool ??= this.createPool();
+    return this.pool;
+  }
+
+  private createPool(): Pool {
+    return new Pool(this.origin, {
       connect: { timeout: this.timeouts.connectMs },
       headersTimeout: this.timeouts.readMs,
       bodyTimeout: this.timeouts.readMs,
@@ -41,11 +55,11 @@ export class Endpoint {
       // are the proxy's decision (only before the body is sent).
       pipelining: 1,
     });
-    return this.pool;
   }
 
   /** Lets in-flight requests finish, then closes the sockets. */
   async close(): Promise<void> {
+    this.retired = true;
     const pool = this.pool;
     this.pool = undefined;
     await pool?.close().catch(() => undefined);
@@ -53,6 +67,7 @@ export class Endpoint {
 
   /** Closes now, aborting in-flight requests (shutdown after the grace period). */
   async destroy(): Promise<void> {
+    this.retired = true;
     const pool = this.pool;
     this.pool = undefined;
     await pool?.destroy().catch(() => undefined);
