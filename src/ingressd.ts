@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { createAdminServer } from "./admin/adminServer.js";
 import { FileSource } from "./config/fileSource.js";
 import { HttpFrontend } from "./proxy/httpFrontend.js";
+import { createAccessLog } from "./log.js";
 import { Runtime } from "./runtime.js";
 
 export interface IngressdOptions {
@@ -47,7 +48,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     timeouts: { connectMs: options.connectTimeoutMs ?? 5_000, readMs: options.readTimeoutMs ?? 60_000 },
     logger,
   });
-  const frontend = new HttpFrontend({ snapshots: runtime, accessLog: logger.child({ log: "access" }), proto: "http" });
+  const frontend = new HttpFrontend({ snapshots: runtime, accessLog: createAccessLog(logger), proto: "http" });
   const http = createServer({ keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 }, frontend.handleRequest);
   http.on("upgrade", frontend.handleUpgrade);
   http.on("clientError", (_err, socket) => {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import type { Logger } from "pino";
+import type { AccessLog } from "../log.js";
 import { originForm, requestPath } from "../routing/routeTable.js";
 import type { Snapshot, SnapshotSource } from "../snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
@@ -14,7 +14,7 @@ import { peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./heade
 export interface FrontendOptions {
   snapshots: SnapshotSource;
   /** Access log: one line per request. */
-  accessLog: Logger;
+  accessLog: AccessLog;
   proto: "http" | "https";
 }
 
@@ -34,6 +34,8 @@ interface Exchange {
   upstream?: string;
   error?: string;
   bytes: number;
+  /** The upstream request under way, to abort if the client leaves. */
+  inFlight?: ForwardHandler;
 }
 
 /**
@@ -53,6 +55,8 @@ export class HttpFrontend {
     const snapshot = this.options.snapshots.current;
     const x = this.exchange(req, res);
     res.once("close", () => {
+      // The client went away before the response was done: stop the upstream request.
+      if (!res.writableFinished) x.inFlight?.abort(new Error("client closed the connection"));
       this.logAccess(x);
       this.draining?.();
     });
@@ -105,16 +109,13 @@ export class HttpFrontend {
         socket.write(response);
         if (head.length > 0) upstream.write(head);
         this.tunnel(socket, upstream);
-        this.options.accessLog.info(
-          { method: req.method, host: req.headers.host, path: requestPath(req.url), status: 101, upstream: target.endpoint.address, request_id: fwd.requestId },
-          "websocket",
-        );
+        this.options.accessLog("info", { method: req.method, host: fwd.host, path: requestPath(req.url), status: 101, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.peer });
       })
       .catch((err: Error) => {
         if (socket.destroyed) return;
         const status = statusForUpstreamError(err);
         rawError(socket, status, `upstream ${target.backend} did not accept the upgrade (${errorCode(err)})`, fwd.requestId);
-        this.options.accessLog.warn({ method: req.method, host: req.headers.host, path: requestPath(req.url), status, upstream: target.endpoint.address, error: errorCode(err), request_id: fwd.requestId }, "websocket failed");
+        this.options.accessLog("warn", { method: req.method, host: fwd.host, path: requestPath(req.url), status, backend: target.backend, upstream: target.endpoint.address, error: errorCode(err), request_id: fwd.requestId, client: fwd.peer });
       });
   };
 
@@ -180,10 +181,7 @@ export class HttpFrontend {
       const status = statusForUpstreamError(err);
       x.bytes += sendError(res, status, `upstream ${pool.key} failed: ${describeError(err)}`, x.fwd.requestId);
     });
-    const onClientGone = (): void => {
-      if (!res.writableFinished) handler.abort(new Error("client closed the connection"));
-    };
-    res.once("close", onClientGone);
+    x.inFlight = handler;
     const body = hasRequestBody(req) ? req : null;
     endpoint.dispatcher.dispatch(
       {
@@ -199,7 +197,7 @@ export class HttpFrontend {
 
   private logAccess(x: Exchange): void {
     const status = x.res.writableFinished ? x.res.statusCode : 499; // nginx's "client closed request"
-    const entry = {
+    this.options.accessLog(status >= 500 || status === 499 ? "warn" : "info", {
       method: x.req.method,
       host: x.fwd.host,
       path: x.path,
@@ -210,10 +208,8 @@ export class HttpFrontend {
       bytes: x.bytes,
       request_id: x.fwd.requestId,
       client: x.fwd.peer,
-      ...(x.error ? { error: x.error } : {}),
-    };
-    if (status >= 500 || status === 499) this.options.accessLog.warn(entry, "request");
-    else this.options.accessLog.info(entry, "request");
+      error: x.error,
+    });
   }
 }
 
