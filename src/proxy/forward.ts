@@ -51,12 +51,15 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.responded = true;
-    res.on("drain", () => controller.resume());
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.bytes += chunk.length;
-    if (!this.res.write(chunk)) controller.pause();
+    // Backpressure: a client slower than the upstream pauses the upstream read.
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once("drain", () => controller.resume());
+    }
   }
 
   onResponseEnd(): void {
