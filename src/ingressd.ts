@@ -3,7 +3,9 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createAdminServer } from "./admin/adminServer.js";
 import { FileSource } from "./config/fileSource.js";
+import { ClientAddressResolver } from "./proxy/clientAddress.js";
 import { HttpFrontend } from "./proxy/httpFrontend.js";
+import { L4Listeners } from "./proxy/l4Listeners.js";
 import { createAccessLog } from "./log.js";
 import { Runtime } from "./runtime.js";
 
@@ -23,10 +25,17 @@ export interface IngressdOptions {
   debounceMs?: number;
   /** Grace period for in-flight requests on shutdown (default 10 s). */
   shutdownGraceMs?: number;
+  /** Proxies whose X-Forwarded-For is believed (`--trust-proxy`). */
+  trustProxy?: string[];
+  /** Hold requests this long while every endpoint refuses (`--upstream-try-duration`, default 0). */
+  upstreamTryDurationMs?: number;
+  /** How long connections of a removed L4 listener may go on (default 30 s). */
+  l4DrainMs?: number;
 }
 
 export interface Ingressd {
   runtime: Runtime;
+  l4: L4Listeners;
   httpPort: number;
   adminPort: number;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes upstream sockets. */
@@ -41,25 +50,36 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     debounceMs: options.debounceMs ?? 100,
     onError: (err) => logger.error({ err }, "watching the rules failed"),
   });
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const runtime = new Runtime({
     source,
+    bind: options.bind,
     watch: options.watch,
     ingressClass: options.ingressClass,
-    timeouts: { connectMs: options.connectTimeoutMs ?? 5_000, readMs: options.readTimeoutMs ?? 60_000 },
+    timeouts: { connectMs: connectTimeoutMs, readMs: options.readTimeoutMs ?? 60_000 },
     logger,
   });
-  const frontend = new HttpFrontend({ snapshots: runtime, accessLog: createAccessLog(logger), proto: "http" });
+  const frontend = new HttpFrontend({
+    snapshots: runtime,
+    accessLog: createAccessLog(logger),
+    proto: "http",
+    clientAddress: new ClientAddressResolver(options.trustProxy ?? []),
+    tryDurationMs: options.upstreamTryDurationMs ?? 0,
+  });
+  const l4 = new L4Listeners({ snapshots: runtime, logger, connectTimeoutMs, ...(options.l4DrainMs !== undefined ? { drainMs: options.l4DrainMs } : {}) });
+  runtime.on("reload", (snapshot) => void l4.reconcile(snapshot.l4.listeners));
   const http = createServer({ keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 }, frontend.handleRequest);
   http.on("upgrade", frontend.handleUpgrade);
   http.on("clientError", (_err, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nServer: ingressd\r\nConnection: close\r\n\r\n");
     else socket.destroy();
   });
-  const admin = createAdminServer(runtime);
+  const admin = createAdminServer(runtime, () => l4.status());
 
   // Admin first, so /readyz answers 503 while the first configuration loads.
   const adminPort = await listen(admin, options.adminPort, options.adminBind);
   await runtime.start();
+  await l4.reconcile(runtime.current.l4.listeners);
   const httpPort = await listen(http, options.httpPort, options.bind);
   logger.info({ http: `${options.bind}:${httpPort}`, admin: `${options.adminBind}:${adminPort}` }, "ingressd listening");
 
@@ -72,7 +92,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       http.closeIdleConnections();
       frontend.closeTunnels();
       const timer = setTimeout(() => http.closeAllConnections(), grace);
-      await drained;
+      await Promise.all([drained, l4.close(grace)]);
       clearTimeout(timer);
       await runtime.stop();
       await new Promise<void>((res) => {
@@ -80,7 +100,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
         admin.closeAllConnections();
       });
     })());
-  return { runtime, httpPort, adminPort, close };
+  return { runtime, httpPort, adminPort, l4, close };
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

@@ -31,11 +31,15 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${where}: ${issue.severity}: ${issue.message}${field}`;
 }
 
-/** Formats a field path of keys and indexes as `spec.rules[0].host`. */
+/**
+ * Formats a field path of keys and indexes as `spec.rules[0].host`; keys that are not
+ * plain names (annotations, labels) in brackets: `metadata.annotations["ingressd.io/max-fails"]`.
+ */
 export function fieldPath(path: readonly (string | number)[]): string {
   let out = "";
   for (const part of path) {
     if (typeof part === "number") out += `[${part}]`;
+    else if (!/^[A-Za-z_$][\w$]*$/.test(part)) out += `[${JSON.stringify(part)}]`;
     else out += out === "" ? part : `.${part}`;
   }
   return out;

@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
+import { parseDuration } from "./config/annotations.js";
 import type { LogFormat } from "./log.js";
+import { splitCidr } from "./proxy/clientAddress.js";
 
 export interface CliOptions {
   rules: string[];
@@ -12,6 +14,8 @@ export interface CliOptions {
   watch: boolean;
   logLevel: string;
   logFormat: LogFormat;
+  trustProxy: string[];
+  upstreamTryDurationMs: number;
 }
 
 export class UsageError extends Error {
@@ -31,6 +35,11 @@ Options (each also as an environment variable, e.g. --http-port = INGRESSD_HTTP_
   --admin-bind ADDR     admin API address; it shows the whole configuration [127.0.0.1]
   --ingress-class NAME  serve Ingresses of this class (and those without)  [ingressd]
   --no-watch            load the rules once, do not watch for changes
+  --trust-proxy CIDRS   proxies (comma-separated CIDRs) whose X-Forwarded-For
+                        names the client, for affinity and logs        [none]
+  --upstream-try-duration D
+                        hold a request this long (e.g. 5s) while every
+                        endpoint of its Service refuses, retrying      [0]
   --log-level LEVEL     trace, debug, info, warn, error, fatal, silent      [info]
   --log-format FORMAT   json or pretty                                     [json]
   -h, --help            this text
@@ -55,6 +64,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         "admin-bind": { type: "string" },
         "ingress-class": { type: "string" },
         "no-watch": { type: "boolean" },
+        "trust-proxy": { type: "string" },
+        "upstream-try-duration": { type: "string" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -82,6 +93,16 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   if (!LEVELS.includes(logLevel)) throw new UsageError(`${source(v["log-level"], "--log-level", "INGRESSD_LOG_LEVEL")} must be one of ${LEVELS.join(", ")}, not "${logLevel}"`);
   const logFormat = pick(v["log-format"], "INGRESSD_LOG_FORMAT", "json");
   if (logFormat !== "json" && logFormat !== "pretty") throw new UsageError(`${source(v["log-format"], "--log-format", "INGRESSD_LOG_FORMAT")} must be json or pretty, not "${logFormat}"`);
+  const trustRaw = pick(v["trust-proxy"], "INGRESSD_TRUST_PROXY", "");
+  const trustProxy = trustRaw.split(",").map((c) => c.trim()).filter(Boolean);
+  for (const cidr of trustProxy) {
+    if (!splitCidr(cidr)) throw new UsageError(`${source(v["trust-proxy"], "--trust-proxy", "INGRESSD_TRUST_PROXY")} must be comma-separated CIDRs such as 10.0.0.0/8 or 127.0.0.1, not "${cidr}"`);
+  }
+  const tryRaw = pick(v["upstream-try-duration"], "INGRESSD_UPSTREAM_TRY_DURATION", "0");
+  const upstreamTryDurationMs = parseDuration(tryRaw);
+  if (upstreamTryDurationMs === undefined) {
+    throw new UsageError(`${source(v["upstream-try-duration"], "--upstream-try-duration", "INGRESSD_UPSTREAM_TRY_DURATION")} must be a duration such as 5s or 500ms, not "${tryRaw}"`);
+  }
   const envWatch = fromEnv("INGRESSD_NO_WATCH");
   const noWatch = v["no-watch"] ?? (envWatch !== undefined && envWatch !== "0" && envWatch !== "false");
   return {
@@ -95,5 +116,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     watch: !noWatch,
     logLevel,
     logFormat,
+    trustProxy,
+    upstreamTryDurationMs,
   };
 }

@@ -3,14 +3,18 @@ import type { Logger } from "pino";
 import type { ConfigSource, ConfigChange } from "./config/source.js";
 import { ConfigStore } from "./config/store.js";
 import { formatIssue, type ConfigIssue } from "./issues.js";
+import { planL4Listeners } from "./proxy/l4Plan.js";
 import { compileRoutes } from "./routing/compile.js";
 import { emptySnapshot, type Snapshot, type SnapshotSource } from "./snapshot.js";
 import { resolveBackends } from "./upstream/backendSpec.js";
 import type { Endpoint, UpstreamTimeouts } from "./upstream/endpoint.js";
 import { reconcilePools } from "./upstream/pools.js";
+import type { HealthListener } from "./upstream/servicePool.js";
 
 export interface RuntimeOptions {
   source: ConfigSource;
+  /** Address NodePort listeners bind to (`--bind`). */
+  bind: string;
   watch: boolean;
   ingressClass: string;
   timeouts: UpstreamTimeouts;
@@ -55,7 +59,15 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     return this.queue;
   }
 
+  /** Endpoints leaving or rejoining rotation are logged as they happen. */
+  private readonly onHealth: HealthListener = (e) => {
+    const fields = { backend: e.pool, endpoint: e.endpoint, reason: e.reason };
+    if (e.healthy) this.options.logger.info(fields, "endpoint back in rotation");
+    else this.options.logger.warn(fields, "endpoint out of rotation");
+  };
+
   async stop(): Promise<void> {
+    for (const pool of this.current.pools.values()) pool.close();
     await this.options.source.close();
     await Promise.all([...this.endpoints.values()].map((e) => e.close()));
   }
@@ -79,8 +91,9 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     const routes = compileRoutes(resources, { ingressClass: this.options.ingressClass });
     const backends = resolveBackends(resources);
     const prev = this.current;
-    const next = reconcilePools(prev.pools, this.endpoints, backends.specs, this.options.timeouts);
-    const allIssues = [...issues, ...routes.issues, ...backends.issues];
+    const next = reconcilePools(prev.pools, this.endpoints, backends.specs, this.options.timeouts, this.onHealth);
+    const l4 = planL4Listeners(resources.services, this.options.bind, prev.l4.nodePorts);
+    const allIssues = [...issues, ...routes.issues, ...backends.issues, ...l4.issues];
     const snapshot: Snapshot = {
       generation: prev.generation + 1,
       loadedAt: new Date(),
@@ -89,9 +102,12 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
       issues: allIssues,
       files: this.store.report(),
       ignored: routes.ignored,
+      l4: { listeners: l4.listeners, nodePorts: l4.nodePorts, loadBalancers: l4.loadBalancers },
     };
     this.current = snapshot;
     this.endpoints = next.endpoints;
+    for (const pool of next.removed) pool.close();
+    for (const pool of next.added) pool.start();
     // Retired endpoints finish their in-flight requests before their sockets close.
     for (const ep of next.retired) void ep.close();
 

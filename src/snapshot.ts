@@ -1,4 +1,5 @@
 import type { FileReport } from "./config/store.js";
+import type { L4Plan } from "./proxy/l4Plan.js";
 import type { ConfigIssue } from "./issues.js";
 import type { IgnoredIngress } from "./routing/compile.js";
 import { RouteTable } from "./routing/routeTable.js";
@@ -18,6 +19,8 @@ export interface Snapshot {
   issues: readonly ConfigIssue[];
   files: readonly FileReport[];
   ignored: readonly IgnoredIngress[];
+  /** The TCP listeners NodePort and LoadBalancer Services ask for, with their ports. */
+  l4: Omit<L4Plan, "issues">;
 }
 
 export interface SnapshotSource {
@@ -25,5 +28,5 @@ export interface SnapshotSource {
 }
 
 export function emptySnapshot(): Snapshot {
-  return { generation: 0, loadedAt: new Date(), routes: RouteTable.empty(), pools: new Map(), issues: [], files: [], ignored: [] };
+  return { generation: 0, loadedAt: new Date(), routes: RouteTable.empty(), pools: new Map(), issues: [], files: [], ignored: [], l4: { listeners: [], nodePorts: new Map(), loadBalancers: new Map() } };
 }

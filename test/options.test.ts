@@ -14,6 +14,8 @@ const DEFAULTS: CliOptions = {
   watch: true,
   logLevel: "info",
   logFormat: "json",
+  trustProxy: [],
+  upstreamTryDurationMs: 0,
 };
 
 /** parseOptions that must return options, not "help". */
@@ -71,10 +73,11 @@ describe("parseOptions", () => {
       parse([
         "--rules", "a", "--bind", "127.0.0.2", "--http-port", "1", "--https-port", "2", "--admin-port", "3", "--admin-bind", "::1",
         "--ingress-class", "c", "--no-watch", "--log-level", "warn", "--log-format", "pretty",
+        "--trust-proxy", "127.0.0.0/8", "--upstream-try-duration", "2s",
       ]),
     ).toEqual({
       rules: ["a"], bind: "127.0.0.2", httpPort: 1, httpsPort: 2, adminPort: 3, adminBind: "::1",
-      ingressClass: "c", watch: false, logLevel: "warn", logFormat: "pretty",
+      ingressClass: "c", watch: false, logLevel: "warn", logFormat: "pretty", trustProxy: ["127.0.0.0/8"], upstreamTryDurationMs: 2000,
     });
   });
 
@@ -115,22 +118,25 @@ describe("parseOptions", () => {
       INGRESSD_INGRESS_CLASS: "env-class",
       INGRESSD_LOG_LEVEL: "trace",
       INGRESSD_LOG_FORMAT: "pretty",
+      INGRESSD_TRUST_PROXY: "10.0.0.0/8",
+      INGRESSD_UPSTREAM_TRY_DURATION: "3s",
     };
     expect(parse([], env)).toEqual({
       rules: ["env-a", "env-b"], bind: "10.0.0.1", httpPort: 1111, httpsPort: 2222, adminPort: 3333, adminBind: "10.0.0.2",
-      ingressClass: "env-class", watch: true, logLevel: "trace", logFormat: "pretty",
+      ingressClass: "env-class", watch: true, logLevel: "trace", logFormat: "pretty", trustProxy: ["10.0.0.0/8"], upstreamTryDurationMs: 3000,
     });
     expect(
       parse(
         [
           "--rules", "flag", "--bind", "127.0.0.1", "--http-port", "1", "--https-port", "2", "--admin-port", "3", "--admin-bind", "::1",
           "--ingress-class", "flag-class", "--log-level", "warn", "--log-format", "json",
+          "--trust-proxy", "127.0.0.1", "--upstream-try-duration", "1s",
         ],
         env,
       ),
     ).toEqual({
       rules: ["flag"], bind: "127.0.0.1", httpPort: 1, httpsPort: 2, adminPort: 3, adminBind: "::1",
-      ingressClass: "flag-class", watch: true, logLevel: "warn", logFormat: "json",
+      ingressClass: "flag-class", watch: true, logLevel: "warn", logFormat: "json", trustProxy: ["127.0.0.1"], upstreamTryDurationMs: 1000,
     });
   });
 
@@ -235,5 +241,22 @@ describe("built CLI", () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toBe(USAGE);
     expect(res.stderr).toBe("");
+  });
+});
+
+describe("issue 3 flags", () => {
+  it("--trust-proxy takes comma-separated CIDRs and bare addresses", () => {
+    expect(parse(["--trust-proxy", "10.0.0.0/8, 127.0.0.1,::1/128"]).trustProxy).toEqual(["10.0.0.0/8", "127.0.0.1", "::1/128"]);
+    expect(parse([], { INGRESSD_TRUST_PROXY: "192.168.0.0/16" }).trustProxy).toEqual(["192.168.0.0/16"]);
+  });
+  it("--trust-proxy rejects what is not a CIDR, naming the source", () => {
+    expect(() => parse(["--trust-proxy", "10.0.0.0/33"])).toThrow(/--trust-proxy/);
+    expect(() => parse([], { INGRESSD_TRUST_PROXY: "example.com" })).toThrow(/INGRESSD_TRUST_PROXY/);
+  });
+  it("--upstream-try-duration takes a duration", () => {
+    expect(parse(["--upstream-try-duration", "5s"]).upstreamTryDurationMs).toBe(5000);
+    expect(parse(["--upstream-try-duration=750ms"]).upstreamTryDurationMs).toBe(750);
+    expect(parse([], { INGRESSD_UPSTREAM_TRY_DURATION: "1m" }).upstreamTryDurationMs).toBe(60000);
+    expect(() => parse(["--upstream-try-duration", "soon"])).toThrow(UsageError);
   });
 });

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { L4ListenerStatus } from "../proxy/l4Listeners.js";
 import type { Runtime } from "../runtime.js";
 import { configView } from "./configView.js";
 
 /** Health, readiness and the configuration API, on their own (loopback by default) port. */
-export function createAdminServer(runtime: Runtime): Server {
+export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerStatus[]): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?", 1)[0];
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n");
@@ -13,7 +14,7 @@ export function createAdminServer(runtime: Runtime): Server {
       case "/readyz":
         return runtime.ready ? send(res, 200, "text/plain", "ready\n") : send(res, 503, "text/plain", "configuration not loaded yet\n");
       case "/api/config":
-        return send(res, 200, "application/json", JSON.stringify(configView(runtime.current, runtime.ready), null, 2) + "\n");
+        return send(res, 200, "application/json", JSON.stringify(configView(runtime.current, runtime.ready, l4Status()), null, 2) + "\n");
       default:
         return send(res, 404, "text/plain", "not found\n");
     }

@@ -1,10 +1,13 @@
+import type { L4ListenerStatus } from "../proxy/l4Listeners.js";
 import type { Snapshot } from "../snapshot.js";
 
 /**
  * The `/api/config` document: everything ingressd is doing, as plain JSON. The
  * dashboard and tools read this; it is the source of truth for what is served.
  */
-export function configView(snapshot: Snapshot, ready: boolean) {
+export function configView(snapshot: Snapshot, ready: boolean, listeners: readonly L4ListenerStatus[]) {
+  const now = Date.now();
+  const listenerErrors = listeners.filter((l) => l.state === "error");
   const hosts: Record<string, { path: string; pathType: string; backend: string; endpoints: string[]; ingress: string; source: string }[]> = {};
   for (const r of snapshot.routes.routes()) {
     const host = r.host ?? "*";
@@ -24,17 +27,44 @@ export function configView(snapshot: Snapshot, ready: boolean) {
     generation: snapshot.generation,
     lastReload: snapshot.loadedAt.toISOString(),
     files: snapshot.files,
-    errors: snapshot.issues.filter((i) => i.severity === "error"),
+    errors: [
+      ...snapshot.issues.filter((i) => i.severity === "error"),
+      ...listenerErrors.map((l) => ({ severity: "error", code: "listen-failed", message: `Service ${l.service}: ${l.error}`, resource: `Service ${l.service}` })),
+    ],
     warnings: snapshot.issues.filter((i) => i.severity === "warning"),
     ignored: snapshot.ignored.map((i) => ({ ingress: i.ingress, reason: i.reason, source: `${i.source.file}:${i.source.line}` })),
     hosts,
     defaultBackend: def
       ? { backend: def.backend.key, ingress: def.ingress, endpoints: snapshot.pools.get(def.backend.key)?.endpoints.map((e) => e.address) ?? [] }
       : null,
-    services: [...snapshot.pools.values()].map((p) => ({
-      backend: p.key,
-      type: p.spec.type,
-      endpoints: p.endpoints.map((e) => e.address),
-    })),
+    services: [...snapshot.pools.values()].map((p) => {
+      const service = `${p.spec.namespace}/${p.spec.service}`;
+      const nodePort = snapshot.l4.nodePorts.get(p.key);
+      const lb = snapshot.l4.loadBalancers.get(service);
+      return {
+        backend: p.key,
+        type: p.spec.type,
+        sessionAffinity: p.spec.affinity.kind,
+        ...(p.spec.affinity.kind === "ClientIP" ? { affinityTimeoutSeconds: p.spec.affinity.timeoutSeconds, pinnedClients: p.affinity?.size ?? 0 } : {}),
+        ...(nodePort !== undefined ? { nodePort } : {}),
+        ...(lb !== undefined ? { status: { loadBalancer: { ingress: [{ ip: lb }] } } } : {}),
+        health: {
+          maxFails: p.spec.health.maxFails,
+          failTimeoutMs: p.spec.health.failTimeoutMs,
+          ...(p.spec.health.checkPath ? { checkPath: p.spec.health.checkPath, checkIntervalMs: p.spec.health.checkIntervalMs } : {}),
+          ...(p.spec.health.tryDurationMs !== undefined ? { tryDurationMs: p.spec.health.tryDurationMs } : {}),
+        },
+        endpoints: p.endpoints.map((e) => {
+          const active = p.activeHealth.get(e.address);
+          return {
+            address: e.address,
+            inRotation: p.isAvailable(e, now),
+            passive: e.isEjected(now) ? { ejectedForMs: e.ejectedUntil - now } : "ok",
+            active: active === undefined ? (p.spec.health.checkPath ? "pending" : "off") : active ? "healthy" : "unhealthy",
+          };
+        }),
+      };
+    }),
+    listeners: listeners.map((l) => ({ address: l.address, port: l.port, kind: l.kind, service: l.service, backend: l.backend, state: l.state, connections: l.connections, ...(l.error ? { error: l.error } : {}) })),
   };
 }

@@ -3,6 +3,7 @@ import { Endpoints as EndpointsModel, Secret as SecretModel, Service as ServiceM
 import { EndpointSlice as EndpointSliceModel } from "kubernetes-models/discovery.k8s.io/v1";
 import { Ingress as IngressModel, IngressClass as IngressClassModel } from "kubernetes-models/networking.k8s.io/v1";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../issues.js";
+import { checkServiceAnnotations } from "./annotations.js";
 import type { ParsedDocument } from "./parse.js";
 import type { KindMap, KindName, Loaded } from "./resources.js";
 
@@ -153,6 +154,9 @@ function reportSchemaError(r: Reporter, e: SchemaError): void {
   }
 }
 
+export const NODE_PORT_MIN = 30000;
+export const NODE_PORT_MAX = 32767;
+
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -194,6 +198,27 @@ const SEMANTIC: { [K in KindName]: (r: Reporter, obj: KindMap[K]) => void } = {
   Service(r, svc) {
     const spec = svc.spec ?? {};
     const type = spec.type ?? "ClusterIP";
+    for (const p of checkServiceAnnotations(svc.metadata?.annotations)) {
+      r.error(["metadata", "annotations", p.annotation], "invalid-annotation", p.message);
+    }
+    const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > 86400)) {
+      r.error(["spec", "sessionAffinityConfig", "clientIP", "timeoutSeconds"], "invalid-affinity-timeout", `timeoutSeconds must be a whole number from 1 to 86400, not ${timeout}`);
+    }
+    if (type === "NodePort" || type === "LoadBalancer") {
+      (spec.ports ?? []).forEach((p, i) => {
+        if (p.nodePort !== undefined && (!Number.isInteger(p.nodePort) || p.nodePort < NODE_PORT_MIN || p.nodePort > NODE_PORT_MAX)) {
+          r.error(["spec", "ports", i, "nodePort"], "invalid-node-port", `nodePort ${p.nodePort} is outside the NodePort range ${NODE_PORT_MIN}-${NODE_PORT_MAX}`);
+        }
+      });
+    } else {
+      (spec.ports ?? []).forEach((p, i) => {
+        if (p.nodePort !== undefined) r.warn(["spec", "ports", i, "nodePort"], "ignored-node-port", `nodePort is only used by Services of type NodePort or LoadBalancer (this one is ${type})`);
+      });
+    }
+    if (spec.loadBalancerIP !== undefined && isIP(spec.loadBalancerIP) === 0) {
+      r.error(["spec", "loadBalancerIP"], "invalid-ip", `loadBalancerIP "${spec.loadBalancerIP}" is not an IP address`);
+    }
     if (!["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"].includes(type)) {
       r.error(["spec", "type"], "invalid-service-type", `spec.type must be ClusterIP, NodePort, LoadBalancer or ExternalName, not "${type}"`);
     }

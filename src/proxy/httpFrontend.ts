@@ -9,6 +9,7 @@ import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { sendError } from "./errorResponse.js";
 import { ForwardHandler, hasRequestBody, isConnectFailure, statusForUpstreamError } from "./forward.js";
+import type { ClientAddressResolver } from "./clientAddress.js";
 import { peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 
 export interface FrontendOptions {
@@ -16,19 +17,23 @@ export interface FrontendOptions {
   /** Access log: one line per request. */
   accessLog: AccessLog;
   proto: "http" | "https";
+  clientAddress: ClientAddressResolver;
+  /** How long to hold a request while every endpoint refuses (`--upstream-try-duration`); 0 = not at all. */
+  tryDurationMs: number;
 }
 
-/** The selected upstream of a request, or the answer ingressd gives itself. */
-type Target =
-  | { pool: ServicePool; endpoint: Endpoint; backend: string }
-  | { status: number; detail: string; backend?: string };
+/** How often a held request tries again (Caddy's lb_try_interval). */
+const HOLD_RETRY_MS = 250;
+
+/** The Service pool of a request, or the answer ingressd gives itself. */
+type Target = { pool: ServicePool; backend: string } | { status: number; detail: string; backend?: string };
 
 /** Per-request state shared by the steps of one request. */
 interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
   start: number;
-  fwd: ForwardedInfo;
+  fwd: ForwardedInfo & { client: string };
   path: string;
   backend?: string;
   upstream?: string;
@@ -36,6 +41,8 @@ interface Exchange {
   bytes: number;
   /** The upstream request under way, to abort if the client leaves. */
   inFlight?: ForwardHandler;
+  /** Set while the request is held for a restarting upstream. */
+  holdTimer?: NodeJS.Timeout;
 }
 
 /**
@@ -57,26 +64,28 @@ export class HttpFrontend {
     res.once("close", () => {
       // The client went away before the response was done: stop the upstream request.
       if (!res.writableFinished) x.inFlight?.abort(new Error("client closed the connection"));
+      if (x.holdTimer) clearTimeout(x.holdTimer);
       this.logAccess(x);
       this.draining?.();
     });
     if (this.draining) res.setHeader("connection", "close");
-    const target = selectTarget(snapshot, req, x.path, x.fwd.peer);
+    const target = selectTarget(snapshot, req, x.path);
     if ("status" in target) {
       if (target.backend) x.backend = target.backend;
-      x.error = target.detail;
-      x.bytes = sendError(res, target.status, target.detail, x.fwd.requestId);
+      this.fail(x, target.status, target.detail);
       return;
     }
     x.backend = target.backend;
-    this.forward(x, target.pool, target.endpoint, 0);
+    this.dispatch(x, target.pool, false);
   };
 
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
     const snapshot = this.options.snapshots.current;
     const fwd = this.forwardedInfo(req);
-    const target = selectTarget(snapshot, req, requestPath(req.url), fwd.peer);
+    const selected = selectTarget(snapshot, req, requestPath(req.url));
+    const endpoint = "status" in selected ? undefined : selected.pool.pick({ clientIp: fwd.client });
+    const target = "status" in selected ? selected : endpoint ? { ...selected, endpoint } : noEndpoint(selected.pool);
     if ("status" in target) {
       rawError(socket, target.status, target.detail, fwd.requestId);
       return;
@@ -94,6 +103,7 @@ export class HttpFrontend {
         responseHeaders: "raw",
       })
       .then(({ headers: raw, socket: upstream }) => {
+        target.pool.reportSuccess(target.endpoint);
         let response = "HTTP/1.1 101 Switching Protocols\r\n";
         const pairs = raw as unknown as (Buffer | string)[];
         for (let i = 0; i + 1 < pairs.length; i += 2) {
@@ -109,13 +119,14 @@ export class HttpFrontend {
         socket.write(response);
         if (head.length > 0) upstream.write(head);
         this.tunnel(socket, upstream);
-        this.options.accessLog("info", { method: req.method, host: fwd.host, path: requestPath(req.url), status: 101, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.peer });
+        this.options.accessLog("info", { method: req.method, host: fwd.host, path: requestPath(req.url), status: 101, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.client });
       })
       .catch((err: Error) => {
+        if (isConnectFailure(err)) target.pool.reportFailure(target.endpoint, errorCode(err));
         if (socket.destroyed) return;
         const status = statusForUpstreamError(err);
         rawError(socket, status, `upstream ${target.backend} did not accept the upgrade (${errorCode(err)})`, fwd.requestId);
-        this.options.accessLog("warn", { method: req.method, host: fwd.host, path: requestPath(req.url), status, backend: target.backend, upstream: target.endpoint.address, error: errorCode(err), request_id: fwd.requestId, client: fwd.peer });
+        this.options.accessLog("warn", { method: req.method, host: fwd.host, path: requestPath(req.url), status, backend: target.backend, upstream: target.endpoint.address, error: errorCode(err), request_id: fwd.requestId, client: fwd.client });
       });
   };
 
@@ -146,10 +157,12 @@ export class HttpFrontend {
     client.pipe(upstream);
   }
 
-  private forwardedInfo(req: IncomingMessage): ForwardedInfo {
+  private forwardedInfo(req: IncomingMessage): ForwardedInfo & { client: string } {
     const incomingId = req.headers["x-request-id"];
+    const peer = peerAddress(req.socket.remoteAddress);
     return {
-      peer: peerAddress(req.socket.remoteAddress),
+      peer,
+      client: this.options.clientAddress.resolve(peer, req.headers["x-forwarded-for"]),
       host: req.headers.host ?? "",
       proto: this.options.proto,
       port: req.socket.localPort ?? 0,
@@ -161,25 +174,66 @@ export class HttpFrontend {
     return { req, res, start: performance.now(), fwd: this.forwardedInfo(req), path: requestPath(req.url), bytes: 0 };
   }
 
+  /**
+   * Picks an endpoint and forwards. With none available: hold the request if the
+   * Service allows it (a restarting upstream), else 503 with Retry-After.
+   */
+  private dispatch(x: Exchange, pool: ServicePool, holding: boolean): void {
+    const endpoint = pool.pick({ clientIp: x.fwd.client }, holding);
+    if (endpoint) {
+      this.forward(x, pool, endpoint, 0, holding);
+      return;
+    }
+    if (pool.endpoints.length > 0 && this.hold(x, pool)) return;
+    const none = noEndpoint(pool);
+    this.fail(x, none.status, none.detail, none.headers);
+  }
+
+  /** Tries again in a moment, while the try duration lasts; false when it is over. */
+  private hold(x: Exchange, pool: ServicePool): boolean {
+    const tryMs = pool.spec.health.tryDurationMs ?? this.options.tryDurationMs;
+    if (tryMs <= 0 || performance.now() - x.start + HOLD_RETRY_MS > tryMs || x.req.readableDidRead) return false;
+    x.holdTimer = setTimeout(() => {
+      x.holdTimer = undefined;
+      if (!x.res.destroyed) this.dispatch(x, pool, true);
+    }, HOLD_RETRY_MS);
+    return true;
+  }
+
   /** Streams to `endpoint`; a refused connection before any body was sent tries one other endpoint. */
-  private forward(x: Exchange, pool: ServicePool, endpoint: Endpoint, attempt: number): void {
+  private forward(x: Exchange, pool: ServicePool, endpoint: Endpoint, attempt: number, holding: boolean): void {
     const { req, res } = x;
     x.upstream = endpoint.address;
     const handler = new ForwardHandler(res, x.fwd.requestId, (outcome) => {
       x.bytes += outcome.bytes;
       const err = outcome.error;
-      if (!err) return;
+      if (!err) {
+        pool.reportSuccess(endpoint);
+        return;
+      }
       if (!res.writableEnded && res.destroyed) return; // the client left first: logged as 499
       x.error = errorCode(err);
-      if (!outcome.responded && attempt === 0 && isConnectFailure(err) && !req.readableDidRead) {
-        const other = pool.pickOther(endpoint, { clientIp: x.fwd.peer });
-        if (other) {
-          this.forward(x, pool, other, 1);
-          return;
+      if (outcome.responded) {
+        res.destroy(); // a response under way cannot change status: cut it so the client sees the failure
+        return;
+      }
+      if (isConnectFailure(err) || errorCode(err) === "UND_ERR_CONNECT_TIMEOUT") {
+        pool.reportFailure(endpoint, x.error);
+        if (!req.readableDidRead) {
+          const other = attempt === 0 && !holding ? pool.pickOther(endpoint, { clientIp: x.fwd.client }) : undefined;
+          if (other) {
+            this.forward(x, pool, other, 1, holding);
+            return;
+          }
+          if (this.hold(x, pool)) return;
+          if (holding) {
+            const none = noEndpoint(pool);
+            this.fail(x, 503, `every endpoint of Service ${pool.key} refused connections for the whole try duration`, none.headers);
+            return;
+          }
         }
       }
-      const status = statusForUpstreamError(err);
-      x.bytes += sendError(res, status, `upstream ${pool.key} failed: ${describeError(err)}`, x.fwd.requestId);
+      x.bytes += sendError(res, statusForUpstreamError(err), `upstream ${pool.key} failed: ${describeError(err)}`, x.fwd.requestId);
     });
     x.inFlight = handler;
     const body = hasRequestBody(req) ? req : null;
@@ -195,6 +249,12 @@ export class HttpFrontend {
     );
   }
 
+  /** ingressd's own answer, recorded for the access log. */
+  private fail(x: Exchange, status: number, detail: string, headers?: Record<string, string>): void {
+    x.error = detail;
+    x.bytes += sendError(x.res, status, detail, x.fwd.requestId, headers);
+  }
+
   private logAccess(x: Exchange): void {
     const status = x.res.writableFinished ? x.res.statusCode : 499; // nginx's "client closed request"
     this.options.accessLog(status >= 500 || status === 499 ? "warn" : "info", {
@@ -207,22 +267,30 @@ export class HttpFrontend {
       duration_ms: Math.round((performance.now() - x.start) * 100) / 100,
       bytes: x.bytes,
       request_id: x.fwd.requestId,
-      client: x.fwd.peer,
+      client: x.fwd.client,
       error: x.error,
     });
   }
 }
 
-/** Route → Service pool → endpoint, or the status ingressd answers itself. */
-function selectTarget(snapshot: Snapshot, req: IncomingMessage, path: string, clientIp: string): Target {
+/** Route → Service pool, or the status ingressd answers itself. */
+function selectTarget(snapshot: Snapshot, req: IncomingMessage, path: string): Target {
   const route = snapshot.routes.lookup(req.headers.host, path);
   if (!route) return { status: 404, detail: `no route for host "${req.headers.host ?? ""}" and path "${path}"` };
   const backend = route.backend.key;
   const pool = snapshot.pools.get(backend);
   if (!pool) return { status: 503, detail: `Service ${route.backend.namespace}/${route.backend.service} port ${route.backend.port} is not defined`, backend };
-  const endpoint = pool.pick({ clientIp });
-  if (!endpoint) return { status: 503, detail: `Service ${backend} has no ready endpoints`, backend };
-  return { pool, endpoint, backend };
+  return { pool, backend };
+}
+
+/** The 503 of a pool with no endpoint to offer, with Retry-After when some are only out for now. */
+function noEndpoint(pool: ServicePool): { status: number; detail: string; headers?: Record<string, string> } {
+  if (pool.endpoints.length === 0) return { status: 503, detail: `Service ${pool.key} has no ready endpoints` };
+  return {
+    status: 503,
+    detail: `every endpoint of Service ${pool.key} is out of rotation (failing health checks)`,
+    headers: { "retry-after": String(pool.retryAfterSeconds(Date.now())) },
+  };
 }
 
 function errorCode(err: Error): string {

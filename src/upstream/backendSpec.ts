@@ -1,11 +1,28 @@
 import type { ServicePort } from "kubernetes-types/core/v1.js";
 import type { Loaded, ResourceSet } from "../config/resources.js";
+import { ANNOTATIONS, parseDuration } from "../config/annotations.js";
 import { fieldPath, type ConfigIssue } from "../issues.js";
 
 /** One upstream address. `host` is an IP, or a DNS name (ExternalName) resolved at connect time. */
 export interface EndpointAddress {
   host: string;
   port: number;
+}
+
+/** How a pool chooses among its endpoints (`spec.sessionAffinity`). */
+export type AffinitySpec = { kind: "None" } | { kind: "ClientIP"; timeoutSeconds: number };
+
+/** Health settings of a pool, from the Service's `ingressd.io/*` annotations. */
+export interface HealthSpec {
+  /** Refused/reset connections within `failTimeoutMs` that take an endpoint out; 0 = never. */
+  maxFails: number;
+  /** The window for counting failures, and how long an endpoint then stays out. */
+  failTimeoutMs: number;
+  /** Active checks: GET this path on every endpoint (2xx/3xx = healthy). */
+  checkPath?: string;
+  checkIntervalMs: number;
+  /** Hold a request this long while every endpoint refuses (undefined: the global default). */
+  tryDurationMs?: number;
 }
 
 /** Plain data describing one Service port's pool; pools are (re)built from these. */
@@ -18,7 +35,14 @@ export interface BackendSpec {
   portName?: string;
   type: string;
   endpoints: EndpointAddress[];
+  affinity: AffinitySpec;
+  health: HealthSpec;
 }
+
+export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
+export const DEFAULT_MAX_FAILS = 3;
+export const DEFAULT_FAIL_TIMEOUT_MS = 10_000;
+export const DEFAULT_CHECK_INTERVAL_MS = 5_000;
 
 export interface ResolvedBackends {
   specs: Map<string, BackendSpec>;
@@ -44,6 +68,11 @@ export function resolveBackends(resources: ResourceSet): ResolvedBackends {
     const id = `${svc.namespace}/${svc.name}`;
     const spec = svc.object.spec ?? {};
     const type = spec.type ?? "ClusterIP";
+    const affinity: AffinitySpec =
+      spec.sessionAffinity === "ClientIP"
+        ? { kind: "ClientIP", timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS }
+        : { kind: "None" };
+    const health = healthSpec(svc.object.metadata?.annotations ?? {});
     (spec.ports ?? []).forEach((sp, i) => {
       const endpoints =
         type === "ExternalName"
@@ -60,12 +89,40 @@ export function resolveBackends(resources: ResourceSet): ResolvedBackends {
         });
       }
       const key = `${id}:${sp.port}`;
-      const b: BackendSpec = { key, namespace: svc.namespace, service: svc.name, port: sp.port, type, endpoints: endpoints ?? [] };
+      const b: BackendSpec = {
+        key,
+        namespace: svc.namespace,
+        service: svc.name,
+        port: sp.port,
+        type,
+        endpoints: endpoints ?? [],
+        affinity,
+        health,
+      };
       if (sp.name) b.portName = sp.name;
       specs.set(key, b);
     });
   }
   return { specs, issues };
+}
+
+/** Annotations were validated with the Service; malformed ones never get here. */
+function healthSpec(annotations: Record<string, string>): HealthSpec {
+  const duration = (name: string): number | undefined => {
+    const v = annotations[name];
+    return v === undefined ? undefined : parseDuration(v);
+  };
+  const maxFails = annotations[ANNOTATIONS.maxFails];
+  const health: HealthSpec = {
+    maxFails: maxFails === undefined ? DEFAULT_MAX_FAILS : Number(maxFails),
+    failTimeoutMs: duration(ANNOTATIONS.failTimeout) ?? DEFAULT_FAIL_TIMEOUT_MS,
+    checkIntervalMs: duration(ANNOTATIONS.healthCheckInterval) ?? DEFAULT_CHECK_INTERVAL_MS,
+  };
+  const path = annotations[ANNOTATIONS.healthCheckPath];
+  if (path !== undefined) health.checkPath = path;
+  const tryDuration = duration(ANNOTATIONS.tryDuration);
+  if (tryDuration !== undefined) health.tryDurationMs = tryDuration;
+  return health;
 }
 
 function numericTarget(sp: ServicePort): number | undefined {

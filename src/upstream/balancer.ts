@@ -1,14 +1,16 @@
+import type { AffinityTable } from "./affinity.js";
 import type { Endpoint } from "./endpoint.js";
 
 /** What a policy may look at to choose an endpoint. */
 export interface PickContext {
+  /** The client's address (the socket peer, or from X-Forwarded-For behind a trusted proxy). */
   clientIp: string;
 }
 
 /**
  * A load-balancing policy: choose one of the available endpoints. Policies are small
- * stateful functions, one per Service pool, so new ones plug in without touching the
- * proxy (cf. Caddy's `Selector.Select(pool, request)`).
+ * functions with their own state, one per Service pool, so new ones plug in without
+ * touching the proxy (cf. Caddy's `Selector.Select(pool, request)`).
  */
 export type Balancer = (available: readonly Endpoint[], ctx: PickContext) => Endpoint | undefined;
 
@@ -18,6 +20,22 @@ export function roundRobin(): Balancer {
     if (available.length === 0) return undefined;
     const ep = available[next % available.length];
     next = (next + 1) % 1_000_000_007;
+    return ep;
+  };
+}
+
+/**
+ * `sessionAffinity: ClientIP`, as kube-proxy does it: a client keeps its endpoint while
+ * it stays available and the client keeps coming back within the timeout; otherwise it
+ * is (re-)pinned to the endpoint `choose` gives.
+ */
+export function clientIpAffinity(table: AffinityTable, choose: Balancer): Balancer {
+  return (available, ctx) => {
+    const now = Date.now();
+    const pinned = table.get(ctx.clientIp, now);
+    let ep = pinned === undefined ? undefined : available.find((e) => e.address === pinned);
+    ep ??= choose(available, ctx);
+    if (ep) table.pin(ctx.clientIp, ep.address, now);
     return ep;
   };
 }

@@ -24,6 +24,11 @@ export class Endpoint {
   private pool: Pool | undefined;
   /** Set once no configuration names this endpoint any more. */
   private retired = false;
+  /** Passive health (nginx's max_fails/fail_timeout): failures counted in the current window. */
+  private failures = 0;
+  private windowStart = 0;
+  /** Out of rotation until this time (ms since epoch); 0 when in. */
+  ejectedUntil = 0;
 
   constructor(
     readonly target: EndpointAddress,
@@ -55,6 +60,35 @@ export class Endpoint {
       // are the proxy's decision (only before the body is sent).
       pipelining: 1,
     });
+  }
+
+  isEjected(now: number): boolean {
+    return this.ejectedUntil > now;
+  }
+
+  /**
+   * A refused or reset connection. `maxFails` of them within `failTimeoutMs` take the
+   * endpoint out of rotation for `failTimeoutMs`. Returns true when this one did.
+   */
+  recordFailure(now: number, maxFails: number, failTimeoutMs: number): boolean {
+    if (maxFails <= 0) return false;
+    if (now - this.windowStart > failTimeoutMs) {
+      this.windowStart = now;
+      this.failures = 0;
+    }
+    this.failures++;
+    if (this.failures < maxFails || this.isEjected(now)) return false;
+    this.ejectedUntil = now + failTimeoutMs;
+    this.failures = 0;
+    return true;
+  }
+
+  /** A connection that worked: the failure count starts over and an ejection ends. Returns true if it was ejected. */
+  recordSuccess(): boolean {
+    const wasEjected = this.ejectedUntil !== 0;
+    if (this.failures !== 0) this.failures = 0;
+    if (wasEjected) this.ejectedUntil = 0;
+    return wasEjected;
   }
 
   /** Lets in-flight requests finish, then closes the sockets. */

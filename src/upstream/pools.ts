@@ -1,7 +1,6 @@
 import type { BackendSpec } from "./backendSpec.js";
-import { roundRobin } from "./balancer.js";
 import { Endpoint, endpointAddress, type UpstreamTimeouts } from "./endpoint.js";
-import { ServicePool } from "./servicePool.js";
+import { ServicePool, type HealthListener } from "./servicePool.js";
 
 /** The pools of one configuration generation, by backend key. Read-only once built. */
 export type PoolMap = ReadonlyMap<string, ServicePool>;
@@ -9,23 +8,30 @@ export type PoolMap = ReadonlyMap<string, ServicePool>;
 export interface ReconcileResult {
   pools: Map<string, ServicePool>;
   endpoints: Map<string, Endpoint>;
+  /** Pools built for this generation: start them once the snapshot is live. */
+  added: ServicePool[];
+  /** Pools of the previous generation not carried over: stop their health checks. */
+  removed: ServicePool[];
   /** Endpoints no longer named by any pool: close them once the new snapshot is live. */
   retired: Endpoint[];
 }
 
 /**
  * Builds the next generation's pools from plain specs, reusing what it can: a pool
- * whose spec is unchanged is the same object (balancer position kept), and an
- * endpoint address still in use keeps its Endpoint (and so its keep-alive sockets).
+ * whose spec is unchanged is the same object (balancer position, affinity, health
+ * checks kept); a changed pool inherits its affinity table and health verdicts; an
+ * endpoint address still in use keeps its Endpoint (keep-alive sockets, passive health).
  */
 export function reconcilePools(
   previousPools: ReadonlyMap<string, ServicePool>,
   previousEndpoints: ReadonlyMap<string, Endpoint>,
   specs: ReadonlyMap<string, BackendSpec>,
   timeouts: UpstreamTimeouts,
+  onHealth: HealthListener,
 ): ReconcileResult {
   const endpoints = new Map<string, Endpoint>();
   const pools = new Map<string, ServicePool>();
+  const added: ServicePool[] = [];
   const endpointFor = (host: string, port: number): Endpoint => {
     const address = endpointAddress({ host, port });
     const ep = endpoints.get(address) ?? previousEndpoints.get(address) ?? new Endpoint({ host, port }, timeouts);
@@ -38,11 +44,14 @@ export function reconcilePools(
     if (prev && sameSpec(prev.spec, spec) && prev.endpoints.every((e, i) => e === eps[i])) {
       pools.set(key, prev);
     } else {
-      pools.set(key, new ServicePool(spec, eps, roundRobin()));
+      const pool = new ServicePool(spec, eps, onHealth, prev ? { affinity: prev.affinity, activeHealth: prev.activeHealth } : {});
+      pools.set(key, pool);
+      added.push(pool);
     }
   }
+  const removed = [...previousPools.values()].filter((p) => pools.get(p.key) !== p);
   const retired = [...previousEndpoints.values()].filter((e) => endpoints.get(e.address) !== e);
-  return { pools, endpoints, retired };
+  return { pools, endpoints, added, removed, retired };
 }
 
 function sameSpec(a: BackendSpec, b: BackendSpec): boolean {

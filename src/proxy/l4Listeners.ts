@@ -1,0 +1,156 @@
+import { connect, createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "pino";
+import type { SnapshotSource } from "../snapshot.js";
+import type { Endpoint } from "../upstream/endpoint.js";
+import type { ServicePool } from "../upstream/servicePool.js";
+import { peerAddress } from "./headers.js";
+import type { L4ListenerSpec } from "./l4Plan.js";
+
+export interface L4ListenerStatus extends L4ListenerSpec {
+  state: "listening" | "error" | "draining";
+  error?: string;
+  connections: number;
+}
+
+interface Listener {
+  spec: L4ListenerSpec;
+  server: Server;
+  state: L4ListenerStatus["state"];
+  error?: string;
+  connections: Set<Socket>;
+}
+
+export interface L4Options {
+  snapshots: SnapshotSource;
+  logger: Logger;
+  connectTimeoutMs: number;
+  /** How long connections of a removed listener may go on (default 30 s). */
+  drainMs?: number;
+}
+
+/**
+ * The TCP listeners of NodePort and LoadBalancer Services, as kube-proxy would have
+ * them: bytes piped both ways to an endpoint the Service's policy picks (round-robin
+ * or ClientIP affinity), half-close honoured. Reconciled on every reload: a listener
+ * that stays keeps its socket and connections; a removed one stops accepting and its
+ * connections drain; a port that cannot be bound is an error on that Service, never a crash.
+ */
+export class L4Listeners {
+  private readonly listeners = new Map<string, Listener>();
+  private readonly draining = new Set<Listener>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: L4Options) {}
+
+  /** Applies a plan; calls are serialized, so overlapping reloads apply in order. */
+  reconcile(specs: readonly L4ListenerSpec[]): Promise<void> {
+    this.queue = this.queue.then(() => this.apply(specs));
+    return this.queue;
+  }
+
+  status(): L4ListenerStatus[] {
+    return [...this.listeners.values(), ...this.draining].map((l) => ({
+      ...l.spec,
+      state: l.state,
+      ...(l.error ? { error: l.error } : {}),
+      connections: l.connections.size,
+    }));
+  }
+
+  /** Stops every listener and cuts what is still connected after `graceMs`. */
+  async close(graceMs: number): Promise<void> {
+    await this.queue;
+    const all = [...this.listeners.values(), ...this.draining];
+    this.listeners.clear();
+    await Promise.all(all.map((l) => this.drain(l, graceMs)));
+  }
+
+  private async apply(specs: readonly L4ListenerSpec[]): Promise<void> {
+    const wanted = new Map(specs.map((s) => [s.id, s]));
+    for (const [id, l] of this.listeners) {
+      const spec = wanted.get(id);
+      if (spec && l.state === "listening") {
+        l.spec = spec; // same address and port: keep the socket, follow the new backend
+        continue;
+      }
+      this.listeners.delete(id);
+      if (l.state === "listening") {
+        this.options.logger.info({ listener: id, service: l.spec.service }, "L4 listener removed; draining its connections");
+        void this.drain(l, this.options.drainMs ?? 30_000);
+      }
+    }
+    await Promise.all(
+      [...wanted.values()].filter((s) => !this.listeners.has(s.id)).map((s) => this.open(s)),
+    );
+  }
+
+  private open(spec: L4ListenerSpec): Promise<void> {
+    const l: Listener = { spec, server: createServer({ allowHalfOpen: true }), state: "listening", connections: new Set() };
+    l.server.on("connection", (socket) => this.accept(l, socket));
+    this.listeners.set(spec.id, l);
+    return new Promise((resolve) => {
+      l.server.once("error", (err: NodeJS.ErrnoException) => {
+        l.state = "error";
+        l.error = err.code === "EADDRINUSE" ? `port ${spec.port} on ${spec.address} is already in use` : err.code === "EACCES" ? `not allowed to listen on ${spec.address}:${spec.port} (privileged port?)` : err.message;
+        this.options.logger.error({ listener: spec.id, service: spec.service, code: err.code }, `cannot open L4 listener for Service ${spec.service}: ${l.error}`);
+        resolve();
+      });
+      l.server.listen(spec.port, spec.address, () => {
+        this.options.logger.info({ listener: spec.id, service: spec.service, backend: spec.backend, kind: spec.kind }, "L4 listener open");
+        resolve();
+      });
+    });
+  }
+
+  private accept(l: Listener, client: Socket): void {
+    l.connections.add(client);
+    client.once("close", () => l.connections.delete(client));
+    client.on("error", () => client.destroy());
+    const pool = this.options.snapshots.current.pools.get(l.spec.backend);
+    const clientIp = peerAddress(client.remoteAddress);
+    const first = pool?.pick({ clientIp });
+    if (!pool || !first) {
+      client.destroy();
+      return;
+    }
+    this.connectUpstream(pool, first, client, clientIp, 0);
+  }
+
+  /** Connects, then pipes; a failed connect tries one other endpoint, then closes the client. */
+  private connectUpstream(pool: ServicePool, ep: Endpoint, client: Socket, clientIp: string, attempt: number): void {
+    const upstream = connect({ host: ep.target.host, port: ep.target.port, allowHalfOpen: true });
+    upstream.setTimeout(this.options.connectTimeoutMs, () => upstream.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })));
+    const onConnectError = (err: NodeJS.ErrnoException): void => {
+      pool.reportFailure(ep, err.code ?? err.message);
+      const other = attempt === 0 && !client.destroyed ? pool.pickOther(ep, { clientIp }) : undefined;
+      if (other) this.connectUpstream(pool, other, client, clientIp, 1);
+      else client.destroy();
+    };
+    upstream.once("error", onConnectError);
+    client.once("close", () => upstream.destroy());
+    upstream.once("connect", () => {
+      upstream.setTimeout(0);
+      upstream.off("error", onConnectError);
+      pool.reportSuccess(ep);
+      upstream.on("error", () => client.destroy());
+      upstream.once("close", () => client.destroy());
+      // pipe() ends the other side's writable when one side ends: a half-close goes through.
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+  }
+
+  private async drain(l: Listener, graceMs: number): Promise<void> {
+    if (l.state === "error") return;
+    l.state = "draining";
+    this.draining.add(l);
+    const closed = new Promise<void>((resolve) => l.server.close(() => resolve()));
+    const timer = setTimeout(() => {
+      for (const c of l.connections) c.destroy();
+    }, graceMs);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+    this.draining.delete(l);
+  }
+}

@@ -1,0 +1,118 @@
+import type { Loaded } from "../config/resources.js";
+import { NODE_PORT_MAX, NODE_PORT_MIN } from "../config/validate.js";
+import { fieldPath, type ConfigIssue } from "../issues.js";
+import { backendKey } from "../routing/route.js";
+
+/** One L4 (TCP) listener a Service asks for, as plain data. */
+export interface L4ListenerSpec {
+  /** `address:port`, the listener's identity across reloads. */
+  id: string;
+  address: string;
+  port: number;
+  /** The pool connections go to: `namespace/service:port`. */
+  backend: string;
+  /** `namespace/name` of the Service. */
+  service: string;
+  kind: "NodePort" | "LoadBalancer";
+}
+
+export interface L4Plan {
+  listeners: L4ListenerSpec[];
+  /** `namespace/service:port` → node port, explicit or assigned. */
+  nodePorts: Map<string, number>;
+  /** `namespace/name` → the LoadBalancer address (`status.loadBalancer.ingress[0].ip`). */
+  loadBalancers: Map<string, string>;
+  issues: ConfigIssue[];
+}
+
+/**
+ * The TCP listeners kube-proxy would open for these Services: each port of a NodePort
+ * or LoadBalancer Service at its nodePort on the bind address, and each port of a
+ * LoadBalancer at `spec.loadBalancerIP` (default: the bind address). A missing nodePort
+ * is assigned — the one it had before if still free, else one derived from the name —
+ * so it stays the same across reloads and restarts.
+ */
+export function planL4Listeners(services: readonly Loaded<"Service">[], bind: string, previous: ReadonlyMap<string, number>): L4Plan {
+  const plan: L4Plan = { listeners: [], nodePorts: new Map(), loadBalancers: new Map(), issues: [] };
+  const exposed = services
+    .filter((s) => s.object.spec?.type === "NodePort" || s.object.spec?.type === "LoadBalancer")
+    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.docIndex - b.docIndex));
+  const taken = new Map<number, string>();
+  const error = (svc: Loaded<"Service">, path: (string | number)[], code: string, message: string): void => {
+    plan.issues.push({ severity: "error", code, message, field: fieldPath(path), resource: svc.id, ...svc.locate(path) });
+  };
+
+  // Explicit node ports first: they are what the user asked for, assigned ones make way.
+  for (const svc of exposed) {
+    (svc.object.spec?.ports ?? []).forEach((p, i) => {
+      if (p.nodePort === undefined) return;
+      const key = backendKey(svc.namespace, svc.name, p.port);
+      const holder = taken.get(p.nodePort);
+      if (holder) {
+        error(svc, ["spec", "ports", i, "nodePort"], "node-port-conflict", `nodePort ${p.nodePort} is already used by ${holder}`);
+        return;
+      }
+      taken.set(p.nodePort, key);
+      plan.nodePorts.set(key, p.nodePort);
+    });
+  }
+  for (const svc of exposed) {
+    for (const p of svc.object.spec?.ports ?? []) {
+      if (p.nodePort !== undefined) continue;
+      const key = backendKey(svc.namespace, svc.name, p.port);
+      const port = assignNodePort(key, previous.get(key), taken);
+      if (port === undefined) continue; // the range is full: reported below as a missing listener
+      taken.set(port, key);
+      plan.nodePorts.set(key, port);
+    }
+  }
+
+  const addresses = new Map<string, string>();
+  for (const svc of exposed) {
+    const spec = svc.object.spec!;
+    const service = `${svc.namespace}/${svc.name}`;
+    const kind = spec.type as "NodePort" | "LoadBalancer";
+    (spec.ports ?? []).forEach((p, i) => {
+      const backend = backendKey(svc.namespace, svc.name, p.port);
+      const nodePort = plan.nodePorts.get(backend);
+      if (nodePort === undefined) {
+        if (p.nodePort === undefined) error(svc, ["spec", "ports", i], "node-ports-exhausted", `no free nodePort left in ${NODE_PORT_MIN}-${NODE_PORT_MAX}`);
+        return;
+      }
+      plan.listeners.push({ id: `${bind}:${nodePort}`, address: bind, port: nodePort, backend, service, kind });
+      if (kind !== "LoadBalancer") return;
+      const address = spec.loadBalancerIP ?? bind;
+      const id = `${address}:${p.port}`;
+      const holder = addresses.get(id);
+      if (holder) {
+        error(svc, ["spec", "ports", i, "port"], "load-balancer-conflict", `${id} is already the LoadBalancer address of ${holder}`);
+        return;
+      }
+      addresses.set(id, backend);
+      plan.loadBalancers.set(service, address);
+      plan.listeners.push({ id, address, port: p.port, backend, service, kind });
+    });
+  }
+  return plan;
+}
+
+function assignNodePort(key: string, previous: number | undefined, taken: ReadonlyMap<number, string>): number | undefined {
+  if (previous !== undefined && !taken.has(previous)) return previous;
+  const size = NODE_PORT_MAX - NODE_PORT_MIN + 1;
+  const start = hash(key) % size;
+  for (let i = 0; i < size; i++) {
+    const port = NODE_PORT_MIN + ((start + i) % size);
+    if (!taken.has(port)) return port;
+  }
+  return undefined;
+}
+
+/** FNV-1a: a stable, well-spread number from a name. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
