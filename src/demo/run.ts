@@ -13,12 +13,18 @@ const UPSTREAMS: [string, number][] = [
   ["api", 9103],
   ["docs", 9104],
   ["fallback", 9105],
+  ["shop", 9106],
+  ["shop", 9107],
+  ["shop-admin", 9108],
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const servers = await Promise.all(UPSTREAMS.map(([name, port]) => startEchoServer(name, port)));
 process.stdout.write(`demo upstreams: ${UPSTREAMS.map(([n, p]) => `${n}@127.0.0.1:${p}`).join(", ")}\n`);
-process.stdout.write("try: curl http://web.localhost:8080/  curl http://api.localhost:8080/v1/users  curl http://127.0.0.1:9090/api/config\n");
+process.stdout.write(
+  "try: curl http://web.localhost:8080/  curl http://api.localhost:8080/v1/users  curl http://shop.localhost:8080/\n" +
+    "     curl http://127.0.0.1:30080/ (NodePort)  curl http://127.0.0.1:9090/api/config\n",
+);
 
 const child = spawn(
   process.execPath,
