@@ -2,12 +2,18 @@
 import { startIngressd } from "./ingressd.js";
 import { createLogger } from "./log.js";
 import { parseOptions, USAGE, UsageError } from "./options.js";
+import { LocalCa, trustInstructions } from "./tls/localCa.js";
 
 /** The only place that reads argv and the environment. */
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "ca") {
+    await caCommand(argv.slice(1));
+    return;
+  }
   let options;
   try {
-    options = parseOptions(process.argv.slice(2), process.env);
+    options = parseOptions(argv, process.env);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`ingressd: ${err.message}\n\n${USAGE}`);
@@ -47,3 +53,27 @@ main().catch((err: unknown) => {
   process.stderr.write(`ingressd: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });
+
+/** `ingressd ca path [--data-dir DIR]`: the local CA's certificate (created if needed) and how to trust it. */
+async function caCommand(argv: string[]): Promise<void> {
+  if (argv[0] !== "path") {
+    process.stderr.write(`ingressd: unknown command "ca ${argv[0] ?? ""}"\n\nUsage: ingressd ca path [--data-dir DIR]\n`);
+    process.exit(2);
+  }
+  let options;
+  try {
+    options = parseOptions(argv.slice(1), process.env);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`ingressd: ${err.message}\n\nUsage: ingressd ca path [--data-dir DIR]\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (options === "help") {
+    process.stdout.write("Usage: ingressd ca path [--data-dir DIR]\n\nPrints the local development CA's certificate path (creating the CA if needed) and how to trust it.\n");
+    return;
+  }
+  const ca = await LocalCa.open(options.dataDir);
+  process.stdout.write(trustInstructions(ca.certPath));
+}

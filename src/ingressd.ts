@@ -1,4 +1,8 @@
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { watch, type FSWatcher } from "chokidar";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createAdminServer } from "./admin/adminServer.js";
@@ -8,6 +12,7 @@ import { HttpFrontend } from "./proxy/httpFrontend.js";
 import { L4Listeners } from "./proxy/l4Listeners.js";
 import { createAccessLog } from "./log.js";
 import { Runtime } from "./runtime.js";
+import { CertificateSelector } from "./tls/certificateSelector.js";
 
 export interface IngressdOptions {
   rules: string[];
@@ -31,12 +36,22 @@ export interface IngressdOptions {
   upstreamTryDurationMs?: number;
   /** How long connections of a removed L4 listener may go on (default 30 s). */
   l4DrainMs?: number;
+  /** HTTPS port, opened once TLS is configured (`--https-port`, 0 = ephemeral). */
+  httpsPort?: number;
+  /** Where the local development CA lives (`--data-dir`). */
+  dataDir?: string;
+  defaultCert?: string;
+  defaultKey?: string;
 }
 
 export interface Ingressd {
   runtime: Runtime;
   l4: L4Listeners;
   httpPort: number;
+  /** The HTTPS port once it is open (TLS configured), else undefined. */
+  readonly httpsPort: number | undefined;
+  /** Resolves once HTTPS listens (for tests and tools). */
+  httpsReady(): Promise<number>;
   adminPort: number;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes upstream sockets. */
   close(): Promise<void>;
@@ -66,8 +81,52 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     clientAddress: new ClientAddressResolver(options.trustProxy ?? []),
     tryDurationMs: options.upstreamTryDurationMs ?? 0,
   });
+  const httpsFrontend = new HttpFrontend({
+    snapshots: runtime,
+    accessLog: createAccessLog(logger),
+    proto: "https",
+    clientAddress: new ClientAddressResolver(options.trustProxy ?? []),
+    tryDurationMs: options.upstreamTryDurationMs ?? 0,
+  });
+  const certificates = new CertificateSelector({
+    snapshots: runtime,
+    logger,
+    dataDir: options.dataDir ?? join(homedir(), ".local", "share", "ingressd"),
+    ...(options.defaultCert && options.defaultKey ? { defaultCert: options.defaultCert, defaultKey: options.defaultKey } : {}),
+  });
+  let https: HttpsServer | undefined;
+  let httpsPort: number | undefined;
+  let httpsOpening: Promise<number> | undefined;
+  const httpsWaiters: ((port: number) => void)[] = [];
+  /** The HTTPS listener opens once TLS exists (a TLS host, or a default certificate given). */
+  const openHttpsIfNeeded = (): Promise<number> | undefined => {
+    if (httpsOpening || (runtime.current.tls.size === 0 && !options.defaultCert)) return httpsOpening;
+    httpsOpening = (async () => {
+      const pem = await certificates.loadDefault();
+      https = createHttpsServer(
+        { ...pem, SNICallback: certificates.sniCallback, minVersion: "TLSv1.2", keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 },
+        httpsFrontend.handleRequest,
+      );
+      https.on("upgrade", httpsFrontend.handleUpgrade);
+      https.on("tlsClientError", (err) => logger.debug({ err: err.message }, "TLS handshake failed"));
+      const port = await listen(https, options.httpsPort ?? 8443, options.bind);
+      httpsPort = port;
+      frontend.redirect = { httpsPort: port };
+      logger.info({ https: `${options.bind}:${port}` }, "HTTPS listening");
+      for (const w of httpsWaiters.splice(0)) w(port);
+      return port;
+    })();
+    httpsOpening.catch((err: unknown) => {
+      logger.error({ err }, "cannot open the HTTPS listener");
+      httpsOpening = undefined;
+    });
+    return httpsOpening;
+  };
   const l4 = new L4Listeners({ snapshots: runtime, logger, connectTimeoutMs, ...(options.l4DrainMs !== undefined ? { drainMs: options.l4DrainMs } : {}) });
-  runtime.on("reload", (snapshot) => void l4.reconcile(snapshot.l4.listeners));
+  runtime.on("reload", (snapshot) => {
+    void l4.reconcile(snapshot.l4.listeners);
+    void openHttpsIfNeeded()?.catch(() => undefined);
+  });
   const http = createServer({ keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 }, frontend.handleRequest);
   http.on("upgrade", frontend.handleUpgrade);
   http.on("clientError", (_err, socket) => {
@@ -81,17 +140,36 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   await runtime.start();
   await l4.reconcile(runtime.current.l4.listeners);
   const httpPort = await listen(http, options.httpPort, options.bind);
+  await openHttpsIfNeeded()?.catch(() => undefined);
+  let defaultWatch: FSWatcher | undefined;
+  if (options.defaultCert && options.defaultKey && options.watch) {
+    // A renewed default certificate is served to new handshakes without a restart.
+    defaultWatch = watch([options.defaultCert, options.defaultKey], { ignoreInitial: true, atomic: true });
+    defaultWatch.on("all", () => {
+      certificates.loadDefault().then(
+        (pem) => {
+          https?.setSecureContext({ ...pem, minVersion: "TLSv1.2" });
+          logger.info({ file: options.defaultCert }, "default certificate reloaded");
+        },
+        (err: unknown) => logger.error({ err }, "default certificate not reloaded; the previous one is still served"),
+      );
+    });
+  }
   logger.info({ http: `${options.bind}:${httpPort}`, admin: `${options.adminBind}:${adminPort}` }, "ingressd listening");
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       const grace = options.shutdownGraceMs ?? 10_000;
-      const drained = new Promise<void>((res) => http.close(() => res()));
+      await defaultWatch?.close();
+      const servers = https ? [http, https] : [http];
+      const drained = Promise.all(servers.map((s) => new Promise<void>((res) => s.close(() => res()))));
       frontend.drain(() => http.closeIdleConnections());
-      http.closeIdleConnections();
+      httpsFrontend.drain(() => https?.closeIdleConnections());
+      for (const s of servers) s.closeIdleConnections();
       frontend.closeTunnels();
-      const timer = setTimeout(() => http.closeAllConnections(), grace);
+      httpsFrontend.closeTunnels();
+      const timer = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), grace);
       await Promise.all([drained, l4.close(grace)]);
       clearTimeout(timer);
       await runtime.stop();
@@ -100,7 +178,17 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
         admin.closeAllConnections();
       });
     })());
-  return { runtime, httpPort, adminPort, l4, close };
+  return {
+    runtime,
+    httpPort,
+    get httpsPort() {
+      return httpsPort;
+    },
+    httpsReady: () => (httpsPort !== undefined ? Promise.resolve(httpsPort) : new Promise((res) => httpsWaiters.push(res))),
+    adminPort,
+    l4,
+    close,
+  };
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

@@ -1,4 +1,6 @@
 import { parseArgs } from "node:util";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { parseDuration } from "./config/annotations.js";
 import type { LogFormat } from "./log.js";
 import { splitCidr } from "./proxy/clientAddress.js";
@@ -16,6 +18,9 @@ export interface CliOptions {
   logFormat: LogFormat;
   trustProxy: string[];
   upstreamTryDurationMs: number;
+  dataDir: string;
+  defaultCert?: string;
+  defaultKey?: string;
 }
 
 export class UsageError extends Error {
@@ -34,6 +39,10 @@ Options (each also as an environment variable, e.g. --http-port = INGRESSD_HTTP_
   --admin-port N        admin API port (/healthz, /readyz, /api/config)    [9090]
   --admin-bind ADDR     admin API address; it shows the whole configuration [127.0.0.1]
   --ingress-class NAME  serve Ingresses of this class (and those without)  [ingressd]
+  --default-cert FILE   PEM certificate (chain) for SNI names no TLS host matches
+  --default-key FILE    its key (without both: one issued by the local CA)
+  --data-dir DIR        where the local development CA lives
+                        [$XDG_DATA_HOME/ingressd or ~/.local/share/ingressd]
   --no-watch            load the rules once, do not watch for changes
   --trust-proxy CIDRS   proxies (comma-separated CIDRs) whose X-Forwarded-For
                         names the client, for affinity and logs        [none]
@@ -65,6 +74,9 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         "ingress-class": { type: "string" },
         "no-watch": { type: "boolean" },
         "trust-proxy": { type: "string" },
+        "default-cert": { type: "string" },
+        "default-key": { type: "string" },
+        "data-dir": { type: "string" },
         "upstream-try-duration": { type: "string" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
@@ -103,6 +115,13 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   if (upstreamTryDurationMs === undefined) {
     throw new UsageError(`${source(v["upstream-try-duration"], "--upstream-try-duration", "INGRESSD_UPSTREAM_TRY_DURATION")} must be a duration such as 5s or 500ms, not "${tryRaw}"`);
   }
+  const defaultCert = v["default-cert"] ?? fromEnv("INGRESSD_DEFAULT_CERT");
+  const defaultKey = v["default-key"] ?? fromEnv("INGRESSD_DEFAULT_KEY");
+  if ((defaultCert === undefined) !== (defaultKey === undefined)) {
+    throw new UsageError("--default-cert and --default-key go together: give both or neither");
+  }
+  const home = fromEnv("HOME") ?? homedir();
+  const dataDir = pick(v["data-dir"], "INGRESSD_DATA_DIR", join(fromEnv("XDG_DATA_HOME") ?? join(home, ".local", "share"), "ingressd"));
   const envWatch = fromEnv("INGRESSD_NO_WATCH");
   const noWatch = v["no-watch"] ?? (envWatch !== undefined && envWatch !== "0" && envWatch !== "false");
   return {
@@ -118,5 +137,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     logFormat,
     trustProxy,
     upstreamTryDurationMs,
+    dataDir,
+    ...(defaultCert !== undefined && defaultKey !== undefined ? { defaultCert, defaultKey } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { ConfigStore } from "./config/store.js";
 import { formatIssue, type ConfigIssue } from "./issues.js";
 import { planL4Listeners } from "./proxy/l4Plan.js";
 import { compileRoutes } from "./routing/compile.js";
+import { compileTls, type ContextCache } from "./tls/tlsTable.js";
 import { emptySnapshot, type Snapshot, type SnapshotSource } from "./snapshot.js";
 import { resolveBackends } from "./upstream/backendSpec.js";
 import type { Endpoint, UpstreamTimeouts } from "./upstream/endpoint.js";
@@ -38,6 +39,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
   /** Issues already logged, so each is logged once, not on every reload. */
   private logged = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
+  private tlsContexts: ContextCache = new Map();
 
   constructor(private readonly options: RuntimeOptions) {
     super();
@@ -88,12 +90,14 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     const { logger } = this.options;
     this.store.apply(changes);
     const { resources, issues } = this.store.resources();
-    const routes = compileRoutes(resources, { ingressClass: this.options.ingressClass });
+    const tls = compileTls(resources, this.options.ingressClass, this.tlsContexts);
+    this.tlsContexts = tls.cache;
+    const routes = compileRoutes(resources, { ingressClass: this.options.ingressClass, isTlsHost: (h) => tls.table.covers(h) });
     const backends = resolveBackends(resources);
     const prev = this.current;
     const next = reconcilePools(prev.pools, this.endpoints, backends.specs, this.options.timeouts, this.onHealth);
     const l4 = planL4Listeners(resources.services, this.options.bind, prev.l4.nodePorts);
-    const allIssues = [...issues, ...routes.issues, ...backends.issues, ...l4.issues];
+    const allIssues = [...issues, ...routes.issues, ...tls.issues, ...backends.issues, ...l4.issues];
     const snapshot: Snapshot = {
       generation: prev.generation + 1,
       loadedAt: new Date(),
@@ -103,6 +107,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
       files: this.store.report(),
       ignored: routes.ignored,
       l4: { listeners: l4.listeners, nodePorts: l4.nodePorts, loadBalancers: l4.loadBalancers },
+      tls: tls.table,
     };
     this.current = snapshot;
     this.endpoints = next.endpoints;

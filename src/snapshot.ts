@@ -3,6 +3,7 @@ import type { L4Plan } from "./proxy/l4Plan.js";
 import type { ConfigIssue } from "./issues.js";
 import type { IgnoredIngress } from "./routing/compile.js";
 import { RouteTable } from "./routing/routeTable.js";
+import { TlsTable } from "./tls/tlsTable.js";
 import type { PoolMap } from "./upstream/pools.js";
 
 /**
@@ -21,6 +22,8 @@ export interface Snapshot {
   ignored: readonly IgnoredIngress[];
   /** The TCP listeners NodePort and LoadBalancer Services ask for, with their ports. */
   l4: Omit<L4Plan, "issues">;
+  /** SNI → certificate for the HTTPS listener. */
+  tls: TlsTable;
 }
 
 export interface SnapshotSource {
@@ -28,5 +31,5 @@ export interface SnapshotSource {
 }
 
 export function emptySnapshot(): Snapshot {
-  return { generation: 0, loadedAt: new Date(), routes: RouteTable.empty(), pools: new Map(), issues: [], files: [], ignored: [], l4: { listeners: [], nodePorts: new Map(), loadBalancers: new Map() } };
+  return { generation: 0, loadedAt: new Date(), routes: RouteTable.empty(), pools: new Map(), issues: [], files: [], ignored: [], l4: { listeners: [], nodePorts: new Map(), loadBalancers: new Map() }, tls: TlsTable.empty() };
 }

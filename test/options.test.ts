@@ -1,4 +1,6 @@
 import { execFile, spawnSync } from "node:child_process";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseOptions, USAGE, UsageError, type CliOptions } from "../src/options.js";
@@ -16,6 +18,7 @@ const DEFAULTS: CliOptions = {
   logFormat: "json",
   trustProxy: [],
   upstreamTryDurationMs: 0,
+  dataDir: join(homedir(), ".local", "share", "ingressd"),
 };
 
 /** parseOptions that must return options, not "help". */
@@ -77,7 +80,7 @@ describe("parseOptions", () => {
       ]),
     ).toEqual({
       rules: ["a"], bind: "127.0.0.2", httpPort: 1, httpsPort: 2, adminPort: 3, adminBind: "::1",
-      ingressClass: "c", watch: false, logLevel: "warn", logFormat: "pretty", trustProxy: ["127.0.0.0/8"], upstreamTryDurationMs: 2000,
+      ingressClass: "c", watch: false, logLevel: "warn", logFormat: "pretty", trustProxy: ["127.0.0.0/8"], upstreamTryDurationMs: 2000, dataDir: DEFAULTS.dataDir,
     });
   });
 
@@ -123,7 +126,7 @@ describe("parseOptions", () => {
     };
     expect(parse([], env)).toEqual({
       rules: ["env-a", "env-b"], bind: "10.0.0.1", httpPort: 1111, httpsPort: 2222, adminPort: 3333, adminBind: "10.0.0.2",
-      ingressClass: "env-class", watch: true, logLevel: "trace", logFormat: "pretty", trustProxy: ["10.0.0.0/8"], upstreamTryDurationMs: 3000,
+      ingressClass: "env-class", watch: true, logLevel: "trace", logFormat: "pretty", trustProxy: ["10.0.0.0/8"], upstreamTryDurationMs: 3000, dataDir: DEFAULTS.dataDir,
     });
     expect(
       parse(
@@ -136,7 +139,7 @@ describe("parseOptions", () => {
       ),
     ).toEqual({
       rules: ["flag"], bind: "127.0.0.1", httpPort: 1, httpsPort: 2, adminPort: 3, adminBind: "::1",
-      ingressClass: "flag-class", watch: true, logLevel: "warn", logFormat: "json", trustProxy: ["127.0.0.1"], upstreamTryDurationMs: 1000,
+      ingressClass: "flag-class", watch: true, logLevel: "warn", logFormat: "json", trustProxy: ["127.0.0.1"], upstreamTryDurationMs: 1000, dataDir: DEFAULTS.dataDir,
     });
   });
 
@@ -258,5 +261,18 @@ describe("issue 3 flags", () => {
     expect(parse(["--upstream-try-duration=750ms"]).upstreamTryDurationMs).toBe(750);
     expect(parse([], { INGRESSD_UPSTREAM_TRY_DURATION: "1m" }).upstreamTryDurationMs).toBe(60000);
     expect(() => parse(["--upstream-try-duration", "soon"])).toThrow(UsageError);
+  });
+});
+
+describe("issue 4 flags", () => {
+  it("--data-dir defaults to $XDG_DATA_HOME/ingressd, else ~/.local/share/ingressd", () => {
+    expect(parse([], { XDG_DATA_HOME: "/xdg" }).dataDir).toBe("/xdg/ingressd");
+    expect(parse([], { HOME: "/home/u" }).dataDir).toBe("/home/u/.local/share/ingressd");
+    expect(parse(["--data-dir", "/d"], { XDG_DATA_HOME: "/xdg" }).dataDir).toBe("/d");
+    expect(parse([], { INGRESSD_DATA_DIR: "/e" }).dataDir).toBe("/e");
+  });
+  it("--default-cert and --default-key go together", () => {
+    expect(parse(["--default-cert", "c.pem", "--default-key", "k.pem"])).toMatchObject({ defaultCert: "c.pem", defaultKey: "k.pem" });
+    expect(() => parse(["--default-cert", "c.pem"])).toThrow(UsageError);
   });
 });

@@ -65,6 +65,13 @@ export function configView(snapshot: Snapshot, ready: boolean, listeners: readon
         }),
       };
     }),
+    tls: snapshot.tls.entries().map((t) => ({
+      host: t.host,
+      ingress: t.ingress,
+      certificate: t.context ? "secret" : "local-ca",
+      ...(t.secret ? { secret: t.secret } : {}),
+      ...(t.notAfter ? { notAfter: t.notAfter.toISOString() } : {}),
+    })),
     listeners: listeners.map((l) => ({ address: l.address, port: l.port, kind: l.kind, service: l.service, backend: l.backend, state: l.state, connections: l.connections, ...(l.error ? { error: l.error } : {}) })),
   };
 }

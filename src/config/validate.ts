@@ -3,6 +3,7 @@ import { Endpoints as EndpointsModel, Secret as SecretModel, Service as ServiceM
 import { EndpointSlice as EndpointSliceModel } from "kubernetes-models/discovery.k8s.io/v1";
 import { Ingress as IngressModel, IngressClass as IngressClassModel } from "kubernetes-models/networking.k8s.io/v1";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../issues.js";
+import { checkCertificatePair, secretField } from "../tls/certificates.js";
 import { checkServiceAnnotations } from "./annotations.js";
 import type { ParsedDocument } from "./parse.js";
 import type { KindMap, KindName, Loaded } from "./resources.js";
@@ -302,7 +303,23 @@ const SEMANTIC: { [K in KindName]: (r: Reporter, obj: KindMap[K]) => void } = {
   },
 
   IngressClass() {},
-  Secret() {},
+
+  Secret(r, secret) {
+    if (secret.type !== "kubernetes.io/tls") return;
+    const where = (name: string): Path => (secret.stringData?.[name] !== undefined ? ["stringData", name] : ["data", name]);
+    const crt = secretField(secret, "tls.crt");
+    const key = secretField(secret, "tls.key");
+    if (crt === undefined || key === undefined) {
+      r.error(crt === undefined ? ["data", "tls.crt"] : ["data", "tls.key"], "missing-tls-data", "a kubernetes.io/tls Secret needs data (base64) or stringData entries tls.crt and tls.key");
+      return;
+    }
+    const check = checkCertificatePair(crt, key);
+    if (!check.ok) {
+      r.error(where(check.field), "invalid-certificate", check.message);
+      return;
+    }
+    for (const w of check.warnings) r.warn(where("tls.crt"), "expired-certificate", w);
+  },
 };
 
 function checkHost(r: Reporter, at: Path, host: string): void {

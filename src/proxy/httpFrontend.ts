@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { AccessLog } from "../log.js";
+import { normalizeHost } from "../routing/host.js";
 import { originForm, requestPath } from "../routing/routeTable.js";
 import type { Snapshot, SnapshotSource } from "../snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
@@ -22,11 +23,16 @@ export interface FrontendOptions {
   tryDurationMs: number;
 }
 
+/** Where plain-HTTP requests of TLS hosts are sent: the HTTPS port clients reach. */
+export interface RedirectTarget {
+  httpsPort: number;
+}
+
 /** How often a held request tries again (Caddy's lb_try_interval). */
 const HOLD_RETRY_MS = 250;
 
 /** The Service pool of a request, or the answer ingressd gives itself. */
-type Target = { pool: ServicePool; backend: string } | { status: number; detail: string; backend?: string };
+type Target = { pool: ServicePool; backend: string } | { status: number; detail: string; backend?: string } | { redirect: string };
 
 /** Per-request state shared by the steps of one request. */
 interface Exchange {
@@ -56,6 +62,9 @@ export class HttpFrontend {
   /** Set on shutdown: responses then close their connection instead of keeping it alive. */
   private draining: (() => void) | undefined;
 
+  /** Set on the plain-HTTP front end once HTTPS listens: TLS hosts are then redirected there. */
+  redirect: RedirectTarget | undefined;
+
   constructor(private readonly options: FrontendOptions) {}
 
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -69,7 +78,11 @@ export class HttpFrontend {
       this.draining?.();
     });
     if (this.draining) res.setHeader("connection", "close");
-    const target = selectTarget(snapshot, req, x.path);
+    const target = selectTarget(snapshot, req, x.path, this.redirect);
+    if ("redirect" in target) {
+      x.bytes = sendRedirect(res, target.redirect, x.fwd.requestId);
+      return;
+    }
     if ("status" in target) {
       if (target.backend) x.backend = target.backend;
       this.fail(x, target.status, target.detail);
@@ -83,7 +96,8 @@ export class HttpFrontend {
     socket.on("error", () => socket.destroy());
     const snapshot = this.options.snapshots.current;
     const fwd = this.forwardedInfo(req);
-    const selected = selectTarget(snapshot, req, requestPath(req.url));
+    const selected = selectTarget(snapshot, req, requestPath(req.url), undefined);
+    if ("redirect" in selected) return; // never: upgrades are not redirected
     const endpoint = "status" in selected ? undefined : selected.pool.pick({ clientIp: fwd.client });
     const target = "status" in selected ? selected : endpoint ? { ...selected, endpoint } : noEndpoint(selected.pool);
     if ("status" in target) {
@@ -273,10 +287,14 @@ export class HttpFrontend {
   }
 }
 
-/** Route → Service pool, or the status ingressd answers itself. */
-function selectTarget(snapshot: Snapshot, req: IncomingMessage, path: string): Target {
+/** Route → Service pool, or the status ingressd answers itself (a redirect to HTTPS among them). */
+function selectTarget(snapshot: Snapshot, req: IncomingMessage, path: string, redirect: RedirectTarget | undefined): Target {
   const route = snapshot.routes.lookup(req.headers.host, path);
   if (!route) return { status: 404, detail: `no route for host "${req.headers.host ?? ""}" and path "${path}"` };
+  if (redirect && route.redirectToHttps) {
+    const port = redirect.httpsPort === 443 ? "" : `:${redirect.httpsPort}`;
+    return { redirect: `https://${normalizeHost(req.headers.host)}${port}${originForm(req.url)}` };
+  }
   const backend = route.backend.key;
   const pool = snapshot.pools.get(backend);
   if (!pool) return { status: 503, detail: `Service ${route.backend.namespace}/${route.backend.service} port ${route.backend.port} is not defined`, backend };
@@ -307,6 +325,14 @@ function describeError(err: Error): string {
     case "ENOTFOUND": return "host name not found";
     default: return errorCode(err);
   }
+}
+
+/** 308 keeps the method and body, unlike 301/302 (ingress-nginx's ssl-redirect default). */
+function sendRedirect(res: ServerResponse, location: string, requestId: string): number {
+  const body = `308 Permanent Redirect: ${location}\n`;
+  res.writeHead(308, { location, "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body), server: "ingressd", "x-request-id": requestId });
+  res.end(body);
+  return Buffer.byteLength(body);
 }
 
 /** An error answer on a raw socket (upgrade requests have no ServerResponse). */

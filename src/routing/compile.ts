@@ -10,6 +10,29 @@ export const CONTROLLER_NAME = "ingressd.io/ingress-controller";
 export interface CompileOptions {
   /** The class this instance serves (`--ingress-class`). */
   ingressClass: string;
+  /** Whether a rule host is listed in some served Ingress's `spec.tls` (HTTPS redirects). */
+  isTlsHost?: (host: string) => boolean;
+}
+
+/** ingress-nginx's annotations for the HTTP → HTTPS redirect, honoured per Ingress. */
+export const SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect";
+export const FORCE_SSL_REDIRECT = "nginx.ingress.kubernetes.io/force-ssl-redirect";
+
+/** The ingress classes served: `--ingress-class`, and IngressClasses naming ingressd's controller. */
+function servedClasses(resources: ResourceSet, ingressClass: string): Set<string> {
+  const classes = new Set([ingressClass]);
+  for (const c of resources.ingressClasses) if (c.object.spec?.controller === CONTROLLER_NAME) classes.add(c.name);
+  return classes;
+}
+
+function ingressClassOf(ing: Loaded<"Ingress">): string | undefined {
+  return ing.object.spec?.ingressClassName ?? ing.object.metadata?.annotations?.["kubernetes.io/ingress.class"];
+}
+
+/** Whether this instance serves `ing` (its class is ours, or it has none). */
+export function isServedIngress(ing: Loaded<"Ingress">, resources: ResourceSet, ingressClass: string): boolean {
+  const cls = ingressClassOf(ing);
+  return cls === undefined || servedClasses(resources, ingressClass).has(cls);
 }
 
 export interface IgnoredIngress {
@@ -30,8 +53,8 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
   const ignored: IgnoredIngress[] = [];
   const services = new Map(resources.services.map((s) => [`${s.namespace}/${s.name}`, s]));
 
-  const classes = new Set([options.ingressClass]);
-  for (const c of resources.ingressClasses) if (c.object.spec?.controller === CONTROLLER_NAME) classes.add(c.name);
+  const classes = servedClasses(resources, options.ingressClass);
+  const isTlsHost = options.isTlsHost ?? (() => false);
 
   const exactHosts = new Map<string, PathMatcher>();
   const wildcardHosts = new Map<string, PathMatcher>();
@@ -45,7 +68,7 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
 
   for (const ing of byPrecedence(resources.ingresses)) {
     const spec = ing.object.spec ?? {};
-    const cls = spec.ingressClassName ?? ing.object.metadata?.annotations?.["kubernetes.io/ingress.class"];
+    const cls = ingressClassOf(ing);
     if (cls !== undefined && !classes.has(cls)) {
       ignored.push({
         ingress: `${ing.namespace}/${ing.name}`,
@@ -55,6 +78,9 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
       continue;
     }
     const ingressName = `${ing.namespace}/${ing.name}`;
+    const annotations = ing.object.metadata?.annotations ?? {};
+    const sslRedirect = annotations[SSL_REDIRECT] !== "false";
+    const forceSslRedirect = annotations[FORCE_SSL_REDIRECT] === "true";
     const resolve = (backend: IngressBackend, at: (string | number)[]): BackendRef | undefined => {
       // Many paths name the same backend: resolve each (namespace, service, port) once.
       const port = backend.service?.port;
@@ -73,6 +99,9 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
 
     (spec.rules ?? []).forEach((rule, i) => {
       const host = rule.host ?? null;
+      // ingress-nginx: a TLS host's plain-HTTP requests are redirected unless this Ingress
+      // says ssl-redirect "false"; force-ssl-redirect redirects even without TLS.
+      const redirect = forceSslRedirect || (host !== null && sslRedirect && isTlsHost(host));
       let matcher: PathMatcher;
       if (host === null) matcher = anyHost;
       else if (host.startsWith("*.")) matcher = getOrCreate(wildcardHosts, host.slice(2));
@@ -81,7 +110,7 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
         const at = ["spec", "rules", i, "http", "paths", j];
         const backend = resolve(p.backend, [...at, "backend"]);
         if (!backend) return;
-        const route = new CompiledRoute(host, p.path || "/", p.pathType as PathType, backend, ingressName, () => ing.locate(at));
+        const route = new CompiledRoute(host, p.path || "/", p.pathType as PathType, backend, ingressName, redirect, () => ing.locate(at));
         const winner = matcher.add(route);
         if (winner) {
           issue(ing, "warning", "duplicate-path", [...at, "path"],
@@ -97,7 +126,7 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
         issue(ing, "warning", "duplicate-default-backend", at,
           `a default backend is already set by Ingress ${defaultBackend.ingress} at ${defaultBackend.source.file}:${defaultBackend.source.line}, which takes precedence`);
       } else if (backend) {
-        defaultBackend = new CompiledRoute(null, "/", "Prefix", backend, ingressName, () => ing.locate(at));
+        defaultBackend = new CompiledRoute(null, "/", "Prefix", backend, ingressName, false, () => ing.locate(at));
       }
     }
   }
@@ -153,13 +182,14 @@ class CompiledRoute implements Route {
     readonly pathType: PathType,
     readonly backend: BackendRef,
     readonly ingress: string,
+    readonly redirectToHttps: boolean,
     private readonly locate: () => SourceLocation,
   ) {}
   get source(): SourceLocation {
     return (this.located ??= this.locate());
   }
   toJSON(): object {
-    return { host: this.host, path: this.path, pathType: this.pathType, backend: this.backend, ingress: this.ingress, source: this.source };
+    return { host: this.host, path: this.path, pathType: this.pathType, backend: this.backend, ingress: this.ingress, redirectToHttps: this.redirectToHttps, source: this.source };
   }
 }
 

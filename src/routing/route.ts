@@ -23,6 +23,8 @@ export interface Route {
   backend: BackendRef;
   /** `namespace/name` of the Ingress that declared it. */
   ingress: string;
+  /** Plain-HTTP requests get a 308 to HTTPS (TLS host, or force-ssl-redirect). */
+  redirectToHttps: boolean;
   readonly source: SourceLocation;
 }
 

@@ -1,0 +1,151 @@
+import "reflect-metadata"; // @peculiar/x509's dependency injection needs it loaded first
+import * as x509 from "@peculiar/x509";
+import { randomBytes, webcrypto } from "node:crypto";
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+const CA_NAME = "CN=ingressd local development CA, O=ingressd";
+const CA_DAYS = 3650;
+/** Short-lived leaves: nothing to revoke, reissued well before they run out. */
+const LEAF_DAYS = 7;
+const RENEW_BEFORE_MS = 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface IssuedCertificate {
+  certPem: string;
+  keyPem: string;
+  notAfter: Date;
+}
+
+/**
+ * ingressd's local development CA. Created on first start in the data directory (files
+ * mode 0600), reused after; it issues one short-lived leaf per host on demand — one per
+ * host rather than a `*.localhost` wildcard, which browsers reject (`localhost` is a
+ * single label). Trust its certificate once and every local host is green.
+ */
+export class LocalCa {
+  private readonly cache = new Map<string, Promise<IssuedCertificate>>();
+
+  private constructor(
+    readonly certPath: string,
+    private readonly cert: x509.X509Certificate,
+    private readonly key: CryptoKey,
+  ) {}
+
+  static certPath(dataDir: string): string {
+    return join(dataDir, "ca.crt");
+  }
+
+  /** Loads the CA from `dataDir`, creating it there when absent. */
+  static async open(dataDir: string): Promise<LocalCa> {
+    const certPath = LocalCa.certPath(dataDir);
+    const keyPath = join(dataDir, "ca.key");
+    try {
+      const [certPem, keyPem] = await Promise.all([readFile(certPath, "utf8"), readFile(keyPath, "utf8")]);
+      const key = await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(keyPem), ALGORITHM, true, ["sign"]);
+      return new LocalCa(certPath, new x509.X509Certificate(certPem), key as CryptoKey);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"])) as CryptoKeyPair;
+    const now = Date.now();
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: serial(),
+      name: CA_NAME,
+      notBefore: new Date(now - 3600_000),
+      notAfter: new Date(now + CA_DAYS * DAY_MS),
+      keys,
+      signingAlgorithm: ALGORITHM,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ],
+    });
+    const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey), "PRIVATE KEY");
+    await writeFile(keyPath, keyPem, { mode: 0o600 });
+    await writeFile(certPath, cert.toString("pem"), { mode: 0o600 });
+    await Promise.all([chmod(keyPath, 0o600), chmod(certPath, 0o600)]);
+    return new LocalCa(certPath, cert, keys.privateKey);
+  }
+
+  get certPem(): string {
+    return this.cert.toString("pem");
+  }
+
+  /** A leaf certificate for `host`, from the cache while it has more than a day left. */
+  issue(host: string): Promise<IssuedCertificate> {
+    const cached = this.cache.get(host);
+    if (cached) {
+      return cached.then((c) => (c.notAfter.getTime() - Date.now() > RENEW_BEFORE_MS ? c : this.reissue(host)));
+    }
+    return this.reissue(host);
+  }
+
+  private reissue(host: string): Promise<IssuedCertificate> {
+    const issued = this.create(host);
+    this.cache.set(host, issued);
+    issued.catch(() => this.cache.delete(host));
+    return issued;
+  }
+
+  private async create(host: string): Promise<IssuedCertificate> {
+    const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"])) as CryptoKeyPair;
+    const now = Date.now();
+    const notAfter = new Date(now + LEAF_DAYS * DAY_MS);
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject: `CN=${host}`,
+      issuer: this.cert.subject,
+      notBefore: new Date(now - 3600_000),
+      notAfter,
+      signingKey: this.key,
+      publicKey: keys.publicKey,
+      signingAlgorithm: ALGORITHM,
+      extensions: [
+        new x509.SubjectAlternativeNameExtension([{ type: "dns", value: host }]),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.BasicConstraintsExtension(false),
+        await x509.AuthorityKeyIdentifierExtension.create(this.cert),
+      ],
+    });
+    const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey), "PRIVATE KEY");
+    // The chain includes the CA, so clients that trust it need nothing else.
+    return { certPem: cert.toString("pem") + "\n" + this.certPem, keyPem, notAfter };
+  }
+}
+
+/** A positive 128-bit serial, as CAs are asked to use (random, high bit clear). */
+function serial(): string {
+  const bytes = randomBytes(16);
+  bytes[0]! &= 0x7f;
+  return bytes.toString("hex");
+}
+
+/** Where the CA lives, and how to trust it: what `ingressd ca path` prints. */
+export function trustInstructions(certPath: string): string {
+  return `${certPath}
+
+Trust it once, and browsers and tools accept every certificate ingressd issues:
+
+  Debian/Ubuntu:
+    sudo cp ${certPath} /usr/local/share/ca-certificates/ingressd-local-ca.crt
+    sudo update-ca-certificates
+  macOS:
+    sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${certPath}
+  Firefox / Chromium on Linux (NSS, needs libnss3-tools):
+    certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "ingressd local CA" -i ${certPath}
+    (Firefox: each profile, e.g. certutil -d sql:$HOME/.mozilla/firefox/<profile> -A -t "C,," -n "ingressd local CA" -i ${certPath})
+  curl / Node.js, without installing it:
+    curl --cacert ${certPath} https://web.localhost:8443/
+    NODE_EXTRA_CA_CERTS=${certPath} node app.js
+`;
+}

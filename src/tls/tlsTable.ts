@@ -1,0 +1,133 @@
+import { createHash } from "node:crypto";
+import { createSecureContext, type SecureContext } from "node:tls";
+import type { Loaded, ResourceSet } from "../config/resources.js";
+import { fieldPath, type ConfigIssue } from "../issues.js";
+import { byPrecedence, isServedIngress } from "../routing/compile.js";
+import { normalizeHost, wildcardKey } from "../routing/host.js";
+import { checkCertificatePair, secretField } from "./certificates.js";
+
+/** A host of some Ingress's `spec.tls`, and the certificate it is served with. */
+export interface TlsHostEntry {
+  /** As written: `app.example.com` or `*.example.com`. */
+  host: string;
+  ingress: string;
+  /** `namespace/name` of the Secret serving it, when one is usable. */
+  secret?: string;
+  context?: SecureContext;
+  notAfter?: Date;
+}
+
+/**
+ * SNI → certificate, with the routing table's host rules (exact beats wildcard, a
+ * wildcard covers one label). A TLS host without a usable Secret has no context: the
+ * local development CA issues it one on demand.
+ */
+export class TlsTable {
+  constructor(
+    private readonly exact: ReadonlyMap<string, TlsHostEntry>,
+    private readonly wildcard: ReadonlyMap<string, TlsHostEntry>,
+  ) {}
+
+  lookup(servername: string): TlsHostEntry | undefined {
+    const host = normalizeHost(servername);
+    const hit = this.exact.get(host);
+    if (hit) return hit;
+    const key = wildcardKey(host);
+    return key === undefined ? undefined : this.wildcard.get(key);
+  }
+
+  /** Whether `host` (a route's host as written) is a TLS host. */
+  covers(host: string): boolean {
+    if (host.startsWith("*.")) return this.wildcard.has(host.slice(2));
+    return this.lookup(host) !== undefined;
+  }
+
+  get size(): number {
+    return this.exact.size + this.wildcard.size;
+  }
+
+  entries(): TlsHostEntry[] {
+    return [...this.exact.values(), ...this.wildcard.values()];
+  }
+
+  static empty(): TlsTable {
+    return new TlsTable(new Map(), new Map());
+  }
+}
+
+/** Secure contexts by certificate+key content, reused across reloads (building one parses PEM). */
+export type ContextCache = Map<string, { context: SecureContext; notAfter: Date }>;
+
+export function compileTls(resources: ResourceSet, ingressClass: string, cache: ContextCache): { table: TlsTable; issues: ConfigIssue[]; cache: ContextCache } {
+  const issues: ConfigIssue[] = [];
+  const secrets = new Map(resources.secrets.map((s) => [`${s.namespace}/${s.name}`, s]));
+  const exact = new Map<string, TlsHostEntry>();
+  const wildcard = new Map<string, TlsHostEntry>();
+  const nextCache: ContextCache = new Map();
+
+  const contextOf = (secret: Loaded<"Secret">): { context: SecureContext; notAfter: Date } | undefined => {
+    const crt = secretField(secret.object, "tls.crt");
+    const key = secretField(secret.object, "tls.key");
+    if (crt === undefined || key === undefined) return undefined;
+    const id = createHash("sha256").update(crt).update("\0").update(key).digest("hex");
+    let entry = nextCache.get(id) ?? cache.get(id);
+    if (!entry) {
+      const check = checkCertificatePair(crt, key);
+      if (!check.ok) return undefined; // reported when the Secret was validated
+      entry = { context: createSecureContext({ cert: crt, key }), notAfter: check.pair.notAfter };
+    }
+    nextCache.set(id, entry);
+    return entry;
+  };
+
+  for (const ing of byPrecedence(resources.ingresses)) {
+    if (!isServedIngress(ing, resources, ingressClass)) continue;
+    (ing.object.spec?.tls ?? []).forEach((tls, i) => {
+      const at = ["spec", "tls", i];
+      let secretId: string | undefined;
+      let ctx: { context: SecureContext; notAfter: Date } | undefined;
+      if (tls.secretName) {
+        secretId = `${ing.namespace}/${tls.secretName}`;
+        const secret = secrets.get(secretId);
+        if (!secret || secret.object.type !== "kubernetes.io/tls") {
+          issues.push({
+            severity: "warning",
+            code: "unknown-secret",
+            message: `${secret ? `Secret ${secretId} is not of type kubernetes.io/tls` : `Secret ${secretId} is not defined (or is invalid)`}; its hosts get a certificate from the local development CA`,
+            field: fieldPath([...at, "secretName"]),
+            resource: ing.id,
+            ...ing.locate([...at, "secretName"]),
+          });
+        } else {
+          ctx = contextOf(secret);
+        }
+      }
+      for (const raw of tls.hosts ?? []) {
+        const host = raw.toLowerCase();
+        const [map, key] = host.startsWith("*.") ? [wildcard, host.slice(2)] : [exact, host];
+        const existing = map.get(key);
+        if (existing) {
+          if (existing.secret !== (ctx ? secretId : undefined)) {
+            issues.push({
+              severity: "warning",
+              code: "duplicate-tls-host",
+              message: `TLS host ${host} is already served by Ingress ${existing.ingress}${existing.secret ? ` with Secret ${existing.secret}` : ""}, which takes precedence`,
+              field: fieldPath([...at, "hosts"]),
+              resource: ing.id,
+              ...ing.locate([...at, "hosts"]),
+            });
+          }
+          continue;
+        }
+        const entry: TlsHostEntry = { host, ingress: `${ing.namespace}/${ing.name}` };
+        if (ctx && secretId) {
+          entry.secret = secretId;
+          entry.context = ctx.context;
+          entry.notAfter = ctx.notAfter;
+        }
+        map.set(key, entry);
+      }
+    });
+  }
+  return { table: new TlsTable(exact, wildcard), issues, cache: nextCache };
+}
