@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { startIngressd } from "./ingressd.js";
 import { createLogger } from "./log.js";
-import { parseOptions, USAGE, UsageError } from "./options.js";
+import { checkCommand } from "./commands/check.js";
+import { routesCommand } from "./commands/routes.js";
+import { parseOptions, parseToolOptions, TOOL_USAGE, USAGE, UsageError } from "./options.js";
 import { LocalCa, trustInstructions } from "./tls/localCa.js";
 
 /** The only place that reads argv and the environment. */
@@ -9,6 +11,10 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === "ca") {
     await caCommand(argv.slice(1));
+    return;
+  }
+  if (argv[0] === "check" || argv[0] === "routes") {
+    await toolCommand(argv[0], argv.slice(1));
     return;
   }
   let options;
@@ -76,4 +82,29 @@ async function caCommand(argv: string[]): Promise<void> {
   }
   const ca = await LocalCa.open(options.dataDir);
   process.stdout.write(trustInstructions(ca.certPath));
+}
+
+/** `ingressd check` and `ingressd routes`: load, validate, print, exit with the verdict. */
+async function toolCommand(command: "check" | "routes", argv: string[]): Promise<void> {
+  let options;
+  try {
+    options = parseToolOptions(command, argv, process.env);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`ingressd ${command}: ${err.message}\n\n${TOOL_USAGE}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (options === "help") {
+    process.stdout.write(TOOL_USAGE);
+    return;
+  }
+  const common = { ingressClass: options.ingressClass, format: options.format, cwd: process.cwd() };
+  const result =
+    command === "check"
+      ? await checkCommand(options.rules, common)
+      : await routesCommand(options.rules, { ...common, ...(options.explain !== undefined ? { explain: options.explain } : {}) });
+  (result.exitCode === 2 ? process.stderr : process.stdout).write(result.output);
+  process.exitCode = result.exitCode;
 }

@@ -28,6 +28,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `Usage: ingressd [options]
+       ingressd check | routes | ca path   (see ingressd check --help)
 
 Serves the Ingress rules of a folder of Kubernetes YAML on one HTTP port.
 
@@ -139,5 +140,54 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     upstreamTryDurationMs,
     dataDir,
     ...(defaultCert !== undefined && defaultKey !== undefined ? { defaultCert, defaultKey } : {}),
+  };
+}
+
+export interface ToolOptions {
+  rules: string[];
+  ingressClass: string;
+  format: "text" | "json";
+  explain?: string;
+}
+
+export const TOOL_USAGE = `Usage:
+  ingressd check  [--rules PATH]... [--ingress-class NAME] [--format text|json]
+  ingressd routes [--rules PATH]... [--ingress-class NAME] [--format text|json] [--explain URL]
+  ingressd ca path [--data-dir DIR]
+
+  check    validate rules as the server would; exit 0 clean, 1 errors, 2 usage
+  routes   print the compiled routing table; --explain URL tells which rule
+           a URL matches and why the others lost
+`;
+
+/** Options of `ingressd check` and `ingressd routes`. */
+export function parseToolOptions(command: "check" | "routes", argv: string[], env: Record<string, string | undefined>): ToolOptions | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        rules: { type: "string", multiple: true },
+        "ingress-class": { type: "string" },
+        format: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        ...(command === "routes" ? { explain: { type: "string" } } : {}),
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values as { rules?: string[]; "ingress-class"?: string; format?: string; help?: boolean; explain?: string };
+  if (v.help) return "help";
+  const format = v.format ?? "text";
+  if (format !== "text" && format !== "json") throw new UsageError(`--format must be text or json, not "${format}"`);
+  const envRules = env.INGRESSD_RULES?.split(",").map((r) => r.trim()).filter(Boolean);
+  return {
+    rules: v.rules ?? (envRules && envRules.length > 0 ? envRules : ["./ingress-rules"]),
+    ingressClass: v["ingress-class"] ?? (env.INGRESSD_INGRESS_CLASS || "ingressd"),
+    format,
+    ...(v.explain !== undefined ? { explain: v.explain } : {}),
   };
 }

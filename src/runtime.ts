@@ -3,11 +3,9 @@ import type { Logger } from "pino";
 import type { ConfigSource, ConfigChange } from "./config/source.js";
 import { ConfigStore } from "./config/store.js";
 import { formatIssue, type ConfigIssue } from "./issues.js";
-import { planL4Listeners } from "./proxy/l4Plan.js";
-import { compileRoutes } from "./routing/compile.js";
-import { compileTls, type ContextCache } from "./tls/tlsTable.js";
+import { compileConfig } from "./compileConfig.js";
+import type { ContextCache } from "./tls/tlsTable.js";
 import { emptySnapshot, type Snapshot, type SnapshotSource } from "./snapshot.js";
-import { resolveBackends } from "./upstream/backendSpec.js";
 import type { Endpoint, UpstreamTimeouts } from "./upstream/endpoint.js";
 import { reconcilePools } from "./upstream/pools.js";
 import type { HealthListener } from "./upstream/servicePool.js";
@@ -90,14 +88,17 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     const { logger } = this.options;
     this.store.apply(changes);
     const { resources, issues } = this.store.resources();
-    const tls = compileTls(resources, this.options.ingressClass, this.tlsContexts);
-    this.tlsContexts = tls.cache;
-    const routes = compileRoutes(resources, { ingressClass: this.options.ingressClass, isTlsHost: (h) => tls.table.covers(h) });
-    const backends = resolveBackends(resources);
     const prev = this.current;
-    const next = reconcilePools(prev.pools, this.endpoints, backends.specs, this.options.timeouts, this.onHealth);
-    const l4 = planL4Listeners(resources.services, this.options.bind, prev.l4.nodePorts);
-    const allIssues = [...issues, ...routes.issues, ...tls.issues, ...backends.issues, ...l4.issues];
+    const compiled = compileConfig(resources, {
+      ingressClass: this.options.ingressClass,
+      bind: this.options.bind,
+      previousNodePorts: prev.l4.nodePorts,
+      tlsContexts: this.tlsContexts,
+    });
+    this.tlsContexts = compiled.tlsContexts;
+    const { routes, l4 } = compiled;
+    const next = reconcilePools(prev.pools, this.endpoints, compiled.backends, this.options.timeouts, this.onHealth);
+    const allIssues = [...issues, ...compiled.issues];
     const snapshot: Snapshot = {
       generation: prev.generation + 1,
       loadedAt: new Date(),
@@ -107,7 +108,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
       files: this.store.report(),
       ignored: routes.ignored,
       l4: { listeners: l4.listeners, nodePorts: l4.nodePorts, loadBalancers: l4.loadBalancers },
-      tls: tls.table,
+      tls: compiled.tls,
     };
     this.current = snapshot;
     this.endpoints = next.endpoints;

@@ -31,6 +31,22 @@ export class RouteTable {
     return this.anyHost?.match(path) ?? this.defaultBackend;
   }
 
+  /**
+   * The host groups a request for `rawHost` consults, most specific first — what
+   * `lookup` walks, exposed for `routes --explain`.
+   */
+  groupsFor(rawHost: string | undefined): { kind: "exact" | "wildcard" | "any"; name: string; routes: Route[] }[] {
+    const host = normalizeHost(rawHost);
+    const out: { kind: "exact" | "wildcard" | "any"; name: string; routes: Route[] }[] = [];
+    const exact = this.exactHosts.get(host);
+    if (exact) out.push({ kind: "exact", name: host, routes: exact.routes() });
+    const key = wildcardKey(host);
+    const wild = key === undefined ? undefined : this.wildcardHosts.get(key);
+    if (wild) out.push({ kind: "wildcard", name: `*.${key}`, routes: wild.routes() });
+    if (this.anyHost) out.push({ kind: "any", name: "(any host)", routes: this.anyHost.routes() });
+    return out;
+  }
+
   /** Every route, for the admin API and `routes` listing. */
   routes(): Route[] {
     const out: Route[] = [];

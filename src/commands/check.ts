@@ -1,0 +1,39 @@
+import { formatIssue, type ConfigIssue } from "../issues.js";
+import { displayPath, loadRules } from "./loadRules.js";
+
+export interface CommandResult {
+  output: string;
+  exitCode: number;
+}
+
+/**
+ * `ingressd check`: validates a rules folder as the server would (like `nginx -t`),
+ * every problem as `file:line:col: severity: message (field)`, then a summary.
+ * Exit 0 when there is no error (warnings allowed), 1 with errors.
+ */
+export async function checkCommand(rules: string[], options: { ingressClass: string; format: "text" | "json"; cwd: string }): Promise<CommandResult> {
+  const loaded = await loadRules(rules, options.ingressClass);
+  const issues = loaded.issues
+    .map((i): ConfigIssue => ({ ...i, file: displayPath(i.file, options.cwd) }))
+    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));
+  const errors = issues.filter((i) => i.severity === "error");
+  const warnings = issues.filter((i) => i.severity === "warning");
+  const exitCode = errors.length > 0 ? 1 : 0;
+  const summary = {
+    files: loaded.files.length,
+    resources: loaded.resourceCount,
+    errors: errors.length,
+    warnings: warnings.length,
+  };
+  if (options.format === "json") {
+    const files = loaded.files.map((f) => ({ ...f, path: displayPath(f.path, options.cwd) }));
+    return { output: JSON.stringify({ ok: exitCode === 0, summary, files, errors, warnings }, null, 2) + "\n", exitCode };
+  }
+  const lines = issues.map(formatIssue);
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+  lines.push(
+    `${plural(summary.files, "file")}, ${plural(summary.resources, "resource")}: ${plural(summary.errors, "error")}, ${plural(summary.warnings, "warning")}` +
+      (exitCode === 0 ? " — ok" : ""),
+  );
+  return { output: lines.join("\n") + "\n", exitCode };
+}

@@ -1,0 +1,28 @@
+import { relative } from "node:path";
+import { compileConfig, type CompiledConfig } from "../compileConfig.js";
+import { FileSource } from "../config/fileSource.js";
+import { ConfigStore, type FileReport } from "../config/store.js";
+import type { ConfigIssue } from "../issues.js";
+
+export interface LoadedRules {
+  files: FileReport[];
+  resourceCount: number;
+  issues: ConfigIssue[];
+  compiled: CompiledConfig;
+}
+
+/** Reads, validates and compiles rules exactly as the server does, once, without serving. */
+export async function loadRules(paths: string[], ingressClass: string, bind = "0.0.0.0"): Promise<LoadedRules> {
+  const store = new ConfigStore();
+  store.apply(await new FileSource({ paths }).readAll());
+  const { resources, issues } = store.resources();
+  const compiled = compileConfig(resources, { ingressClass, bind });
+  const resourceCount = Object.values(resources).reduce((n, list: unknown[]) => n + list.length, 0);
+  return { files: store.report(), resourceCount, issues: [...issues, ...compiled.issues], compiled };
+}
+
+/** Paths shown relative to where the command runs, as compilers print them. */
+export function displayPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel.startsWith("..") ? path : rel;
+}
