@@ -6,6 +6,7 @@ import { watch, type FSWatcher } from "chokidar";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createAdminServer } from "./admin/adminServer.js";
+import { Metrics } from "./admin/metrics.js";
 import { FileSource } from "./config/fileSource.js";
 import { ClientAddressResolver } from "./proxy/clientAddress.js";
 import { HttpFrontend } from "./proxy/httpFrontend.js";
@@ -74,12 +75,21 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     timeouts: { connectMs: connectTimeoutMs, readMs: options.readTimeoutMs ?? 60_000 },
     logger,
   });
+  const l4 = new L4Listeners({
+    snapshots: runtime,
+    logger,
+    connectTimeoutMs,
+    ...(options.l4DrainMs !== undefined ? { drainMs: options.l4DrainMs } : {}),
+    onConnection: (spec) => metrics.l4Connection(spec.service, spec.port),
+  });
+  const metrics = new Metrics(runtime, () => l4.status());
   const frontend = new HttpFrontend({
     snapshots: runtime,
     accessLog: createAccessLog(logger),
     proto: "http",
     clientAddress: new ClientAddressResolver(options.trustProxy ?? []),
     tryDurationMs: options.upstreamTryDurationMs ?? 0,
+    observer: metrics,
   });
   const httpsFrontend = new HttpFrontend({
     snapshots: runtime,
@@ -87,6 +97,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     proto: "https",
     clientAddress: new ClientAddressResolver(options.trustProxy ?? []),
     tryDurationMs: options.upstreamTryDurationMs ?? 0,
+    observer: metrics,
   });
   const certificates = new CertificateSelector({
     snapshots: runtime,
@@ -108,6 +119,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
         httpsFrontend.handleRequest,
       );
       https.on("upgrade", httpsFrontend.handleUpgrade);
+      countConnections(https, "https", metrics);
       https.on("tlsClientError", (err) => logger.debug({ err: err.message }, "TLS handshake failed"));
       const port = await listen(https, options.httpsPort ?? 8443, options.bind);
       httpsPort = port;
@@ -122,18 +134,19 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     });
     return httpsOpening;
   };
-  const l4 = new L4Listeners({ snapshots: runtime, logger, connectTimeoutMs, ...(options.l4DrainMs !== undefined ? { drainMs: options.l4DrainMs } : {}) });
-  runtime.on("reload", (snapshot) => {
+  runtime.on("reload", (snapshot, info) => {
+    metrics.reloaded(info.ok, snapshot.issues.filter((i) => i.severity === "error").length);
     void l4.reconcile(snapshot.l4.listeners);
     void openHttpsIfNeeded()?.catch(() => undefined);
   });
   const http = createServer({ keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 }, frontend.handleRequest);
   http.on("upgrade", frontend.handleUpgrade);
+  countConnections(http, "http", metrics);
   http.on("clientError", (_err, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nServer: ingressd\r\nConnection: close\r\n\r\n");
     else socket.destroy();
   });
-  const admin = createAdminServer(runtime, () => l4.status());
+  const admin = createAdminServer(runtime, () => l4.status(), metrics);
 
   // Admin first, so /readyz answers 503 while the first configuration loads.
   const adminPort = await listen(admin, options.adminPort, options.adminBind);
@@ -189,6 +202,14 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     l4,
     close,
   };
+}
+
+/** Open client connections per listener, for `ingressd_active_connections`. */
+function countConnections(server: Server, listener: string, metrics: Metrics): void {
+  server.on("connection", (socket) => {
+    metrics.connectionOpened(listener);
+    socket.once("close", () => metrics.connectionClosed(listener));
+  });
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

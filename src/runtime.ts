@@ -20,8 +20,15 @@ export interface RuntimeOptions {
   logger: Logger;
 }
 
+/** What one reload did, beside the snapshot it published. */
+export interface ReloadInfo {
+  changed: string[];
+  /** False when a file of this batch brought an error (syntax or validation). */
+  ok: boolean;
+}
+
 export interface RuntimeEvents {
-  reload: [Snapshot];
+  reload: [Snapshot, ReloadInfo];
 }
 
 /**
@@ -133,7 +140,9 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
       },
       "configuration loaded",
     );
-    this.emit("reload", snapshot);
+    const changedPaths = new Set(changes.map((c) => c.path));
+    const ok = !allIssues.some((i) => i.severity === "error" && changedPaths.has(i.file));
+    this.emit("reload", snapshot, { changed: [...changedPaths], ok });
   }
 
   private logNewIssues(issues: readonly ConfigIssue[]): void {

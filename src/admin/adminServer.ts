@@ -2,10 +2,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { L4ListenerStatus } from "../proxy/l4Listeners.js";
 import type { Runtime } from "../runtime.js";
 import { configView } from "./configView.js";
+import { DASHBOARD_HTML } from "./dashboard.js";
+import type { Metrics } from "./metrics.js";
 
 /** Health, readiness and the configuration API, on their own (loopback by default) port. */
-export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerStatus[]): Server {
+export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerStatus[], metrics: Metrics): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
+    void handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) send(res, 500, "text/plain", `${(err as Error).message}\n`);
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?", 1)[0];
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n");
     switch (path) {
@@ -15,13 +24,19 @@ export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerSt
         return runtime.ready ? send(res, 200, "text/plain", "ready\n") : send(res, 503, "text/plain", "configuration not loaded yet\n");
       case "/api/config":
         return send(res, 200, "application/json", JSON.stringify(configView(runtime.current, runtime.ready, l4Status()), null, 2) + "\n");
+      case "/api/stats":
+        return send(res, 200, "application/json", JSON.stringify({ time: Date.now(), hosts: metrics.stats() }) + "\n");
+      case "/metrics":
+        return send(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
+      case "/":
+        return send(res, 200, "text/html", DASHBOARD_HTML);
       default:
         return send(res, 404, "text/plain", "not found\n");
     }
-  });
+  }
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { "content-type": `${type}; charset=utf-8`, "content-length": Buffer.byteLength(body), "cache-control": "no-store", server: "ingressd" });
+  res.writeHead(status, { "content-type": type.includes("charset") ? type : `${type}; charset=utf-8`, "content-length": Buffer.byteLength(body), "cache-control": "no-store", server: "ingressd" });
   res.end(body);
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import type { RequestObserver } from "../admin/metrics.js";
 import type { AccessLog } from "../log.js";
 import { normalizeHost } from "../routing/host.js";
 import { originForm, requestPath } from "../routing/routeTable.js";
@@ -21,6 +22,8 @@ export interface FrontendOptions {
   clientAddress: ClientAddressResolver;
   /** How long to hold a request while every endpoint refuses (`--upstream-try-duration`); 0 = not at all. */
   tryDurationMs: number;
+  /** Metrics: told of every answered request and every failed upstream connection. */
+  observer?: RequestObserver;
 }
 
 /** Where plain-HTTP requests of TLS hosts are sent: the HTTPS port clients reach. */
@@ -32,7 +35,10 @@ export interface RedirectTarget {
 const HOLD_RETRY_MS = 250;
 
 /** The Service pool of a request, or the answer ingressd gives itself. */
-type Target = { pool: ServicePool; backend: string } | { status: number; detail: string; backend?: string } | { redirect: string };
+type Target =
+  | { pool: ServicePool; backend: string; host: string }
+  | { status: number; detail: string; backend?: string; host?: string }
+  | { redirect: string; host: string };
 
 /** Per-request state shared by the steps of one request. */
 interface Exchange {
@@ -49,6 +55,8 @@ interface Exchange {
   inFlight?: ForwardHandler;
   /** Set while the request is held for a restarting upstream. */
   holdTimer?: NodeJS.Timeout;
+  /** The matched rule's host as written, the metrics label (never the raw Host header). */
+  routeHost: string;
 }
 
 /**
@@ -79,6 +87,7 @@ export class HttpFrontend {
     });
     if (this.draining) res.setHeader("connection", "close");
     const target = selectTarget(snapshot, req, x.path, this.redirect);
+    if (target.host !== undefined) x.routeHost = target.host;
     if ("redirect" in target) {
       x.bytes = sendRedirect(res, target.redirect, x.fwd.requestId);
       return;
@@ -136,7 +145,10 @@ export class HttpFrontend {
         this.options.accessLog("info", { method: req.method, host: fwd.host, path: requestPath(req.url), status: 101, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.client });
       })
       .catch((err: Error) => {
-        if (isConnectFailure(err)) target.pool.reportFailure(target.endpoint, errorCode(err));
+        if (isConnectFailure(err)) {
+          target.pool.reportFailure(target.endpoint, errorCode(err));
+          this.options.observer?.connectError(target.pool.key, target.endpoint.address);
+        }
         if (socket.destroyed) return;
         const status = statusForUpstreamError(err);
         rawError(socket, status, `upstream ${target.backend} did not accept the upgrade (${errorCode(err)})`, fwd.requestId);
@@ -185,7 +197,7 @@ export class HttpFrontend {
   }
 
   private exchange(req: IncomingMessage, res: ServerResponse): Exchange {
-    return { req, res, start: performance.now(), fwd: this.forwardedInfo(req), path: requestPath(req.url), bytes: 0 };
+    return { req, res, start: performance.now(), fwd: this.forwardedInfo(req), path: requestPath(req.url), bytes: 0, routeHost: "_unmatched" };
   }
 
   /**
@@ -233,6 +245,7 @@ export class HttpFrontend {
       }
       if (isConnectFailure(err) || errorCode(err) === "UND_ERR_CONNECT_TIMEOUT") {
         pool.reportFailure(endpoint, x.error);
+        this.options.observer?.connectError(pool.key, endpoint.address);
         if (!req.readableDidRead) {
           const other = attempt === 0 && !holding ? pool.pickOther(endpoint, { clientIp: x.fwd.client }) : undefined;
           if (other) {
@@ -271,6 +284,8 @@ export class HttpFrontend {
 
   private logAccess(x: Exchange): void {
     const status = x.res.writableFinished ? x.res.statusCode : 499; // nginx's "client closed request"
+    const durationMs = performance.now() - x.start;
+    this.options.observer?.request({ host: x.routeHost, service: x.backend ?? "", status, durationMs, bytes: x.bytes });
     this.options.accessLog(status >= 500 || status === 499 ? "warn" : "info", {
       method: x.req.method,
       host: x.fwd.host,
@@ -278,7 +293,7 @@ export class HttpFrontend {
       status,
       backend: x.backend,
       upstream: x.upstream,
-      duration_ms: Math.round((performance.now() - x.start) * 100) / 100,
+      duration_ms: Math.round(durationMs * 100) / 100,
       bytes: x.bytes,
       request_id: x.fwd.requestId,
       client: x.fwd.client,
@@ -291,14 +306,15 @@ export class HttpFrontend {
 function selectTarget(snapshot: Snapshot, req: IncomingMessage, path: string, redirect: RedirectTarget | undefined): Target {
   const route = snapshot.routes.lookup(req.headers.host, path);
   if (!route) return { status: 404, detail: `no route for host "${req.headers.host ?? ""}" and path "${path}"` };
+  const host = route.host ?? "*";
   if (redirect && route.redirectToHttps) {
     const port = redirect.httpsPort === 443 ? "" : `:${redirect.httpsPort}`;
-    return { redirect: `https://${normalizeHost(req.headers.host)}${port}${originForm(req.url)}` };
+    return { redirect: `https://${normalizeHost(req.headers.host)}${port}${originForm(req.url)}`, host };
   }
   const backend = route.backend.key;
   const pool = snapshot.pools.get(backend);
-  if (!pool) return { status: 503, detail: `Service ${route.backend.namespace}/${route.backend.service} port ${route.backend.port} is not defined`, backend };
-  return { pool, backend };
+  if (!pool) return { status: 503, detail: `Service ${route.backend.namespace}/${route.backend.service} port ${route.backend.port} is not defined`, backend, host };
+  return { pool, backend, host };
 }
 
 /** The 503 of a pool with no endpoint to offer, with Retry-After when some are only out for now. */

@@ -26,6 +26,8 @@ export interface L4Options {
   connectTimeoutMs: number;
   /** How long connections of a removed listener may go on (default 30 s). */
   drainMs?: number;
+  /** Told of every accepted connection (metrics). */
+  onConnection?: (spec: L4ListenerSpec) => void;
 }
 
 /**
@@ -104,6 +106,7 @@ export class L4Listeners {
 
   private accept(l: Listener, client: Socket): void {
     l.connections.add(client);
+    this.options.onConnection?.(l.spec);
     client.once("close", () => l.connections.delete(client));
     client.on("error", () => client.destroy());
     const pool = this.options.snapshots.current.pools.get(l.spec.backend);

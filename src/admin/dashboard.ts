@@ -1,0 +1,174 @@
+/**
+ * The admin dashboard: one self-contained page (no build step, no CDN — the machine
+ * may have no internet). Everything it shows comes from `/api/config` and
+ * `/api/stats`, polled every 2 s, so the API stays the source of truth. DOM is built
+ * with textContent only: configuration text never becomes markup.
+ */
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ingressd</title>
+<style>
+  :root { --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --muted: #656d76; --line: #d0d7de; --bg: #f6f8fa; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font: 13px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; }
+  header { display: flex; gap: 24px; align-items: baseline; padding: 12px 20px; border-bottom: 1px solid var(--line); background: var(--bg); position: sticky; top: 0; z-index: 1; }
+  header h1 { font-size: 17px; margin: 0; }
+  .stat b { font-variant-numeric: tabular-nums; }
+  main { padding: 8px 20px 40px; }
+  section { margin-top: 18px; }
+  h2 { font-size: 14px; margin: 0 0 6px; }
+  table { border-collapse: collapse; width: 100%; }
+  th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+  th { font-weight: 600; background: var(--bg); position: sticky; top: 49px; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+  tr.host td { border-top: 2px solid var(--line); }
+  code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+  .dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; margin-right: 4px; }
+  .up { background: var(--ok); } .down { background: var(--bad); } .pending { background: var(--warn); }
+  .ep { white-space: nowrap; margin-right: 10px; }
+  .error { color: var(--bad); } .warning { color: var(--warn); } .ok { color: var(--ok); } .muted { color: var(--muted); }
+  .issues li { margin: 2px 0; }
+  input[type=search] { padding: 4px 8px; width: 260px; border: 1px solid var(--line); border-radius: 6px; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 18px; }
+</style>
+</head>
+<body>
+<header>
+  <h1>ingressd</h1>
+  <span class="stat">generation <b id="generation">–</b></span>
+  <span class="stat">reloaded <b id="reloaded">–</b></span>
+  <span class="stat"><b id="errorCount">–</b> errors, <b id="warningCount">–</b> warnings</span>
+  <span class="stat"><b id="totalRate">–</b> req/s</span>
+  <span class="stat muted" id="updated"></span>
+</header>
+<main>
+  <section id="issuesSection">
+    <h2>Errors and warnings</h2>
+    <ul class="issues mono" id="issues"></ul>
+  </section>
+  <section>
+    <h2>Routes <input type="search" id="filter" placeholder="filter hosts, paths, services"></h2>
+    <table>
+      <thead><tr><th>Host</th><th>Path</th><th>Type</th><th>Service</th><th>Endpoints</th><th class="num">req/s</th><th class="num">5xx/s</th><th>Source</th></tr></thead>
+      <tbody id="routes"></tbody>
+    </table>
+  </section>
+  <div class="grid">
+    <section>
+      <h2>L4 listeners</h2>
+      <table><thead><tr><th>Address</th><th>Kind</th><th>Service</th><th>State</th><th class="num">Conns</th></tr></thead><tbody id="listeners"></tbody></table>
+    </section>
+    <section>
+      <h2>TLS hosts</h2>
+      <table><thead><tr><th>Host</th><th>Certificate</th><th>Expires</th></tr></thead><tbody id="tls"></tbody></table>
+    </section>
+  </div>
+  <section>
+    <h2>Configuration files</h2>
+    <table><thead><tr><th>File</th><th>Status</th><th class="num">Resources</th></tr></thead><tbody id="files"></tbody></table>
+  </section>
+</main>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+let previous = null; // last /api/stats reading, for rates
+let rates = {};
+let config = null;
+
+function fmtRate(n) { return n === undefined ? "–" : n < 10 ? n.toFixed(1) : Math.round(n).toString(); }
+
+function render() {
+  if (!config) return;
+  $("generation").textContent = config.generation;
+  $("reloaded").textContent = new Date(config.lastReload).toLocaleTimeString();
+  $("errorCount").textContent = config.errors.length;
+  $("warningCount").textContent = config.warnings.length;
+  $("errorCount").className = config.errors.length ? "error" : "ok";
+  const total = Object.values(rates).reduce((a, r) => a + r.requests, 0);
+  $("totalRate").textContent = fmtRate(total);
+  $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+
+  const issues = [...config.errors, ...config.warnings];
+  $("issues").replaceChildren(...(issues.length ? issues.map((i) => el("li", { class: i.severity },
+    (i.file ? i.file + ":" + i.line + ":" + i.col + ": " : "") + i.severity + ": " + i.message + (i.field ? " (" + i.field + ")" : ""))) : [el("li", { class: "ok" }, "none")]));
+
+  const health = new Map();
+  for (const s of config.services) for (const e of s.endpoints) health.set(s.backend + "|" + e.address, e);
+  const filter = $("filter").value.trim().toLowerCase();
+  const rows = [];
+  const hosts = Object.keys(config.hosts).sort();
+  for (const host of hosts) {
+    const paths = config.hosts[host].filter((r) => !filter || (host + " " + r.path + " " + r.backend).toLowerCase().includes(filter));
+    paths.forEach((r, i) => {
+      const eps = r.endpoints.length ? r.endpoints.map((a) => {
+        const h = health.get(r.backend + "|" + a);
+        const state = !h ? "pending" : h.inRotation ? "up" : "down";
+        return el("span", { class: "ep mono", title: h ? "passive: " + JSON.stringify(h.passive) + ", active: " + h.active : "" }, el("span", { class: "dot " + state }), a);
+      }) : [el("span", { class: "error" }, "no endpoints")];
+      const rate = rates[host];
+      rows.push(el("tr", { class: i === 0 ? "host" : "" },
+        el("td", {}, i === 0 ? el("b", {}, host) : ""),
+        el("td", { class: "mono" }, r.path), el("td", {}, r.pathType), el("td", { class: "mono" }, r.backend),
+        el("td", {}, ...eps),
+        el("td", { class: "num" }, i === 0 ? fmtRate(rate && rate.requests) : ""),
+        el("td", { class: "num " + (rate && rate.errors > 0 ? "error" : "") }, i === 0 ? fmtRate(rate && rate.errors) : ""),
+        el("td", { class: "mono muted" }, r.source.split("/").slice(-2).join("/"))));
+    });
+  }
+  if (config.defaultBackend) {
+    rows.push(el("tr", { class: "host" }, el("td", {}, el("i", {}, "default backend")), el("td", {}, ""), el("td", {}, ""),
+      el("td", { class: "mono" }, config.defaultBackend.backend), el("td", { class: "mono" }, config.defaultBackend.endpoints.join(", ")),
+      el("td", { class: "num" }, fmtRate(rates["*"] && rates["*"].requests)), el("td", { class: "num" }, fmtRate(rates["*"] && rates["*"].errors)), el("td", {}, config.defaultBackend.ingress)));
+  }
+  $("routes").replaceChildren(...rows);
+
+  $("listeners").replaceChildren(...(config.listeners.length ? config.listeners.map((l) => el("tr", {},
+    el("td", { class: "mono" }, l.address + ":" + l.port), el("td", {}, l.kind), el("td", { class: "mono" }, l.backend),
+    el("td", { class: l.state === "error" ? "error" : "ok" }, l.state + (l.error ? ": " + l.error : "")), el("td", { class: "num" }, l.connections))) : [el("tr", {}, el("td", { class: "muted", colspan: "5" }, "none"))]));
+
+  $("tls").replaceChildren(...(config.tls.length ? config.tls.map((t) => {
+    const days = t.notAfter ? Math.floor((Date.parse(t.notAfter) - Date.now()) / 86400000) : null;
+    return el("tr", {}, el("td", { class: "mono" }, t.host),
+      el("td", {}, t.certificate === "secret" ? "Secret " + t.secret : "local CA (issued on demand)"),
+      el("td", { class: days !== null && days < 14 ? (days < 0 ? "error" : "warning") : "" }, t.notAfter ? t.notAfter.slice(0, 10) + " (" + days + " days)" : "–"));
+  }) : [el("tr", {}, el("td", { class: "muted", colspan: "3" }, "none"))]));
+
+  $("files").replaceChildren(...config.files.map((f) => el("tr", {},
+    el("td", { class: "mono" }, f.path), el("td", { class: f.status === "ok" ? "ok" : "error" }, f.status + (f.servingLastGood ? " (serving last good version)" : "")),
+    el("td", { class: "num" }, f.resources))));
+}
+
+async function refresh() {
+  try {
+    const [c, s] = await Promise.all([fetch("/api/config").then((r) => r.json()), fetch("/api/stats").then((r) => r.json())]);
+    config = c;
+    if (previous) {
+      const dt = (s.time - previous.time) / 1000;
+      rates = {};
+      for (const [host, v] of Object.entries(s.hosts)) {
+        const p = previous.hosts[host] || { requests: 0, errors: 0 };
+        rates[host] = { requests: (v.requests - p.requests) / dt, errors: (v.errors - p.errors) / dt };
+      }
+    }
+    previous = s;
+    render();
+  } catch (err) {
+    $("updated").textContent = "admin API unreachable: " + err.message;
+  }
+}
+$("filter").addEventListener("input", render);
+refresh();
+setInterval(refresh, 2000);
+</script>
+</body>
+</html>
+`;
