@@ -212,17 +212,21 @@ export class HttpFrontend {
     }
     if (pool.endpoints.length > 0 && this.hold(x, pool)) return;
     const none = noEndpoint(pool);
-    this.fail(x, none.status, none.detail, none.headers);
+    this.fail(x, none.status, holding ? `every endpoint of Service ${pool.key} stayed unavailable for the whole try duration` : none.detail, none.headers);
   }
 
-  /** Tries again in a moment, while the try duration lasts; false when it is over. */
+  /**
+   * Tries again in a moment while the try duration lasts (the last wait shortened to
+   * end at the deadline, as Caddy's lb_try_duration); false once it is over.
+   */
   private hold(x: Exchange, pool: ServicePool): boolean {
     const tryMs = pool.spec.health.tryDurationMs ?? this.options.tryDurationMs;
-    if (tryMs <= 0 || performance.now() - x.start + HOLD_RETRY_MS > tryMs || x.req.readableDidRead) return false;
+    const remaining = tryMs - (performance.now() - x.start);
+    if (tryMs <= 0 || remaining <= 0 || x.req.readableDidRead) return false;
     x.holdTimer = setTimeout(() => {
       x.holdTimer = undefined;
       if (!x.res.destroyed) this.dispatch(x, pool, true);
-    }, HOLD_RETRY_MS);
+    }, Math.min(HOLD_RETRY_MS, remaining));
     return true;
   }
 

@@ -85,11 +85,13 @@ export class ServicePool {
   }
 
   /**
-   * An endpoint for this request. `anyEndpoint` ignores health: while a request is held
-   * for a restarting upstream, every endpoint is worth another try.
+   * An endpoint for this request. `retrying` ignores passive ejection: while a request
+   * is held for a restarting upstream, an endpoint that refused a moment ago is worth
+   * another try (a success brings it back). Active checks still decide.
    */
-  pick(ctx: PickContext, anyEndpoint = false): Endpoint | undefined {
-    return this.balancer(anyEndpoint ? this.endpoints : this.available(Date.now()), ctx);
+  pick(ctx: PickContext, retrying = false): Endpoint | undefined {
+    const candidates = retrying ? this.endpoints.filter((e) => this.activeHealth.get(e.address) !== false) : this.available(Date.now());
+    return this.balancer(candidates, ctx);
   }
 
   /** Another available endpoint than `failed`, for the one retry after a refused connection. */
