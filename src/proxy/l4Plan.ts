@@ -56,18 +56,32 @@ export function planL4Listeners(services: readonly Loaded<"Service">[], bind: st
       plan.nodePorts.set(key, p.nodePort);
     });
   }
+  // Then the ports assigned before, all of them, so a Service added later can never
+  // take the port an existing Service's clients use; then fresh ones.
+  const unassigned: string[] = [];
   for (const svc of exposed) {
     for (const p of svc.object.spec?.ports ?? []) {
       if (p.nodePort !== undefined) continue;
       const key = backendKey(svc.namespace, svc.name, p.port);
-      const port = assignNodePort(key, previous.get(key), taken);
-      if (port === undefined) continue; // the range is full: reported below as a missing listener
-      taken.set(port, key);
-      plan.nodePorts.set(key, port);
+      const before = previous.get(key);
+      if (before !== undefined && !taken.has(before)) {
+        taken.set(before, key);
+        plan.nodePorts.set(key, before);
+      } else {
+        unassigned.push(key);
+      }
     }
   }
+  for (const key of unassigned) {
+    const port = assignNodePort(key, taken);
+    if (port === undefined) continue; // the range is full: reported below as a missing listener
+    taken.set(port, key);
+    plan.nodePorts.set(key, port);
+  }
 
+  /** Listener address:port → the backend holding it: NodePort and LoadBalancer listeners share one space. */
   const addresses = new Map<string, string>();
+  for (const [key, port] of plan.nodePorts) addresses.set(`${bind}:${port}`, key);
   for (const svc of exposed) {
     const spec = svc.object.spec!;
     const service = `${svc.namespace}/${svc.name}`;
@@ -85,7 +99,7 @@ export function planL4Listeners(services: readonly Loaded<"Service">[], bind: st
       const id = `${address}:${p.port}`;
       const holder = addresses.get(id);
       if (holder) {
-        error(svc, ["spec", "ports", i, "port"], "load-balancer-conflict", `${id} is already the LoadBalancer address of ${holder}`);
+        error(svc, ["spec", "ports", i, "port"], "load-balancer-conflict", `${id} is already taken by ${holder}`);
         return;
       }
       addresses.set(id, backend);
@@ -96,8 +110,7 @@ export function planL4Listeners(services: readonly Loaded<"Service">[], bind: st
   return plan;
 }
 
-function assignNodePort(key: string, previous: number | undefined, taken: ReadonlyMap<number, string>): number | undefined {
-  if (previous !== undefined && !taken.has(previous)) return previous;
+function assignNodePort(key: string, taken: ReadonlyMap<number, string>): number | undefined {
   const size = NODE_PORT_MAX - NODE_PORT_MIN + 1;
   const start = hash(key) % size;
   for (let i = 0; i < size; i++) {
