@@ -35,7 +35,9 @@ export interface CompiledConfig {
 export function compileConfig(resources: ResourceSet, options: CompileConfigOptions): CompiledConfig {
   const tls = compileTls(resources, options.ingressClass, options.tlsContexts ?? new Map());
   const routes = compileRoutes(resources, { ingressClass: options.ingressClass, isTlsHost: (h) => tls.table.covers(h) });
-  const backends = resolveBackends(resources);
+  const referenced = routes.table.routes().map((r) => r.backend);
+  if (routes.table.defaultBackend) referenced.push(routes.table.defaultBackend.backend);
+  const backends = resolveBackends(resources, referenced);
   const l4 = planL4Listeners(resources.services, options.bind, options.previousNodePorts ?? new Map());
   return {
     routes,

@@ -109,9 +109,14 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   let httpsPort: number | undefined;
   let httpsOpening: Promise<number> | undefined;
   const httpsWaiters: ((port: number) => void)[] = [];
-  /** The HTTPS listener opens once TLS exists (a TLS host, or a default certificate given). */
+  /**
+   * The HTTPS listener opens once TLS exists: a TLS host, a default certificate given,
+   * or a route forced to redirect to HTTPS (force-ssl-redirect needs somewhere to go).
+   */
+  const needsHttps = (): boolean =>
+    runtime.current.tls.size > 0 || options.defaultCert !== undefined || runtime.current.routes.routes().some((r) => r.redirectToHttps);
   const openHttpsIfNeeded = (): Promise<number> | undefined => {
-    if (httpsOpening || (runtime.current.tls.size === 0 && !options.defaultCert)) return httpsOpening;
+    if (httpsOpening || !needsHttps()) return httpsOpening;
     httpsOpening = (async () => {
       const pem = await certificates.loadDefault();
       https = createHttpsServer(
@@ -136,6 +141,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   };
   runtime.on("reload", (snapshot, info) => {
     metrics.reloaded(info.ok, snapshot.issues.filter((i) => i.severity === "error").length);
+    metrics.prune(snapshot);
     void l4.reconcile(snapshot.l4.listeners);
     void openHttpsIfNeeded()?.catch(() => undefined);
   });
@@ -148,6 +154,8 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   });
   const admin = createAdminServer(runtime, () => l4.status(), metrics);
 
+  // A default certificate named on the command line must be usable: fail at start, naming the file.
+  if (options.defaultCert) await certificates.loadDefault();
   // Admin first, so /readyz answers 503 while the first configuration loads.
   const adminPort = await listen(admin, options.adminPort, options.adminBind);
   await runtime.start();

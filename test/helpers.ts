@@ -86,7 +86,8 @@ export async function startProxy(rules: string[], extra: Partial<IngressdOptions
     debounceMs: 30,
     ...extra,
   });
-  return { ...d, url: `http://127.0.0.1:${d.httpPort}`, admin: `http://127.0.0.1:${d.adminPort}` };
+  // Object.assign keeps `httpsPort` a live getter (a spread would copy its value once).
+  return Object.assign(d, { url: `http://127.0.0.1:${d.httpPort}`, admin: `http://127.0.0.1:${d.adminPort}` });
 }
 
 /** Resolves with the first snapshot published after this call that satisfies `pred`. */

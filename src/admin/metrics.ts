@@ -1,6 +1,15 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { L4ListenerStatus } from "../proxy/l4Listeners.js";
-import type { SnapshotSource } from "../snapshot.js";
+import type { Snapshot, SnapshotSource } from "../snapshot.js";
+
+/** Removes a counter's series whose `service` label is not in `live`. */
+async function pruneByService(counter: Counter<"service" | "endpoint"> | Counter<"service" | "port">, live: ReadonlySet<string>): Promise<void> {
+  const { values } = await counter.get();
+  for (const v of values) {
+    const service = v.labels.service;
+    if (typeof service === "string" && !live.has(service)) (counter as Counter<string>).remove(v.labels as Record<string, string>);
+  }
+}
 
 /** What the proxy reports per request; labels come from the configuration, never from input. */
 export interface RequestObservation {
@@ -25,6 +34,8 @@ export interface HostStats {
 }
 
 interface Children {
+  host: string;
+  service: string;
   byClass: Map<string, Counter.Internal>;
   duration: Histogram.Internal<"host" | "service">;
   bytes: Counter.Internal;
@@ -102,6 +113,8 @@ export class Metrics implements RequestObserver {
       let stats = this.hostStats.get(o.host);
       if (!stats) this.hostStats.set(o.host, (stats = { requests: 0, errors: 0 }));
       c = {
+        host: o.host,
+        service: o.service,
         byClass: new Map(),
         duration: this.duration.labels(o.host, o.service),
         bytes: this.responseBytes.labels(o.host, o.service),
@@ -140,6 +153,33 @@ export class Metrics implements RequestObserver {
     this.lastReloadOk.set(ok ? 1 : 0);
     if (ok) this.lastReloadTime.set(Date.now() / 1000);
     this.configErrors.set(errors);
+  }
+
+  /**
+   * Drops the series of hosts and Services the configuration no longer has, as
+   * ingress-nginx does: label sets come from the configuration, so without this a
+   * long session of renames would grow the registry (and memory) without bound.
+   */
+  prune(snapshot: Snapshot): void {
+    const live = new Set<string>(["_unmatched\u0000"]);
+    const services = new Set(snapshot.pools.keys());
+    const routes = snapshot.routes.routes();
+    if (snapshot.routes.defaultBackend) routes.push(snapshot.routes.defaultBackend);
+    for (const r of routes) {
+      live.add(`${r.host ?? "*"}\u0000${r.backend.key}`);
+      live.add(`${r.host ?? "*"}\u0000`);
+    }
+    for (const [key, c] of this.children) {
+      if (live.has(key)) continue;
+      for (const cls of c.byClass.keys()) this.requests.remove(c.host, c.service, cls);
+      this.duration.remove(c.host, c.service);
+      this.responseBytes.remove(c.host, c.service);
+      this.children.delete(key);
+    }
+    const hosts = new Set([...this.children.values()].map((c) => c.host));
+    for (const host of this.hostStats.keys()) if (!hosts.has(host)) this.hostStats.delete(host);
+    void pruneByService(this.connectErrors, services);
+    void pruneByService(this.l4Connections, new Set([...services].map((k) => k.slice(0, k.lastIndexOf(":")))));
   }
 
   /** Per-host cumulative counts; the dashboard turns two readings into rates. */

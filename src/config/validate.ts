@@ -231,12 +231,15 @@ const SEMANTIC: { [K in KindName]: (r: Reporter, obj: KindMap[K]) => void } = {
       r.error(["spec", "ports"], "missing-ports", "a Service needs at least one entry in spec.ports");
     }
     const names = new Set<string>();
+    const numbers = new Set<number>();
     ports.forEach((p, i) => {
       const at: Path = ["spec", "ports", i];
       if (!validPort(p.port)) r.error([...at, "port"], "invalid-port", `port ${String(p.port)} is out of range 1-65535`);
+      else if (numbers.has(p.port)) r.error([...at, "port"], "duplicate-port", `port ${p.port} is listed twice; each Service port needs its own number`);
+      numbers.add(p.port);
       if (ports.length > 1 && !p.name) r.error([...at, "name"], "missing-port-name", "every port needs a name when a Service has several ports");
       if (p.name !== undefined) {
-        if (!DNS1123_LABEL.test(p.name)) r.error([...at, "name"], "invalid-port-name", `port name "${p.name}" must be a DNS-1123 label`);
+        if (!DNS1123_LABEL.test(p.name) || p.name.length > 63) r.error([...at, "name"], "invalid-port-name", `port name "${p.name}" must be a DNS-1123 label (lowercase letters, digits, '-'; at most 63 characters)`);
         if (names.has(p.name)) r.error([...at, "name"], "duplicate-port-name", `port name "${p.name}" is used twice`);
         names.add(p.name);
       }

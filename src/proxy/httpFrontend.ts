@@ -313,7 +313,9 @@ function selectTarget(snapshot: Snapshot, req: IncomingMessage, path: string, re
   const host = route.host ?? "*";
   if (redirect && route.redirectToHttps) {
     const port = redirect.httpsPort === 443 ? "" : `:${redirect.httpsPort}`;
-    return { redirect: `https://${normalizeHost(req.headers.host)}${port}${originForm(req.url)}`, host };
+    // An HTTP/1.0 client may send no Host: name the address it connected to instead.
+    const name = normalizeHost(req.headers.host) || bracketed(req.socket.localAddress ?? "localhost");
+    return { redirect: `https://${name}${port}${originForm(req.url)}`, host };
   }
   const backend = route.backend.key;
   const pool = snapshot.pools.get(backend);
@@ -345,6 +347,10 @@ function describeError(err: Error): string {
     case "ENOTFOUND": return "host name not found";
     default: return errorCode(err);
   }
+}
+
+function bracketed(address: string): string {
+  return address.includes(":") ? `[${address}]` : address;
 }
 
 /** 308 keeps the method and body, unlike 301/302 (ingress-nginx's ssl-redirect default). */

@@ -2,6 +2,7 @@ import type { ServicePort } from "kubernetes-types/core/v1.js";
 import type { Loaded, ResourceSet } from "../config/resources.js";
 import { ANNOTATIONS, parseDuration } from "../config/annotations.js";
 import { fieldPath, type ConfigIssue } from "../issues.js";
+import type { BackendRef } from "../routing/route.js";
 
 /** One upstream address. `host` is an IP, or a DNS name (ExternalName) resolved at connect time. */
 export interface EndpointAddress {
@@ -54,7 +55,7 @@ export interface ResolvedBackends {
  * Endpoints/EndpointSlice port carrying the Service port's name gives the upstream
  * port; without one, a numeric targetPort (defaulting to `port`).
  */
-export function resolveBackends(resources: ResourceSet): ResolvedBackends {
+export function resolveBackends(resources: ResourceSet, referenced: Iterable<BackendRef> = []): ResolvedBackends {
   const issues: ConfigIssue[] = [];
   const specs = new Map<string, BackendSpec>();
   const endpointsByService = new Map(resources.endpoints.map((e) => [`${e.namespace}/${e.name}`, e]));
@@ -73,11 +74,19 @@ export function resolveBackends(resources: ResourceSet): ResolvedBackends {
         ? { kind: "ClientIP", timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS }
         : { kind: "None" };
     const health = healthSpec(svc.object.metadata?.annotations ?? {});
-    (spec.ports ?? []).forEach((sp, i) => {
+    const ports = spec.ports ?? [];
+    if (type === "ExternalName" && ports.length === 0) {
+      // An ExternalName Service may declare no ports: the backends naming it say which.
+      for (const ref of referenced) {
+        if (ref.namespace !== svc.namespace || ref.service !== svc.name || typeof ref.port !== "number") continue;
+        specs.set(ref.key, { key: ref.key, namespace: svc.namespace, service: svc.name, port: ref.port, type, endpoints: [{ host: spec.externalName!, port: ref.port }], affinity, health });
+      }
+    }
+    ports.forEach((sp, i) => {
       const endpoints =
         type === "ExternalName"
           ? [{ host: spec.externalName!, port: numericTarget(sp) ?? sp.port }]
-          : serviceEndpoints(sp, endpointsByService.get(id), slicesByService.get(id) ?? []);
+          : serviceEndpoints(sp, ports.length, endpointsByService.get(id), slicesByService.get(id) ?? []);
       if (endpoints === undefined) {
         issues.push({
           severity: "error",
@@ -135,6 +144,7 @@ function numericTarget(sp: ServicePort): number | undefined {
 /** Ready endpoints of one Service port; undefined when a named targetPort cannot be resolved. */
 function serviceEndpoints(
   sp: ServicePort,
+  servicePortCount: number,
   endpoints: Loaded<"Endpoints"> | undefined,
   slices: Loaded<"EndpointSlice">[],
 ): EndpointAddress[] | undefined {
@@ -143,6 +153,7 @@ function serviceEndpoints(
   const out: EndpointAddress[] = [];
   const seen = new Set<string>();
   let unresolved = false;
+  let skipped = false;
   const add = (host: string, port: number | undefined): void => {
     if (port === undefined) {
       unresolved = true;
@@ -154,21 +165,33 @@ function serviceEndpoints(
       out.push({ host, port });
     }
   };
-  const pickPort = (ports: readonly { name?: string; port?: number }[] | undefined): number | undefined => {
-    const match = ports?.find((p) => (p.name ?? "") === name);
-    return match?.port ?? fallback;
+  /** The endpoint port for this Service port; null when the subset lists only other ports. */
+  const pickPort = (ports: readonly { name?: string; port?: number }[] | undefined): number | undefined | null => {
+    if (!ports || ports.length === 0) return fallback;
+    const match = ports.find((p) => (p.name ?? "") === name);
+    if (match?.port !== undefined) return match.port;
+    // One port on each side belong together when the endpoint port has no name:
+    // hand-written Endpoints often leave it out.
+    const lone = ports[0]!;
+    if (ports.length === 1 && servicePortCount === 1 && !lone.name && lone.port !== undefined) return lone.port;
+    skipped = true;
+    return null; // as kube-proxy: this subset serves other ports of the Service
   };
 
   for (const subset of endpoints?.object.subsets ?? []) {
     const port = pickPort(subset.ports);
+    if (port === null) continue;
     for (const a of subset.addresses ?? []) add(a.ip, port);
   }
   for (const slice of slices) {
     const port = pickPort(slice.object.ports?.map((p) => ({ name: p.name ?? "", port: p.port })));
+    if (port === null) continue;
     for (const e of slice.object.endpoints) {
       if (e.conditions?.ready === false) continue;
       for (const a of e.addresses) add(a, port);
     }
   }
-  return unresolved && out.length === 0 ? undefined : out;
+  // A named targetPort that no endpoint port carries is the user's mistake to hear about.
+  const namedTarget = typeof sp.targetPort === "string" && numericTarget(sp) === undefined;
+  return out.length === 0 && (unresolved || (skipped && namedTarget)) ? undefined : out;
 }
