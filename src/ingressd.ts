@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { homedir } from "node:os";
@@ -140,7 +141,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     return httpsOpening;
   };
   runtime.on("reload", (snapshot, info) => {
-    metrics.reloaded(info.ok, snapshot.issues.filter((i) => i.severity === "error").length);
+    metrics.reloaded(info.ok);
     metrics.prune(snapshot);
     void l4.reconcile(snapshot.l4.listeners);
     void openHttpsIfNeeded()?.catch(() => undefined);
@@ -154,6 +155,9 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   });
   const admin = createAdminServer(runtime, () => l4.status(), metrics);
 
+  for (const path of options.rules) {
+    if (!existsSync(path)) logger.warn({ path }, `rules path ${path} does not exist (yet); it is watched and loaded when it appears`);
+  }
   // A default certificate named on the command line must be usable: fail at start, naming the file.
   if (options.defaultCert) await certificates.loadDefault();
   // Admin first, so /readyz answers 503 while the first configuration loads.

@@ -112,7 +112,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
       routes: routes.table,
       pools: next.pools,
       issues: allIssues,
-      files: this.store.report(),
+      files: this.store.report(allIssues),
       ignored: routes.ignored,
       l4: { listeners: l4.listeners, nodePorts: l4.nodePorts, loadBalancers: l4.loadBalancers },
       tls: compiled.tls,

@@ -804,3 +804,18 @@ describe("scale: 1,000 hosts × 10 paths", () => {
     expect(route(l.table, "scale.test", "/")).toBeUndefined();
   });
 });
+
+describe("requestPath normalizes as nginx matches locations", () => {
+  it.each([
+    ["/public/../admin", "/admin"],
+    ["/a/./b", "/a/b"],
+    ["/a//b///c", "/a/b/c"],
+    ["/a/%2e%2E/b", "/b"],
+    ["/../../etc", "/etc"],
+    ["/a/b/..", "/a/"],
+    ["/a/b/?q=/../x", "/a/b/"],
+    ["/plain/path", "/plain/path"],
+  ])("%s → %s", (raw, expected) => {
+    expect(requestPath(raw)).toBe(expected);
+  });
+});

@@ -89,7 +89,15 @@ export class Metrics implements RequestObserver {
     this.reloads = new Counter({ name: "ingressd_config_reloads_total", help: "Configuration reloads; result=error when a changed file brought an error.", labelNames: ["result"], registers });
     this.lastReloadOk = new Gauge({ name: "ingressd_config_last_reload_successful", help: "1 if the last reload brought no error in the files it changed, else 0.", registers });
     this.lastReloadTime = new Gauge({ name: "ingressd_config_last_reload_success_timestamp_seconds", help: "When the last successful reload happened.", registers });
-    this.configErrors = new Gauge({ name: "ingressd_config_errors", help: "Errors in the current configuration (each listed in /api/config).", registers });
+    this.configErrors = new Gauge({
+      name: "ingressd_config_errors",
+      help: "Errors in the current configuration (each listed in /api/config), listeners that cannot bind included.",
+      registers,
+      collect() {
+        const snapshot = snapshots.current;
+        this.set(snapshot.issues.filter((i) => i.severity === "error").length + l4Status().filter((l) => l.state === "error").length);
+      },
+    });
     new Gauge({
       name: "ingressd_endpoint_up",
       help: "1 while an endpoint is in rotation, 0 while health checks keep it out.",
@@ -148,11 +156,10 @@ export class Metrics implements RequestObserver {
     this.l4Connections.inc({ service, port: String(port) });
   }
 
-  reloaded(ok: boolean, errors: number): void {
+  reloaded(ok: boolean): void {
     this.reloads.inc({ result: ok ? "success" : "error" });
     this.lastReloadOk.set(ok ? 1 : 0);
     if (ok) this.lastReloadTime.set(Date.now() / 1000);
-    this.configErrors.set(errors);
   }
 
   /**

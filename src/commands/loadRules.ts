@@ -1,4 +1,5 @@
-import { relative } from "node:path";
+import { stat } from "node:fs/promises";
+import { relative, resolve } from "node:path";
 import { compileConfig, type CompiledConfig } from "../compileConfig.js";
 import { FileSource } from "../config/fileSource.js";
 import { ConfigStore, type FileReport } from "../config/store.js";
@@ -18,7 +19,15 @@ export async function loadRules(paths: string[], ingressClass: string, bind = "0
   const { resources, issues } = store.resources();
   const compiled = compileConfig(resources, { ingressClass, bind });
   const resourceCount = Object.values(resources).reduce((n, list: unknown[]) => n + list.length, 0);
-  return { files: store.report(), resourceCount, issues: [...issues, ...compiled.issues], compiled };
+  // A mistyped path in CI must not pass as an empty, valid folder.
+  const missing: ConfigIssue[] = [];
+  for (const p of paths) {
+    if (!(await stat(p).catch(() => undefined))) {
+      missing.push({ severity: "error", code: "missing-rules-path", message: `rules path ${p} does not exist`, file: resolve(p), line: 1, col: 1 });
+    }
+  }
+  const all = [...missing, ...issues, ...compiled.issues];
+  return { files: store.report(all), resourceCount, issues: all, compiled };
 }
 
 /** Paths shown relative to where the command runs, as compilers print them. */

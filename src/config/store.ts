@@ -90,12 +90,17 @@ export class ConfigStore {
     return { resources: set, issues };
   }
 
-  report(): FileReport[] {
+  /**
+   * Per-file status. `issues` are every current problem: a file whose resource has a
+   * cross-resource error (a backend port its Service lacks) is `invalid` too.
+   */
+  report(issues: readonly ConfigIssue[] = []): FileReport[] {
+    const withErrors = new Set(issues.filter((i) => i.severity === "error").map((i) => i.file));
     return [...this.files.values()]
       .sort((a, b) => (a.path < b.path ? -1 : 1))
       .map((f) => ({
         path: f.path,
-        status: f.syntaxIssues.length > 0 ? "syntax-error" : f.validationIssues.some((i) => i.severity === "error") ? "invalid" : "ok",
+        status: f.syntaxIssues.length > 0 ? "syntax-error" : withErrors.has(f.path) || f.validationIssues.some((i) => i.severity === "error") ? "invalid" : "ok",
         resources: f.resources.length,
         servingLastGood: f.syntaxIssues.length > 0 && f.everParsed,
       }));

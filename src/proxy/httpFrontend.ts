@@ -142,6 +142,7 @@ export class HttpFrontend {
         socket.write(response);
         if (head.length > 0) upstream.write(head);
         this.tunnel(socket, upstream);
+        this.options.observer?.request({ host: target.host, service: target.backend, status: 101, durationMs: 0, bytes: 0 });
         this.options.accessLog("info", { method: req.method, host: fwd.host, path: requestPath(req.url), status: 101, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.client });
       })
       .catch((err: Error) => {

@@ -1,7 +1,7 @@
 import { normalizeHost } from "./host.js";
 import { normalizePrefix } from "./pathMatcher.js";
 import type { Route } from "./route.js";
-import { requestPath, type RouteTable } from "./routeTable.js";
+import { originForm, requestPath, type RouteTable } from "./routeTable.js";
 
 export interface ExplainedCandidate {
   route: Route;
@@ -40,9 +40,11 @@ const GROUP_NAMES = { exact: "exact host", wildcard: "wildcard host", any: "rule
  * so the explanation cannot disagree with what is served.
  */
 export function explainRequest(table: RouteTable, url: string): Explanation {
-  const parsed = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`);
-  const host = normalizeHost(parsed.host);
-  const path = requestPath(parsed.pathname + parsed.search);
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`;
+  // The host through URL (it validates); the path verbatim, as the server sees it
+  // (URL would resolve dot segments its own way).
+  const host = normalizeHost(new URL(absolute).host);
+  const path = requestPath(originForm(absolute));
   const winner = table.lookup(host, path);
   const groups = table.groupsFor(host);
   const candidates: ExplainedCandidate[] = [];

@@ -72,11 +72,32 @@ export class RouteTable {
   }
 }
 
-/** Path of a request target without its query string; `*` and absolute-form handled. */
+/**
+ * The path a request is routed by: no query string, and — as nginx matches locations —
+ * dot segments resolved and repeated slashes merged, so `/public/../admin` is routed as
+ * `/admin`, never by the `/public` rule. (The upstream still gets the target as sent.)
+ */
 export function requestPath(url: string | undefined): string {
   const target = originForm(url);
   const q = target.indexOf("?");
-  return q === -1 ? target : target.slice(0, q);
+  const path = q === -1 ? target : target.slice(0, q);
+  // Fast path: nothing to normalize in the common case.
+  if (!path.includes("/.") && !path.includes("//") && !/%2e/i.test(path)) return path;
+  return normalizePath(path);
+}
+
+/** RFC 3986 remove_dot_segments, with `%2e` as a dot and empty segments merged. */
+export function normalizePath(path: string): string {
+  const out: string[] = [];
+  const segments = path.replace(/%2e/gi, ".").split("/");
+  const trailing = segments.length > 1 && (segments[segments.length - 1] === "" || segments[segments.length - 1] === "." || segments[segments.length - 1] === "..");
+  for (const seg of segments) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  const joined = "/" + out.join("/");
+  return trailing && joined !== "/" ? joined + "/" : joined;
 }
 
 /**
