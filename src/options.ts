@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseDuration } from "./config/annotations.js";
@@ -55,38 +55,37 @@ Options (each also as an environment variable, e.g. --http-port = INGRESSD_HTTP_
   -h, --help            this text
 `;
 
+/** `parseArgs`, strict, no positionals; its errors become UsageErrors (exit 2). */
+function parseFlags<T extends ParseArgsConfig["options"]>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, strict: true, allowPositionals: false, options });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
 /** Flags, then `INGRESSD_*` variables, then defaults. Throws UsageError on anything unknown or malformed. */
 export function parseOptions(argv: string[], env: Record<string, string | undefined>): CliOptions | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        rules: { type: "string", multiple: true },
-        bind: { type: "string" },
-        "http-port": { type: "string" },
-        "https-port": { type: "string" },
-        "admin-port": { type: "string" },
-        "admin-bind": { type: "string" },
-        "ingress-class": { type: "string" },
-        "no-watch": { type: "boolean" },
-        "trust-proxy": { type: "string" },
-        "default-cert": { type: "string" },
-        "default-key": { type: "string" },
-        "data-dir": { type: "string" },
-        "upstream-try-duration": { type: "string" },
-        "log-level": { type: "string" },
-        "log-format": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseFlags(argv, {
+    rules: { type: "string", multiple: true },
+    bind: { type: "string" },
+    "http-port": { type: "string" },
+    "https-port": { type: "string" },
+    "admin-port": { type: "string" },
+    "admin-bind": { type: "string" },
+    "ingress-class": { type: "string" },
+    "no-watch": { type: "boolean" },
+    "trust-proxy": { type: "string" },
+    "default-cert": { type: "string" },
+    "default-key": { type: "string" },
+    "data-dir": { type: "string" },
+    "upstream-try-duration": { type: "string" },
+    "log-level": { type: "string" },
+    "log-format": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   const v = parsed.values;
   if (v.help) return "help";
   // An empty variable counts as unset, as shells make it easy to set one by accident.
@@ -162,23 +161,13 @@ export const TOOL_USAGE = `Usage:
 
 /** Options of `ingressd check` and `ingressd routes`. */
 export function parseToolOptions(command: "check" | "routes", argv: string[], env: Record<string, string | undefined>): ToolOptions | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        rules: { type: "string", multiple: true },
-        "ingress-class": { type: "string" },
-        format: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        ...(command === "routes" ? { explain: { type: "string" } } : {}),
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseFlags(argv, {
+    rules: { type: "string", multiple: true },
+    "ingress-class": { type: "string" },
+    format: { type: "string" },
+    help: { type: "boolean", short: "h" },
+    ...(command === "routes" ? { explain: { type: "string" as const } } : {}),
+  });
   const v = parsed.values as { rules?: string[]; "ingress-class"?: string; format?: string; help?: boolean; explain?: string };
   if (v.help) return "help";
   const format = v.format ?? "text";

@@ -1,6 +1,33 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { L4ListenerStatus } from "../proxy/l4Listeners.js";
 import type { Snapshot, SnapshotSource } from "../snapshot.js";
+
+/** `ingressd_request_duration_seconds` as a registry metric read from the plain series. */
+function durationHistogram(series: ReadonlyMap<string, Series>) {
+  const help = "Time from request to the end of the response, by matched host and Service.";
+  return {
+    name: DURATION_NAME,
+    help,
+    type: "histogram",
+    aggregator: "sum",
+    reset() {},
+    async get() {
+      const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+      for (const s of series.values()) {
+        const labels = { host: s.host, service: s.service };
+        let cumulative = 0;
+        DURATION_BUCKETS.forEach((le, i) => {
+          cumulative += s.buckets[i]!;
+          values.push({ metricName: `${DURATION_NAME}_bucket`, labels: { ...labels, le }, value: cumulative });
+        });
+        values.push({ metricName: `${DURATION_NAME}_bucket`, labels: { ...labels, le: "+Inf" }, value: s.count });
+        values.push({ metricName: `${DURATION_NAME}_sum`, labels, value: s.durationSum });
+        values.push({ metricName: `${DURATION_NAME}_count`, labels, value: s.count });
+      }
+      return { name: DURATION_NAME, help, type: "histogram", values, aggregator: "sum" };
+    },
+  };
+}
 
 /** Removes a counter's series whose `service` label is not in `live`. */
 async function pruneByService(counter: Counter<"service" | "endpoint"> | Counter<"service" | "port">, live: ReadonlySet<string>): Promise<void> {
@@ -33,46 +60,64 @@ export interface HostStats {
   errors: number;
 }
 
-interface Children {
+/** One (host, Service) pair's request counts, kept as plain numbers on the request path. */
+interface Series {
   host: string;
   service: string;
-  byClass: Map<string, Counter.Internal>;
-  duration: Histogram.Internal<"host" | "service">;
-  bytes: Counter.Internal;
+  byClass: Map<string, number>;
+  /** Count per histogram bucket (not cumulative; the last is +Inf). */
+  buckets: number[];
+  durationSum: number;
+  count: number;
+  bytes: number;
   stats: HostStats;
 }
 
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const DURATION_NAME = "ingressd_request_duration_seconds";
+
 /**
- * Prometheus metrics in ingress-nginx's spirit, prefixed `ingressd_`. Label children are
- * cached per (host, service), so a request costs a map lookup and a few additions.
+ * Prometheus metrics in ingress-nginx's spirit, prefixed `ingressd_`. A request only
+ * adds to plain numbers of its (host, Service) series — prom-client's labelled
+ * `inc`/`observe` validate and hash the labels on every call, which showed in the proxy
+ * benchmark — and the registry reads the series when scraped.
  */
 export class Metrics implements RequestObserver {
   readonly registry = new Registry();
-  private readonly requests: Counter<"host" | "service" | "status_class">;
-  private readonly duration: Histogram<"host" | "service">;
-  private readonly responseBytes: Counter<"host" | "service">;
   private readonly connectErrors: Counter<"service" | "endpoint">;
   private readonly reloads: Counter<"result">;
   private readonly lastReloadOk: Gauge;
   private readonly lastReloadTime: Gauge;
-  private readonly configErrors: Gauge;
   private readonly l4Connections: Counter<"service" | "port">;
-  private readonly children = new Map<string, Children>();
+  private readonly series = new Map<string, Series>();
   private readonly hostStats = new Map<string, HostStats>();
   private readonly httpConnections = new Map<string, number>();
 
   constructor(snapshots: SnapshotSource, l4Status: () => readonly L4ListenerStatus[]) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: "ingressd_requests_total", help: "HTTP requests answered, by matched host, Service and status class.", labelNames: ["host", "service", "status_class"], registers });
-    this.duration = new Histogram({
-      name: "ingressd_request_duration_seconds",
-      help: "Time from request to the end of the response, by matched host and Service.",
-      labelNames: ["host", "service"],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    const series = this.series;
+    new Counter({
+      name: "ingressd_requests_total",
+      help: "HTTP requests answered, by matched host, Service and status class.",
+      labelNames: ["host", "service", "status_class"],
       registers,
+      collect() {
+        this.reset();
+        for (const s of series.values()) for (const [cls, n] of s.byClass) this.inc({ host: s.host, service: s.service, status_class: cls }, n);
+      },
     });
-    this.responseBytes = new Counter({ name: "ingressd_response_bytes_total", help: "Response body bytes sent to clients.", labelNames: ["host", "service"], registers });
+    this.registry.registerMetric(durationHistogram(series) as never);
+    new Counter({
+      name: "ingressd_response_bytes_total",
+      help: "Response body bytes sent to clients.",
+      labelNames: ["host", "service"],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of series.values()) if (s.bytes > 0) this.inc({ host: s.host, service: s.service }, s.bytes);
+      },
+    });
     this.connectErrors = new Counter({ name: "ingressd_upstream_connect_errors_total", help: "Connections to an endpoint refused, reset or timed out.", labelNames: ["service", "endpoint"], registers });
     const connections = this.httpConnections;
     new Gauge({
@@ -89,7 +134,7 @@ export class Metrics implements RequestObserver {
     this.reloads = new Counter({ name: "ingressd_config_reloads_total", help: "Configuration reloads; result=error when a changed file brought an error.", labelNames: ["result"], registers });
     this.lastReloadOk = new Gauge({ name: "ingressd_config_last_reload_successful", help: "1 if the last reload brought no error in the files it changed, else 0.", registers });
     this.lastReloadTime = new Gauge({ name: "ingressd_config_last_reload_success_timestamp_seconds", help: "When the last successful reload happened.", registers });
-    this.configErrors = new Gauge({
+    new Gauge({
       name: "ingressd_config_errors",
       help: "Errors in the current configuration (each listed in /api/config), listeners that cannot bind included.",
       registers,
@@ -116,28 +161,24 @@ export class Metrics implements RequestObserver {
 
   request(o: RequestObservation): void {
     const key = `${o.host}\u0000${o.service}`;
-    let c = this.children.get(key);
-    if (!c) {
+    let series = this.series.get(key);
+    if (!series) {
       let stats = this.hostStats.get(o.host);
       if (!stats) this.hostStats.set(o.host, (stats = { requests: 0, errors: 0 }));
-      c = {
-        host: o.host,
-        service: o.service,
-        byClass: new Map(),
-        duration: this.duration.labels(o.host, o.service),
-        bytes: this.responseBytes.labels(o.host, o.service),
-        stats,
-      };
-      this.children.set(key, c);
+      series = { host: o.host, service: o.service, byClass: new Map(), buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), durationSum: 0, count: 0, bytes: 0, stats };
+      this.series.set(key, series);
     }
     const cls = o.status === 499 ? "499" : `${Math.floor(o.status / 100)}xx`;
-    let counter = c.byClass.get(cls);
-    if (!counter) c.byClass.set(cls, (counter = this.requests.labels(o.host, o.service, cls)));
-    counter.inc();
-    c.duration.observe(o.durationMs / 1000);
-    if (o.bytes > 0) c.bytes.inc(o.bytes);
-    c.stats.requests++;
-    if (o.status >= 500) c.stats.errors++;
+    series.byClass.set(cls, (series.byClass.get(cls) ?? 0) + 1);
+    const seconds = o.durationMs / 1000;
+    let b = 0;
+    while (b < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[b]!) b++;
+    series.buckets[b]!++;
+    series.durationSum += seconds;
+    series.count++;
+    series.bytes += o.bytes;
+    series.stats.requests++;
+    if (o.status >= 500) series.stats.errors++;
   }
 
   connectError(service: string, endpoint: string): void {
@@ -176,14 +217,8 @@ export class Metrics implements RequestObserver {
       live.add(`${r.host ?? "*"}\u0000${r.backend.key}`);
       live.add(`${r.host ?? "*"}\u0000`);
     }
-    for (const [key, c] of this.children) {
-      if (live.has(key)) continue;
-      for (const cls of c.byClass.keys()) this.requests.remove(c.host, c.service, cls);
-      this.duration.remove(c.host, c.service);
-      this.responseBytes.remove(c.host, c.service);
-      this.children.delete(key);
-    }
-    const hosts = new Set([...this.children.values()].map((c) => c.host));
+    for (const key of this.series.keys()) if (!live.has(key)) this.series.delete(key);
+    const hosts = new Set([...this.series.values()].map((c) => c.host));
     for (const host of this.hostStats.keys()) if (!hosts.has(host)) this.hostStats.delete(host);
     void pruneByService(this.connectErrors, services);
     void pruneByService(this.l4Connections, new Set([...services].map((k) => k.slice(0, k.lastIndexOf(":")))));
