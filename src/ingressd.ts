@@ -84,22 +84,13 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     onConnection: (spec) => metrics.l4Connection(spec.service, spec.port),
   });
   const metrics = new Metrics(runtime, () => l4.status());
-  const frontend = new HttpFrontend({
-    snapshots: runtime,
-    accessLog: createAccessLog(logger),
-    proto: "http",
-    clientAddress: new ClientAddressResolver(options.trustProxy ?? []),
-    tryDurationMs: options.upstreamTryDurationMs ?? 0,
-    observer: metrics,
-  });
-  const httpsFrontend = new HttpFrontend({
-    snapshots: runtime,
-    accessLog: createAccessLog(logger),
-    proto: "https",
-    clientAddress: new ClientAddressResolver(options.trustProxy ?? []),
-    tryDurationMs: options.upstreamTryDurationMs ?? 0,
-    observer: metrics,
-  });
+  const accessLog = createAccessLog(logger);
+  const clientAddress = new ClientAddressResolver(options.trustProxy ?? []);
+  /** HTTP and HTTPS differ only in what they tell upstreams in X-Forwarded-Proto. */
+  const frontendFor = (proto: "http" | "https"): HttpFrontend =>
+    new HttpFrontend({ snapshots: runtime, accessLog, proto, clientAddress, tryDurationMs: options.upstreamTryDurationMs ?? 0, observer: metrics });
+  const frontend = frontendFor("http");
+  const httpsFrontend = frontendFor("https");
   const certificates = new CertificateSelector({
     snapshots: runtime,
     logger,
