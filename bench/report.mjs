@@ -2,12 +2,12 @@
 // the goal lines. Kept separate from run.sh because the arithmetic is float.
 // Usage: node bench/report.mjs <results.tsv>
 // results.tsv columns (tab-separated, no header):
-//   key  label  round  req/s  p50_ms  p99_ms  rss_kib  non2xx  socket_errors
+//   key  label  round  req/s  p50_ms  p99_ms  rss_kib  non2xx  socket_errors  cpu_us_per_request
 import fs from 'node:fs';
 
 const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(Boolean).map((line) => {
-  const [key, label, round, rps, p50, p99, rss, non2xx, sockErr] = line.split('\t');
-  return { key, label, round: +round, rps: +rps, p50: +p50, p99: +p99, rss: +rss, errors: +non2xx + +sockErr };
+  const [key, label, round, rps, p50, p99, rss, non2xx, sockErr, cpu] = line.split('\t');
+  return { key, label, round: +round, rps: +rps, p50: +p50, p99: +p99, rss: +rss, errors: +non2xx + +sockErr, cpu: +cpu };
 });
 
 // Per target: the round with the best req/s (least disturbed by the other
@@ -17,22 +17,26 @@ const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(
 const targets = new Map();
 for (const r of rows) {
   const t = targets.get(r.key);
-  if (!t) { targets.set(r.key, { ...r, all: [r.rps] }); continue; }
+  if (!t) { targets.set(r.key, { ...r, all: [r.rps], cpus: [r.cpu] }); continue; }
   t.all.push(r.rps);
+  t.cpus.push(r.cpu);
   const rss = Math.max(t.rss, r.rss), errors = t.errors + r.errors;
   if (r.rps > t.rps) Object.assign(t, r);
   Object.assign(t, { rss, errors });
 }
 
+// CPU per request: the median over rounds (steadier than req/s on a shared box).
+const median = (xs) => { const s = [...xs].filter(Number.isFinite).sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
+for (const t of targets.values()) t.cpuMedian = median(t.cpus);
 const get = (key) => targets.get(key);
 const fmt = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const ratio = (a, b) => (a && b ? a.rps / b.rps : NaN);
 
 const out = [];
-out.push('| target | req/s | p50 (ms) | p99 (ms) | RSS MiB | ratio vs bare http-proxy | ratio vs bare undici | errors | req/s per round |');
-out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+out.push('| target | req/s | p50 (ms) | p99 (ms) | RSS MiB | CPU µs/req (median) | ratio vs bare http-proxy | ratio vs bare undici | errors | req/s per round |');
+out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const t of targets.values()) {
-  out.push(`| ${t.label} | ${Math.round(t.rps)} | ${fmt(t.p50)} | ${fmt(t.p99)} | ${fmt(t.rss / 1024, 1)} | `
+  out.push(`| ${t.label} | ${Math.round(t.rps)} | ${fmt(t.p50)} | ${fmt(t.p99)} | ${fmt(t.rss / 1024, 1)} | ${fmt(t.cpuMedian, 1)} | `
     + `${fmt(ratio(t, get('http-proxy')))} | ${fmt(ratio(t, get('undici')))} | ${t.errors} | ${t.all.map(Math.round).join(' / ')} |`);
 }
 out.push('');
@@ -59,5 +63,9 @@ if (!ing) {
   goal('ingressd 1000×10 vs 1 route = X% (goal within 5%)', pct, Math.abs(pct) <= 5);
   const p99 = un ? ing.p99 / un.p99 : NaN;
   goal('ingressd p99 / undici p99 = X (goal ≤ 2)', p99, p99 <= 2);
+  // The same two comparisons in CPU per request (throughput = 1 / CPU per request when
+  // the proxy is the bottleneck), which the scheduler's noise moves far less.
+  const cpuVs = (t) => (t && Number.isFinite(t.cpuMedian) && ing.cpuMedian > 0 ? t.cpuMedian / ing.cpuMedian : NaN);
+  out.push(`- by CPU per request (median): ingressd / http-proxy = ${fmt(cpuVs(hp))}, ingressd / undici = ${fmt(cpuVs(un))}, 1000×10 vs 1 route = ${fmt(big ? (ing.cpuMedian / big.cpuMedian - 1) * 100 : NaN)}%`);
 }
 console.log(out.join('\n'));

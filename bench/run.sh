@@ -118,6 +118,19 @@ rss_kib() {
   echo "$total"
 }
 
+# CPU time (user + system, in clock ticks) of a process plus its direct children.
+# Per request it is steadier than req/s on a shared 2-core box: it does not depend
+# on how the scheduler split the cores between wrk, the upstream and the proxy.
+cpu_ticks() {
+  local total=0 pid t
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true)
+    total=$((total + ${t:-0}))
+  done
+  echo "$total"
+}
+CLK_TCK=$(getconf CLK_TCK)
+
 # wrk output -> "req/s <TAB> p50_ms <TAB> p99_ms <TAB> non2xx <TAB> socket_errors".
 parse_wrk() {
   awk '
@@ -298,14 +311,19 @@ for round in $(seq "$ROUNDS"); do
     url="http://127.0.0.1:$port/"
     load "$WARMUP" /dev/null "$url" || die "$label: wrk warm-up failed"
     out="$TMP/wrk/$key-$round.txt"
+    cpu_before=$(cpu_ticks "$pid")
     load "$DURATION" "$out" "$url" || { cat "$out" >&2; die "$label: wrk failed (output above)"; }
+    cpu_after=$(cpu_ticks "$pid")
     parsed=$(parse_wrk "$out") || { cat "$out" >&2; die "$label: could not parse wrk output (above)"; }
     rss=$(rss_kib "$pid")
     IFS=$'\t' read -r rps p50 p99 non2xx errs <<<"$parsed"
-    printf '%s\t' "$key" "$label" "$round" "$rps" "$p50" "$p99" "$rss" "$non2xx" >>"$RESULTS"
-    printf '%s\n' "$errs" >>"$RESULTS"
-    printf 'bench: round %s  %-26s %9s req/s  p50 %7s ms  p99 %7s ms  errors %s\n' \
-      "$round" "$label" "$rps" "$p50" "$p99" "$((non2xx + errs))" >&2
+    requests=$(awk '/requests in/ { print $1; exit }' "$out")
+    # microseconds of proxy CPU per request
+    cpu_us=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$CLK_TCK" -v n="${requests:-0}" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+    printf '%s\t' "$key" "$label" "$round" "$rps" "$p50" "$p99" "$rss" "$non2xx" "$errs" >>"$RESULTS"
+    printf '%s\n' "$cpu_us" >>"$RESULTS"
+    printf 'bench: round %s  %-26s %9s req/s  p50 %7s ms  p99 %7s ms  cpu %6s us/req  errors %s\n' \
+      "$round" "$label" "$rps" "$p50" "$p99" "$cpu_us" "$((non2xx + errs))" >&2
   done
 done
 
