@@ -188,6 +188,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       const timer = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), grace);
       await Promise.all([drained, l4.close(grace)]);
       clearTimeout(timer);
+      accessLog.flush();
       await runtime.stop();
       await new Promise<void>((res) => {
         admin.close(() => res());

@@ -30,9 +30,14 @@ export function createLogger(level: string, format: LogFormat): Logger {
 
 /** One access-log line's fields (after `level`, `time`, `log`). */
 export type AccessEntry = Record<string, string | number | undefined>;
-export type AccessLog = (level: "info" | "warn", entry: AccessEntry) => void;
+export type AccessLog = ((level: "info" | "warn", entry: AccessEntry) => void) & {
+  /** Hands batched lines to the stream now (shutdown). */
+  flush(): void;
+};
 
 const LEVEL_VALUES = { info: 30, warn: 40 } as const;
+const ACCESS_BATCH = 1000;
+const ACCESS_FLUSH_MS = 50;
 
 /**
  * The per-request access log. It writes the same JSON line pino would
@@ -44,19 +49,29 @@ const LEVEL_VALUES = { info: 30, warn: 40 } as const;
  */
 export function createAccessLog(logger: Logger): AccessLog {
   const stream = (logger as unknown as Record<symbol, { write(line: string): void } | undefined>)[pino.symbols.streamSym];
-  if (!stream) return (level, entry) => logger[level](entry, "request");
-  // Lines of one event-loop turn go to the stream as one write: a stream write costs
-  // about 2 µs whatever its size, a string push almost nothing.
+  if (!stream) return Object.assign((level: "info" | "warn", entry: AccessEntry) => logger[level](entry, "request"), { flush() {} });
+  // Lines go to the stream in batches of up to ACCESS_BATCH lines or ACCESS_FLUSH_MS:
+  // measured here, a stream write costs a few µs whatever its size and a string push
+  // almost nothing, so per-line cost halves from batches of 50 to batches of 1,000.
   let pending: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0) return;
     const chunk = pending.join("");
     pending = [];
     stream.write(chunk);
   };
-  return (level, entry) => {
+  const log = (level: "info" | "warn", entry: AccessEntry): void => {
     const value = LEVEL_VALUES[level];
     if (value < logger.levelVal) return;
-    if (pending.length === 0) setImmediate(flush);
     pending.push(`{"level":${value},"time":${Date.now()},"log":"access",${JSON.stringify(entry).slice(1, -1)},"msg":"request"}\n`);
+    if (pending.length >= ACCESS_BATCH) flush();
+    else if (!timer) {
+      timer = setTimeout(flush, ACCESS_FLUSH_MS);
+      timer.unref();
+    }
   };
+  return Object.assign(log, { flush });
 }
