@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import pino, { type Logger } from "pino";
-import { echo, get, ingressYaml, type Handler, type Upstream } from "./helpers.js";
+import { echo, get, ingressYaml, startUpstream, type Handler, type Upstream } from "./helpers.js";
 
 /** YAML for a Service (with `ingressd.io/*` annotations, always quoted strings) + Endpoints on local ports. */
 export function annotatedServiceYaml(name: string, ports: number[], annotations: Record<string, string> = {}): string {
@@ -30,30 +30,8 @@ export function healthSite(name: string, host: string, ports: number[], annotati
 }
 
 /** An HTTP upstream on a given port of 127.0.0.1 (a restarted upstream comes back on its old port). */
-export async function upstreamOn(port: number, handler: Handler | string): Promise<Upstream> {
-  const h = typeof handler === "string" ? echo(handler) : handler;
-  const received: IncomingMessage[] = [];
-  const server = createServer((req, res) => {
-    received.push(req);
-    h(req, res);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    received,
-    close: () =>
-      new Promise<void>((res) => {
-        server.closeAllConnections();
-        server.close(() => res());
-      }),
-  };
+export function upstreamOn(port: number, handler: Handler | string): Promise<Upstream> {
+  return startUpstream(handler, "127.0.0.1", port);
 }
 
 /** A TCP listener that accepts and resets every connection at once, counting them (connection attempts). */

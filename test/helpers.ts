@@ -30,14 +30,21 @@ export function echo(name: string): Handler {
   };
 }
 
-export async function startUpstream(handler: Handler | string, host = "127.0.0.1"): Promise<Upstream> {
+/** `port` 0 (the default) is ephemeral; a fixed one lets a test restart an upstream where it was. */
+export async function startUpstream(handler: Handler | string, host = "127.0.0.1", port = 0): Promise<Upstream> {
   const h = typeof handler === "string" ? echo(handler) : handler;
   const received: IncomingMessage[] = [];
   const server = createServer((req, res) => {
     received.push(req);
     h(req, res);
   });
-  await new Promise<void>((res) => server.listen(0, host, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   return {
     server,
     port: (server.address() as AddressInfo).port,
