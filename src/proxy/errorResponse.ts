@@ -11,7 +11,7 @@ export function sendError(res: ServerResponse, status: number, detail: string, r
     res.destroy();
     return 0;
   }
-  const body = `${status} ${STATUS_CODES[status] ?? ""}: ${detail}\n`;
+  const body = errorBody(status, detail);
   res.writeHead(status, {
     "content-type": "text/plain; charset=utf-8",
     "content-length": Buffer.byteLength(body),
@@ -21,4 +21,9 @@ export function sendError(res: ServerResponse, status: number, detail: string, r
   });
   res.end(body);
   return Buffer.byteLength(body);
+}
+
+/** `502 Bad Gateway: what went wrong` — the body of every answer ingressd gives itself. */
+export function errorBody(status: number, detail: string): string {
+  return `${status} ${STATUS_CODES[status] ?? ""}: ${detail}\n`;
 }

@@ -9,7 +9,7 @@ import { originForm, requestPath } from "../routing/routeTable.js";
 import type { Snapshot, SnapshotSource } from "../snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
-import { sendError } from "./errorResponse.js";
+import { errorBody, sendError } from "./errorResponse.js";
 import { ForwardHandler, hasRequestBody, isConnectFailure, statusForUpstreamError } from "./forward.js";
 import type { ClientAddressResolver } from "./clientAddress.js";
 import { peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
@@ -106,7 +106,10 @@ export class HttpFrontend {
     const snapshot = this.options.snapshots.current;
     const fwd = this.forwardedInfo(req);
     const selected = selectTarget(snapshot, req, requestPath(req.url), undefined);
-    if ("redirect" in selected) return; // never: upgrades are not redirected
+    if ("redirect" in selected) {
+      socket.destroy(); // unreachable: upgrades are asked for no redirect target
+      return;
+    }
     const endpoint = "status" in selected ? undefined : selected.pool.pick({ clientIp: fwd.client });
     const target = "status" in selected ? selected : endpoint ? { ...selected, endpoint } : noEndpoint(selected.pool);
     if ("status" in target) {
@@ -364,7 +367,7 @@ function sendRedirect(res: ServerResponse, location: string, requestId: string):
 
 /** An error answer on a raw socket (upgrade requests have no ServerResponse). */
 function rawError(socket: Duplex, status: number, detail: string, requestId: string): void {
-  const body = `${status} ${STATUS_CODES[status] ?? ""}: ${detail}\n`;
+  const body = errorBody(status, detail);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nServer: ingressd\r\nDate: ${new Date().toUTCString()}\r\n` +
       `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n${body}`,

@@ -19,7 +19,7 @@ export const SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect";
 export const FORCE_SSL_REDIRECT = "nginx.ingress.kubernetes.io/force-ssl-redirect";
 
 /** The ingress classes served: `--ingress-class`, and IngressClasses naming ingressd's controller. */
-function servedClasses(resources: ResourceSet, ingressClass: string): Set<string> {
+export function servedClasses(resources: ResourceSet, ingressClass: string): Set<string> {
   const classes = new Set([ingressClass]);
   for (const c of resources.ingressClasses) if (c.object.spec?.controller === CONTROLLER_NAME) classes.add(c.name);
   return classes;
@@ -29,10 +29,10 @@ function ingressClassOf(ing: Loaded<"Ingress">): string | undefined {
   return ing.object.spec?.ingressClassName ?? ing.object.metadata?.annotations?.["kubernetes.io/ingress.class"];
 }
 
-/** Whether this instance serves `ing` (its class is ours, or it has none). */
-export function isServedIngress(ing: Loaded<"Ingress">, resources: ResourceSet, ingressClass: string): boolean {
+/** Whether this instance serves `ing` (its class is one of `classes`, or it has none). */
+export function isServedIngress(ing: Loaded<"Ingress">, classes: ReadonlySet<string>): boolean {
   const cls = ingressClassOf(ing);
-  return cls === undefined || servedClasses(resources, ingressClass).has(cls);
+  return cls === undefined || classes.has(cls);
 }
 
 export interface IgnoredIngress {
@@ -68,8 +68,8 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
 
   for (const ing of byPrecedence(resources.ingresses)) {
     const spec = ing.object.spec ?? {};
-    const cls = ingressClassOf(ing);
-    if (cls !== undefined && !classes.has(cls)) {
+    if (!isServedIngress(ing, classes)) {
+      const cls = ingressClassOf(ing);
       ignored.push({
         ingress: `${ing.namespace}/${ing.name}`,
         reason: `ingress class "${cls}" is not served here (serving: ${[...classes].join(", ")})`,

@@ -1,4 +1,4 @@
-import type { PathType, Route } from "./route.js";
+import type { Route } from "./route.js";
 
 /**
  * The routes of one host group. Exact paths sit in one map, prefixes in another keyed
@@ -55,9 +55,4 @@ function trimTrailingSlashes(path: string): string {
   while (end > 1 && path.charCodeAt(end - 1) === 47 /* / */) end--;
   const trimmed = end === path.length ? path : path.slice(0, end);
   return trimmed === "" ? "/" : trimmed;
-}
-
-/** `ImplementationSpecific` is served as Prefix, as documented. */
-export function effectivePathType(t: PathType): "Exact" | "Prefix" {
-  return t === "Exact" ? "Exact" : "Prefix";
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { Loaded, ResourceSet } from "../config/resources.js";
 import { fieldPath, type ConfigIssue } from "../issues.js";
-import { byPrecedence, isServedIngress } from "../routing/compile.js";
+import { byPrecedence, isServedIngress, servedClasses } from "../routing/compile.js";
 import { normalizeHost, wildcardKey } from "../routing/host.js";
 import { checkCertificatePair, secretField } from "./certificates.js";
 
@@ -80,8 +80,9 @@ export function compileTls(resources: ResourceSet, ingressClass: string, cache: 
     return entry;
   };
 
+  const classes = servedClasses(resources, ingressClass);
   for (const ing of byPrecedence(resources.ingresses)) {
-    if (!isServedIngress(ing, resources, ingressClass)) continue;
+    if (!isServedIngress(ing, classes)) continue;
     (ing.object.spec?.tls ?? []).forEach((tls, i) => {
       const at = ["spec", "tls", i];
       let secretId: string | undefined;
