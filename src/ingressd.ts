@@ -3,7 +3,6 @@ import { createServer, type Server } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { watch, type FSWatcher } from "chokidar";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createAdminServer } from "./admin/adminServer.js";
@@ -157,11 +156,17 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   await l4.reconcile(runtime.current.l4.listeners);
   const httpPort = await listen(http, options.httpPort, options.bind);
   await openHttpsIfNeeded()?.catch(() => undefined);
-  let defaultWatch: FSWatcher | undefined;
+  let defaultWatch: FileSource | undefined;
   if (options.defaultCert && options.defaultKey && options.watch) {
-    // A renewed default certificate is served to new handshakes without a restart.
-    defaultWatch = watch([options.defaultCert, options.defaultKey], { ignoreInitial: true, atomic: true });
-    defaultWatch.on("all", () => {
+    // A renewed default certificate is served to new handshakes without a restart. The
+    // rules' FileSource does the watching: its quiet period also covers the change
+    // events chokidar drops when a file is written twice within 50 ms.
+    defaultWatch = new FileSource({
+      paths: [options.defaultCert, options.defaultKey],
+      debounceMs: options.debounceMs ?? 100,
+      onError: (err) => logger.error({ err }, "watching the default certificate failed"),
+    });
+    await defaultWatch.watch(() => {
       certificates.loadDefault().then(
         (pem) => {
           https?.setSecureContext({ ...pem, minVersion: "TLSv1.2" });

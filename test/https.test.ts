@@ -16,6 +16,7 @@ import { startIngressd } from "../src/ingressd.js";
 import type { ConfigIssue } from "../src/issues.js";
 import { get, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { inspect, rawRequest, within, type Proxy, type Seen } from "./proxyHelpers.js";
+import { memoryLog } from "./healthHelpers.js";
 import { createTestCa, handshake, httpsGet, lineOf, secretYaml, strayKey, tlsIngressYaml, type Pem, type TestCa } from "./tlsHelpers.js";
 
 const run = promisify(execFile);
@@ -635,6 +636,7 @@ describe("local CA across restarts", () => {
 });
 
 describe("--default-cert / --default-key", () => {
+  const log = memoryLog();
   let ca: TestCa;
   let rules: RulesDir;
   let dataDir: string;
@@ -667,7 +669,7 @@ describe("--default-cert / --default-key", () => {
     await writeFile(keyFile, d1.key);
     await rules.write("svc.yaml", serviceYaml("web", [up.port]));
     await rules.write("plain.yaml", tlsIngressYaml("plain", { hosts: ["plain.test"], service: "web" }));
-    proxy = await startProxy([rules.dir], { httpsPort: 0, dataDir, defaultCert: certFile, defaultKey: keyFile });
+    proxy = await startProxy([rules.dir], { httpsPort: 0, dataDir, defaultCert: certFile, defaultKey: keyFile, logger: log.logger });
     const port = await proxy.httpsReady();
 
     for (const sni of ["unknown.test", "plain.test", undefined]) {
@@ -687,27 +689,16 @@ describe("--default-cert / --default-key", () => {
     expect((await handshake(port, "exact.test", { ca: ca.certPem })).fingerprint256).toBe(exact.fingerprint256);
     expect((await handshake(port, "unknown.test", { ca: ca.certPem, chainOnly: true })).fingerprint256).toBe(d1.fingerprint256);
 
-    // Rewrite both files: new handshakes get the new certificate (no event exists: poll, bounded).
+    // Rewrite both files and await ingressd's own word that the pair was reloaded. (A reload
+    // that reads the new key with the old certificate fails, so the first success is the new pair.)
+    const mark = log.lines.length;
+    const reloaded = log.waitForLine((l) => log.lines.indexOf(l) >= mark && l.msg === "default certificate reloaded", "default certificate reloaded", 10_000);
     await writeFile(keyFile, d2.key);
     await writeFile(certFile, d2.cert);
+    await reloaded;
     const seen = async (sni: string | undefined): Promise<string> => (await handshake(port, sni, { ca: ca.certPem, chainOnly: true })).fingerprint256;
-    const deadline = Date.now() + 10_000;
-    let last = "";
-    while (Date.now() < deadline) {
-      last = await seen("unknown.test");
-      if (last === d2.fingerprint256) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(last, "unknown SNI after the default files were rewritten").toBe(d2.fingerprint256);
-    // the no-SNI default follows as well
-    const deadline2 = Date.now() + 5_000;
-    let noSni = "";
-    while (Date.now() < deadline2) {
-      noSni = await seen(undefined);
-      if (noSni === d2.fingerprint256) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(noSni, "no SNI after the default files were rewritten").toBe(d2.fingerprint256);
+    expect(await seen("unknown.test"), "unknown SNI after the default files were rewritten").toBe(d2.fingerprint256);
+    expect(await seen(undefined), "no SNI after the default files were rewritten").toBe(d2.fingerprint256);
     // TLS hosts are unaffected
     expect((await handshake(port, "exact.test", { ca: ca.certPem })).fingerprint256).toBe(exact.fingerprint256);
     // and the reloaded default context still refuses TLS 1.1
@@ -726,14 +717,10 @@ describe("--default-cert / --default-key", () => {
     const certFile = join(certDir, "default.crt");
     const before = (await handshake(port, "unknown.test", { ca: ca.certPem, chainOnly: true })).fingerprint256;
     const d3 = await ca.issue(["default.test"]);
+    const mark = log.lines.length;
+    const refused = log.waitForLine((l) => log.lines.indexOf(l) >= mark && l.msg === "default certificate not reloaded; the previous one is still served", "default certificate not reloaded", 10_000);
     await writeFile(certFile, d3.cert); // the key file still holds the previous key
-    // No event tells a failed reload apart from a slow one: give the watcher a bounded while, checking each time.
-    const deadline = Date.now() + 1_500;
-    while (Date.now() < deadline) {
-      const h = await handshake(port, "unknown.test", { ca: ca.certPem, chainOnly: true });
-      expect(h.fingerprint256).toBe(before);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await refused;
     const h = await handshake(port, "unknown.test", { ca: ca.certPem, chainOnly: true });
     expect(h.fingerprint256).toBe(before);
     expect(h.fingerprint256).not.toBe(d3.fingerprint256);

@@ -631,3 +631,23 @@ describe("reload: memory", () => {
     expect(new Set(endpoints.map((r) => r.deref()).filter((e) => e !== undefined)).size).toBeLessThanOrEqual(1);
   }, 300_000);
 });
+
+describe("a rules file named on the command line", () => {
+  it("is watched whatever its extension, as it is read at start", async () => {
+    const up = await startUpstream("named");
+    const rules = await rulesDir();
+    const file = await rules.write("ingress.conf", `${serviceYaml("named", [up.port])}---\n${ingressYaml("named", "one.localhost", [{ path: "/", service: "named" }])}`);
+    const proxy = await startProxy([file]);
+    try {
+      expect((await get(`${proxy.url}/`, { host: "one.localhost" })).status).toBe(200);
+      const reloaded = nextReload(proxy, (s) => s.routes.lookup("two.localhost", "/") !== undefined);
+      await writeFile(file, `${serviceYaml("named", [up.port])}---\n${ingressYaml("named", "two.localhost", [{ path: "/", service: "named" }])}`);
+      await reloaded;
+      expect((await get(`${proxy.url}/`, { host: "two.localhost" })).status).toBe(200);
+    } finally {
+      await proxy.close();
+      await up.close();
+      await rules.cleanup();
+    }
+  });
+});

@@ -100,10 +100,10 @@ export class FileSource implements ConfigSource {
   }
 
   private isWatchedRulesFile(path: string): boolean {
+    // A root named as a file is read whatever its name, as `readAll` does.
+    if (this.roots.includes(path)) return true;
     if (!isRulesFile(path)) return false;
-    const root = this.roots.find((r) => path === r || path.startsWith(r + sep));
-    // A root named as a file is read whatever its name.
-    if (root === path) return true;
+    const root = this.roots.find((r) => path.startsWith(r + sep));
     return root !== undefined && !inHiddenFolder(relative(root, path));
   }
 
