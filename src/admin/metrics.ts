@@ -3,7 +3,7 @@ import type { L4ListenerStatus } from "../proxy/l4Listeners.js";
 import type { Snapshot, SnapshotSource } from "../snapshot.js";
 
 /** `ingressd_request_duration_seconds` as a registry metric read from the plain series. */
-function durationHistogram(series: ReadonlyMap<string, Series>) {
+function durationHistogram(series: () => Iterable<Series>) {
   const help = "Time from request to the end of the response, by matched host and Service.";
   return {
     name: DURATION_NAME,
@@ -13,7 +13,7 @@ function durationHistogram(series: ReadonlyMap<string, Series>) {
     reset() {},
     async get() {
       const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
-      for (const s of series.values()) {
+      for (const s of series()) {
         const labels = { host: s.host, service: s.service };
         let cumulative = 0;
         DURATION_BUCKETS.forEach((le, i) => {
@@ -64,13 +64,22 @@ export interface HostStats {
 interface Series {
   host: string;
   service: string;
-  byClass: Map<string, number>;
+  /** Requests per status class, indexed by `statusClassIndex`. */
+  byClass: number[];
   /** Count per histogram bucket (not cumulative; the last is +Inf). */
   buckets: number[];
   durationSum: number;
   count: number;
   bytes: number;
   stats: HostStats;
+}
+
+/** `status_class` label values; index 0 is unused (no status below 100). */
+const STATUS_CLASSES = ["", "1xx", "2xx", "3xx", "4xx", "5xx", "499"];
+
+/** 499 (client closed the request) is a class of its own, as in ingress-nginx's dashboards. */
+function statusClassIndex(status: number): number {
+  return status === 499 ? 6 : Math.min(5, Math.max(1, Math.floor(status / 100)));
 }
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -89,14 +98,15 @@ export class Metrics implements RequestObserver {
   private readonly lastReloadOk: Gauge;
   private readonly lastReloadTime: Gauge;
   private readonly l4Connections: Counter<"service" | "port">;
-  private readonly series = new Map<string, Series>();
+  /** host → Service → series: two lookups by strings the route table holds, no key built per request. */
+  private readonly series = new Map<string, Map<string, Series>>();
   private readonly hostStats = new Map<string, HostStats>();
   private readonly httpConnections = new Map<string, number>();
 
   constructor(snapshots: SnapshotSource, l4Status: () => readonly L4ListenerStatus[]) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    const series = this.series;
+    const series = (): Iterable<Series> => this.allSeries();
     new Counter({
       name: "ingressd_requests_total",
       help: "HTTP requests answered, by matched host, Service and status class.",
@@ -104,7 +114,11 @@ export class Metrics implements RequestObserver {
       registers,
       collect() {
         this.reset();
-        for (const s of series.values()) for (const [cls, n] of s.byClass) this.inc({ host: s.host, service: s.service, status_class: cls }, n);
+        for (const s of series()) {
+          s.byClass.forEach((n, i) => {
+            if (n > 0) this.inc({ host: s.host, service: s.service, status_class: STATUS_CLASSES[i]! }, n);
+          });
+        }
       },
     });
     this.registry.registerMetric(durationHistogram(series) as never);
@@ -115,7 +129,7 @@ export class Metrics implements RequestObserver {
       registers,
       collect() {
         this.reset();
-        for (const s of series.values()) if (s.bytes > 0) this.inc({ host: s.host, service: s.service }, s.bytes);
+        for (const s of series()) if (s.bytes > 0) this.inc({ host: s.host, service: s.service }, s.bytes);
       },
     });
     this.connectErrors = new Counter({ name: "ingressd_upstream_connect_errors_total", help: "Connections to an endpoint refused, reset or timed out.", labelNames: ["service", "endpoint"], registers });
@@ -160,16 +174,16 @@ export class Metrics implements RequestObserver {
   }
 
   request(o: RequestObservation): void {
-    const key = `${o.host}\u0000${o.service}`;
-    let series = this.series.get(key);
+    let byService = this.series.get(o.host);
+    if (!byService) this.series.set(o.host, (byService = new Map()));
+    let series = byService.get(o.service);
     if (!series) {
       let stats = this.hostStats.get(o.host);
       if (!stats) this.hostStats.set(o.host, (stats = { requests: 0, errors: 0 }));
-      series = { host: o.host, service: o.service, byClass: new Map(), buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), durationSum: 0, count: 0, bytes: 0, stats };
-      this.series.set(key, series);
+      series = { host: o.host, service: o.service, byClass: new Array<number>(STATUS_CLASSES.length).fill(0), buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), durationSum: 0, count: 0, bytes: 0, stats };
+      byService.set(o.service, series);
     }
-    const cls = o.status === 499 ? "499" : `${Math.floor(o.status / 100)}xx`;
-    series.byClass.set(cls, (series.byClass.get(cls) ?? 0) + 1);
+    series.byClass[statusClassIndex(o.status)]!++;
     const seconds = o.durationMs / 1000;
     let b = 0;
     while (b < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[b]!) b++;
@@ -209,19 +223,28 @@ export class Metrics implements RequestObserver {
    * long session of renames would grow the registry (and memory) without bound.
    */
   prune(snapshot: Snapshot): void {
-    const live = new Set<string>(["_unmatched\u0000"]);
+    const live = new Map<string, Set<string>>([["_unmatched", new Set([""])]]);
     const services = new Set(snapshot.pools.keys());
     const routes = snapshot.routes.routes();
     if (snapshot.routes.defaultBackend) routes.push(snapshot.routes.defaultBackend);
     for (const r of routes) {
-      live.add(`${r.host ?? "*"}\u0000${r.backend.key}`);
-      live.add(`${r.host ?? "*"}\u0000`);
+      const host = r.host ?? "*";
+      let hostServices = live.get(host);
+      if (!hostServices) live.set(host, (hostServices = new Set([""])));
+      hostServices.add(r.backend.key);
     }
-    for (const key of this.series.keys()) if (!live.has(key)) this.series.delete(key);
-    const hosts = new Set([...this.series.values()].map((c) => c.host));
-    for (const host of this.hostStats.keys()) if (!hosts.has(host)) this.hostStats.delete(host);
+    for (const [host, byService] of this.series) {
+      const keep = live.get(host);
+      for (const service of byService.keys()) if (!keep?.has(service)) byService.delete(service);
+      if (byService.size === 0) this.series.delete(host);
+    }
+    for (const host of this.hostStats.keys()) if (!this.series.has(host)) this.hostStats.delete(host);
     void pruneByService(this.connectErrors, services);
     void pruneByService(this.l4Connections, new Set([...services].map((k) => k.slice(0, k.lastIndexOf(":")))));
+  }
+
+  private *allSeries(): Iterable<Series> {
+    for (const byService of this.series.values()) yield* byService.values();
   }
 
   /** Per-host cumulative counts; the dashboard turns two readings into rates. */

@@ -146,7 +146,7 @@ export class HttpFrontend {
         if (head.length > 0) upstream.write(head);
         this.tunnel(socket, upstream);
         this.options.observer?.request({ host: target.host, service: target.backend, status: 101, durationMs: 0, bytes: 0 });
-        this.options.accessLog("info", { method: req.method, host: fwd.host, path: requestPath(req.url), status: 101, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.client });
+        this.options.accessLog("info", { method: req.method ?? "GET", host: fwd.host, path: requestPath(req.url), status: 101, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.client, error: undefined });
       })
       .catch((err: Error) => {
         if (isConnectFailure(err)) {
@@ -156,7 +156,7 @@ export class HttpFrontend {
         if (socket.destroyed) return;
         const status = statusForUpstreamError(err);
         rawError(socket, status, `upstream ${target.backend} did not accept the upgrade (${errorCode(err)})`, fwd.requestId);
-        this.options.accessLog("warn", { method: req.method, host: fwd.host, path: requestPath(req.url), status, backend: target.backend, upstream: target.endpoint.address, error: errorCode(err), request_id: fwd.requestId, client: fwd.client });
+        this.options.accessLog("warn", { method: req.method ?? "GET", host: fwd.host, path: requestPath(req.url), status, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.client, error: errorCode(err) });
       });
   };
 
@@ -295,7 +295,7 @@ export class HttpFrontend {
     const durationMs = performance.now() - x.start;
     this.options.observer?.request({ host: x.routeHost, service: x.backend ?? "", status, durationMs, bytes: x.bytes });
     this.options.accessLog(status >= 500 || status === 499 ? "warn" : "info", {
-      method: x.req.method,
+      method: x.req.method ?? "GET",
       host: x.fwd.host,
       path: x.path,
       status,
