@@ -1,5 +1,5 @@
 import pino, { type Logger } from "pino";
-import { formatAccessLine, type AccessRecord } from "./accessLine.js";
+import { accessLineMaxBytes, encodeAccessLine, type AccessRecord } from "./accessLine.js";
 import { LogSink } from "./logSink.js";
 
 export type LogFormat = "json" | "pretty";
@@ -25,8 +25,8 @@ const LEVEL_VALUES = { info: 30, warn: 40 } as const;
 
 /**
  * The per-request access log. Into a `LogSink` it writes the same JSON line pino
- * would (`{"level":30,"time":…,"log":"access",…,"msg":"request"}`), built by
- * `formatAccessLine` instead of pino's generic per-field path: measured here, that
+ * would (`{"level":30,"time":…,"log":"access",…,"msg":"request"}`), encoded by
+ * `encodeAccessLine` instead of pino's generic per-field path: measured here, that
  * path was most of the access log's cost per request. Through any other stream
  * (pretty output, tests) it is an ordinary pino line.
  */
@@ -37,7 +37,9 @@ export function createAccessLog(logger: Logger): AccessLog {
   }
   const log = (level: "info" | "warn", record: AccessRecord): void => {
     const value = LEVEL_VALUES[level];
-    if (value >= logger.levelVal) stream.writeLine(formatAccessLine(value, Date.now(), record));
+    if (value < logger.levelVal) return;
+    const buf = stream.reserve(accessLineMaxBytes(record));
+    stream.commit(encodeAccessLine(buf, stream.offset, value, Date.now(), record));
   };
   return Object.assign(log, { flush: () => stream.flush() });
 }

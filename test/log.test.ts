@@ -4,10 +4,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { formatAccessLine, jsonString, type AccessRecord } from "../src/accessLine.js";
+import { accessLineMaxBytes, encodeAccessLine, type AccessRecord } from "../src/accessLine.js";
 import { createAccessLog } from "../src/log.js";
 import { LogSink } from "../src/logSink.js";
 import { waitFor } from "./proxyHelpers.js";
+
+/** `encodeAccessLine`'s bytes, as a string. */
+function formatAccessLine(level: number, time: number, r: AccessRecord): string {
+  const buf = Buffer.alloc(accessLineMaxBytes(r));
+  return buf.toString("utf8", 0, encodeAccessLine(buf, 0, level, time, r));
+}
+
+/** Writes one access line through the sink, as the access log does. */
+function writeLine(sink: LogSink, r: AccessRecord): void {
+  const buf = sink.reserve(accessLineMaxBytes(r));
+  sink.commit(encodeAccessLine(buf, sink.offset, 30, 1, r));
+}
 
 /** What the line must be: pino's layout, serialized by JSON.stringify. */
 function expectedLine(level: number, time: number, r: AccessRecord): string {
@@ -50,12 +62,22 @@ describe("access log line", () => {
     ["non-ASCII", "/caf\u00e9/\u65e5\u672c/\u{1f600}"],
     ["a lone surrogate", "a\ud800b"],
     ["an empty string", ""],
+    ["a long path", `/${"x".repeat(20_000)}"`],
   ])("escapes %s as JSON.stringify does", (_name, s) => {
-    expect(jsonString(s)).toBe(JSON.stringify(s));
     const r = { ...record, host: s, path: s, request_id: s, error: s };
     const line = formatAccessLine(30, 2, r);
     expect(line).toBe(expectedLine(30, 2, r));
     expect(JSON.parse(line)).toMatchObject({ host: s, path: s, request_id: s, error: s });
+  });
+
+  it("writes numbers as JSON.stringify does", () => {
+    const durations = [0, 0.01, 0.1, 0.5, 1, 1.05, 1.5, 2.25, 9.99, 10, 14.11, 99.9, 123456.78, 0.001, 1 / 3, 1e-7, 2 ** 31 + 5, 1e15 + 0.5, 1e21, -1, -0.25, NaN, Infinity];
+    for (let h = 0; h < 20_000; h += 7) durations.push(Math.round((h * 1.37) / 100 * 100) / 100);
+    for (const d of durations) {
+      const r = { ...record, duration_ms: d, bytes: Math.floor(Math.abs(d) * 1000) || 0, status: 200 + (d > 0 ? 1 : 0) };
+      expect(formatAccessLine(30, 1795622617981, r), String(d)).toBe(expectedLine(30, 1795622617981, r));
+    }
+    for (const time of [0, 1, 2 ** 31, 1795622617981, NaN]) expect(formatAccessLine(40, time, record)).toBe(expectedLine(40, time, record));
   });
 });
 
@@ -97,7 +119,10 @@ describe("LogSink", () => {
     const long = `/${"\u00e9".repeat(40_000)}`;
     const lines = [formatAccessLine(30, 1, { ...record, request_id: "a" }), formatAccessLine(30, 2, { ...record, path: long, request_id: "b" }), formatAccessLine(30, 3, { ...record, request_id: "c" })];
     for (let i = 0; i < 300; i++) lines.push(formatAccessLine(30, 4, { ...record, request_id: `n${i}` }));
-    for (const l of lines) sink.writeLine(l);
+    for (const l of lines) {
+      const buf = sink.reserve(l.length * 3);
+      sink.commit(sink.offset + buf.write(l, sink.offset, "utf8"));
+    }
     const out = await flushed(sink);
     expect(out.length).toBe(lines.length);
     expect(out.map((l) => (JSON.parse(l) as { request_id: string }).request_id)).toEqual(lines.map((l) => (JSON.parse(l) as { request_id: string }).request_id));
@@ -106,7 +131,7 @@ describe("LogSink", () => {
 
   it("writes a quiet proxy's line without waiting for more", async () => {
     const sink = new LogSink(fd);
-    sink.writeLine(formatAccessLine(30, 1, record));
+    writeLine(sink, record);
     // No flush: the chunk's timer hands the line over on its own.
     await waitFor(async () => (await readFile(file, "utf8")).length > 0, "the line in the file", 5_000, 20);
     expect(await readFile(file, "utf8")).toBe(formatAccessLine(30, 1, record));
