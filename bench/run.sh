@@ -10,6 +10,8 @@
 #   SKIP_INGRESSD=1   skip the ingressd targets and the reload test
 #   KEEP_TMP=1        keep the temp dir (configs, logs, raw wrk output)
 #   INGRESSD=dist/cli.js  the ingressd entry point to run with node
+#   PIN=auto          1: proxies on the last CPU, wrk and the upstream on the others;
+#                     0: no pinning; auto: 1 when there are 2+ CPUs and taskset exists
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -22,6 +24,7 @@ CONNECTIONS=${CONNECTIONS:-50}
 SKIP_INGRESSD=${SKIP_INGRESSD:-0}
 KEEP_TMP=${KEEP_TMP:-0}
 INGRESSD=${INGRESSD:-dist/cli.js}
+PIN=${PIN:-auto}
 HOST=bench.localhost
 EXTRA_HOSTS=1000
 EXTRA_PATHS=10
@@ -33,6 +36,29 @@ for tool in wrk nginx curl node; do
 done
 if [[ $SKIP_INGRESSD != 1 && ! -f $INGRESSD ]]; then
   die "$INGRESSD not found: run 'npm run build' first (or SKIP_INGRESSD=1 to bench the baselines only)"
+fi
+
+# CPU pinning. On a small box the load generator, the upstream and the proxy under
+# test otherwise share every core, and how the scheduler splits them changes from
+# one run to the next (measured here: 10-30 % between rounds). Pinned, each proxy
+# has one core of its own, as it would in production, and wrk and the upstream
+# share the rest; every proxy gets the same treatment.
+NCPU=$(nproc)
+if [[ $PIN == auto ]]; then
+  if ((NCPU >= 2)) && command -v taskset >/dev/null; then PIN=1; else PIN=0; fi
+fi
+if [[ $PIN == 1 ]]; then
+  command -v taskset >/dev/null || die "PIN=1 needs taskset (util-linux)"
+  ((NCPU >= 2)) || die "PIN=1 needs 2 or more CPUs"
+  PROXY_CPUS=$((NCPU - 1))
+  if ((NCPU == 2)); then LOAD_CPUS=0; else LOAD_CPUS=0-$((NCPU - 2)); fi
+  LOAD_CMD=(taskset -c "$LOAD_CPUS")
+  PROXY_CMD=(taskset -c "$PROXY_CPUS")
+  PIN_NOTE="proxies pinned to CPU $PROXY_CPUS, wrk and the upstream to CPU $LOAD_CPUS"
+else
+  LOAD_CMD=()
+  PROXY_CMD=()
+  PIN_NOTE="no CPU pinning"
 fi
 
 TMP=$(mktemp -d /tmp/ingressd-bench.XXXXXX)
@@ -87,7 +113,7 @@ start() {
 # results" (exit 0), so Ctrl-C would otherwise just skip to the next target.
 load() {
   local secs=$1 out=$2 url=$3
-  timeout $((secs + 30)) wrk -t1 -c"$CONNECTIONS" -H "Host: $HOST" --latency -d"${secs}s" "$url" >"$out" &
+  timeout $((secs + 30)) "${LOAD_CMD[@]}" wrk -t1 -c"$CONNECTIONS" -H "Host: $HOST" --latency -d"${secs}s" "$url" >"$out" &
   LOAD_PID=$!
   local rc=0
   wait "$LOAD_PID" || rc=$?
@@ -186,7 +212,7 @@ read -r UP_PORT NGX_PORT HP_PORT UN_PORT ING1_PORT ING1_ADMIN INGK_PORT INGK_ADM
 
 # nginx upstream: the thing every proxy forwards to.
 nginx_conf "$TMP/upstream" "$UP_PORT" "" 'return 200 "ok\n";'
-start upstream nginx -p "$TMP/upstream" -c "$TMP/upstream/nginx.conf" -e "$TMP/upstream/error.log"
+start upstream "${LOAD_CMD[@]}" nginx -p "$TMP/upstream" -c "$TMP/upstream/nginx.conf" -e "$TMP/upstream/error.log"
 UP_PID=$LAST_PID
 wait_ok upstream "$UP_PID" "http://127.0.0.1:$UP_PORT/"
 
@@ -196,15 +222,15 @@ nginx_conf "$TMP/proxy" "$NGX_PORT" "  upstream backend {
     keepalive 64;
     keepalive_requests 1000000;
   }" 'proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";'
-start nginx-proxy nginx -p "$TMP/proxy" -c "$TMP/proxy/nginx.conf" -e "$TMP/proxy/error.log"
+start nginx-proxy "${PROXY_CMD[@]}" nginx -p "$TMP/proxy" -c "$TMP/proxy/nginx.conf" -e "$TMP/proxy/error.log"
 NGX_PID=$LAST_PID
 wait_ok nginx-proxy "$NGX_PID" "http://127.0.0.1:$NGX_PORT/"
 
-start http-proxy node bench/baselines/http-proxy.mjs "$HP_PORT" "$UP_PORT"
+start http-proxy "${PROXY_CMD[@]}" node bench/baselines/http-proxy.mjs "$HP_PORT" "$UP_PORT"
 HP_PID=$LAST_PID
 wait_ok http-proxy "$HP_PID" "http://127.0.0.1:$HP_PORT/"
 
-start undici node bench/baselines/undici.mjs "$UN_PORT" "$UP_PORT"
+start undici "${PROXY_CMD[@]}" node bench/baselines/undici.mjs "$UN_PORT" "$UP_PORT"
 UN_PID=$LAST_PID
 wait_ok undici "$UN_PID" "http://127.0.0.1:$UN_PORT/"
 
@@ -272,7 +298,7 @@ EOF
   # production. --bind keeps the listener on loopback (its default is 0.0.0.0).
   for cfg in 1:"$ING1_PORT":"$ING1_ADMIN" 1k:"$INGK_PORT":"$INGK_ADMIN"; do
     IFS=: read -r name port admin <<<"$cfg"
-    start "ingressd-$name" node "$INGRESSD" --rules "$TMP/rules-$name" \
+    start "ingressd-$name" "${PROXY_CMD[@]}" node "$INGRESSD" --rules "$TMP/rules-$name" \
       --bind 127.0.0.1 --http-port "$port" --admin-port "$admin" --log-level info
     pid=$LAST_PID
     deadline=$((SECONDS + 30))
@@ -344,7 +370,7 @@ mkdir -p bench/results
   echo
   echo "$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), node $(node -v)," \
     "$(nginx -v 2>&1 | sed 's|nginx version: ||'), wrk -t1 -c$CONNECTIONS," \
-    "${DURATION}s × $ROUNDS round(s), best round per target, load average before start $LOADAVG, commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)"
+    "${DURATION}s × $ROUNDS round(s), best round per target, $PIN_NOTE, load average before start $LOADAVG, commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)"
   echo
   node bench/report.mjs "$RESULTS"
   echo "- $RELOAD_LINE"
