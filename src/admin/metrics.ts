@@ -77,7 +77,7 @@ interface Series {
 /** `status_class` label values; index 0 is unused (no status below 100). */
 const STATUS_CLASSES = ["", "1xx", "2xx", "3xx", "4xx", "5xx", "499"];
 
-/** 499 (client closed the request) is a class of its own, as in ingress-nginx's dashboards. */
+/** 499 (the client closed the request) is kept apart from the 4xx routes answer; anything past 599 counts as 5xx. */
 function statusClassIndex(status: number): number {
   return status === 499 ? 6 : Math.min(5, Math.max(1, Math.floor(status / 100)));
 }
