@@ -3,6 +3,7 @@ import { createSecureContext, type SecureContext } from "node:tls";
 import type { Logger } from "pino";
 import type { SnapshotSource } from "../snapshot.js";
 import { checkCertificatePair } from "./certificates.js";
+import { defaultKeyTypeLast, type KeyTypePreference } from "./defaultKeyTypeLast.js";
 import { LocalCa } from "./localCa.js";
 
 export interface CertificateSelectorOptions {
@@ -14,6 +15,9 @@ export interface CertificateSelectorOptions {
   defaultCert?: string;
   defaultKey?: string;
 }
+
+/** The default certificate, with the preferences its secure context needs (see defaultKeyTypeLast). */
+export type DefaultContextOptions = { cert: string; key: string } & KeyTypePreference;
 
 /** Name the local CA's default certificate is issued for. */
 const DEFAULT_NAME = "localhost";
@@ -38,8 +42,11 @@ export class CertificateSelector {
     return this.ca;
   }
 
-  /** Loads (or reloads, when the files change) the default certificate. */
-  async loadDefault(): Promise<{ cert: string; key: string }> {
+  /**
+   * Loads (or reloads, when the files change) the default certificate: options for the
+   * server's default secure context (`createServer`, `setSecureContext`).
+   */
+  async loadDefault(): Promise<DefaultContextOptions> {
     const { defaultCert, defaultKey } = this.options;
     let pem: { cert: string; key: string };
     if (defaultCert && defaultKey) {
@@ -52,9 +59,10 @@ export class CertificateSelector {
       const issued = await (await this.localCa()).issue(DEFAULT_NAME);
       pem = { cert: issued.certPem, key: issued.keyPem };
     }
+    const options = { ...pem, ...defaultKeyTypeLast(pem.key) };
     this.defaultPem = pem;
-    this.defaultContext = createSecureContext(pem);
-    return pem;
+    this.defaultContext = createSecureContext(options);
+    return options;
   }
 
   get defaultCertificate(): { cert: string; key: string } | undefined {
