@@ -11,6 +11,7 @@ import { FileSource } from "./config/fileSource.js";
 import { ClientAddressResolver } from "./proxy/clientAddress.js";
 import { HttpFrontend } from "./proxy/httpFrontend.js";
 import { L4Listeners } from "./proxy/l4Listeners.js";
+import type { L4ListenerSpec } from "./proxy/l4Plan.js";
 import { createAccessLog } from "./log.js";
 import { Runtime } from "./runtime.js";
 import { CertificateSelector } from "./tls/certificateSelector.js";
@@ -130,10 +131,20 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     });
     return httpsOpening;
   };
+  /** Plans given to the L4 listeners, and how many of them are applied (listening or failed). */
+  let l4Plans = 0;
+  let l4Applied = 0;
+  const reconcileL4 = (listeners: readonly L4ListenerSpec[]): Promise<void> => {
+    const plan = ++l4Plans;
+    const applied = (): void => {
+      l4Applied = plan; // reconcile applies plans in order
+    };
+    return l4.reconcile(listeners).then(applied, applied);
+  };
   runtime.on("reload", (snapshot, info) => {
     metrics.reloaded(info.ok);
     metrics.prune(snapshot);
-    void l4.reconcile(snapshot.l4.listeners);
+    void reconcileL4(snapshot.l4.listeners);
     void openHttpsIfNeeded()?.catch(() => undefined);
   });
   const http = createServer({ keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 }, frontend.handleRequest);
@@ -143,7 +154,21 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nServer: ingressd\r\nConnection: close\r\n\r\n");
     else socket.destroy();
   });
-  const admin = createAdminServer(runtime, () => l4.status(), metrics);
+  let httpListening = false;
+  /**
+   * Ready: the first configuration is loaded and every listener it asks for (HTTP,
+   * HTTPS, L4) accepts. A listener still opening holds readiness; one that failed to bind
+   * does not (it is an error in the log and /api/config, and only a change fixes it), as
+   * a Kubernetes readiness probe should not take every working host out for one port.
+   */
+  const notReady = (): string | undefined => {
+    if (!runtime.ready) return "configuration not loaded yet";
+    if (!httpListening) return "HTTP listener not open yet";
+    if (httpsOpening && httpsPort === undefined) return "HTTPS listener opening";
+    if (l4Applied < l4Plans) return "L4 listeners opening";
+    return undefined;
+  };
+  const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady);
 
   for (const path of options.rules) {
     if (!existsSync(path)) logger.warn({ path }, `rules path ${path} does not exist (yet); it is watched and loaded when it appears`);
@@ -153,8 +178,9 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   // Admin first, so /readyz answers 503 while the first configuration loads.
   const adminPort = await listen(admin, options.adminPort, options.adminBind);
   await runtime.start();
-  await l4.reconcile(runtime.current.l4.listeners);
+  await reconcileL4(runtime.current.l4.listeners);
   const httpPort = await listen(http, options.httpPort, options.bind);
+  httpListening = true;
   await openHttpsIfNeeded()?.catch(() => undefined);
   let defaultWatch: FileSource | undefined;
   if (options.defaultCert && options.defaultKey && options.watch) {

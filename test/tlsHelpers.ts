@@ -24,8 +24,11 @@ export interface TestCa {
   certPem: string;
   cert: x509.X509Certificate;
   key: CryptoKey;
-  /** Issues a leaf for `names` (SAN DNS), valid from `notBefore` to `notAfter` (default: an hour ago to 30 days on). */
-  issue(names: string[], opts?: { notBefore?: Date; notAfter?: Date }): Promise<Pem>;
+  /**
+   * Issues a leaf for `names` (SAN DNS), valid from `notBefore` to `notAfter` (default: an
+   * hour ago to 30 days on), with a key of type `keyType` (default ECDSA P-256).
+   */
+  issue(names: string[], opts?: { notBefore?: Date; notAfter?: Date; keyType?: LeafKeyType }): Promise<Pem>;
 }
 
 function serial(): string {
@@ -34,8 +37,20 @@ function serial(): string {
   return b.toString("hex");
 }
 
-async function keyPair(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
+/** The key types a Secret comes with: openssl, mkcert and cert-manager default to RSA 2048. */
+export type LeafKeyType = "RSA-2048" | "RSA-4096" | "P-256" | "P-384";
+
+const LEAF_KEY_ALG: Record<LeafKeyType, RsaHashedKeyGenParams | EcKeyGenParams> = {
+  "RSA-2048": { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+  "RSA-4096": { name: "RSASSA-PKCS1-v1_5", modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+  "P-256": ALG,
+  "P-384": { name: "ECDSA", namedCurve: "P-384" },
+};
+type RsaHashedKeyGenParams = webcrypto.RsaHashedKeyGenParams;
+type EcKeyGenParams = webcrypto.EcKeyGenParams;
+
+async function keyPair(alg: RsaHashedKeyGenParams | EcKeyGenParams = ALG): Promise<CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as CryptoKeyPair;
 }
 
 async function keyPem(key: CryptoKey): Promise<string> {
@@ -69,7 +84,7 @@ export async function createTestCa(name = "ingressd test CA"): Promise<TestCa> {
     cert,
     key: keys.privateKey,
     async issue(names, opts = {}) {
-      const leafKeys = await keyPair();
+      const leafKeys = await keyPair(LEAF_KEY_ALG[opts.keyType ?? "P-256"]);
       const t = Date.now();
       const leaf = await x509.X509CertificateGenerator.create({
         serialNumber: serial(),

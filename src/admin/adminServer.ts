@@ -5,8 +5,11 @@ import { configView } from "./configView.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
 import type { Metrics } from "./metrics.js";
 
-/** Health, readiness and the configuration API, on their own (loopback by default) port. */
-export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerStatus[], metrics: Metrics): Server {
+/**
+ * Health, readiness and the configuration API, on their own (loopback by default) port.
+ * `notReady` says why ingressd is not ready yet, or undefined once it is.
+ */
+export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerStatus[], metrics: Metrics, notReady: () => string | undefined): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) send(res, 500, "text/plain", `${(err as Error).message}\n`);
@@ -20,10 +23,12 @@ export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerSt
     switch (path) {
       case "/healthz":
         return send(res, 200, "text/plain", "ok\n");
-      case "/readyz":
-        return runtime.ready ? send(res, 200, "text/plain", "ready\n") : send(res, 503, "text/plain", "configuration not loaded yet\n");
+      case "/readyz": {
+        const reason = notReady();
+        return reason === undefined ? send(res, 200, "text/plain", "ready\n") : send(res, 503, "text/plain", `${reason}\n`);
+      }
       case "/api/config":
-        return send(res, 200, "application/json", JSON.stringify(configView(runtime.current, runtime.ready, l4Status()), null, 2) + "\n");
+        return send(res, 200, "application/json", JSON.stringify(configView(runtime.current, notReady() === undefined, l4Status()), null, 2) + "\n");
       case "/api/stats":
         return send(res, 200, "application/json", JSON.stringify({ time: Date.now(), hosts: metrics.stats() }) + "\n");
       case "/metrics":

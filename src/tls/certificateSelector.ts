@@ -3,7 +3,10 @@ import { createSecureContext, type SecureContext } from "node:tls";
 import type { Logger } from "pino";
 import type { SnapshotSource } from "../snapshot.js";
 import { checkCertificatePair } from "./certificates.js";
+import { defaultKeyTypeLast, type KeyTypePreference } from "./defaultKeyTypeLast.js";
 import { LocalCa } from "./localCa.js";
+import { LruMap } from "./lruMap.js";
+import { TokenBucket } from "./tokenBucket.js";
 
 export interface CertificateSelectorOptions {
   snapshots: SnapshotSource;
@@ -13,7 +16,30 @@ export interface CertificateSelectorOptions {
   /** `--default-cert` / `--default-key`: the certificate for SNI names no TLS host matches. */
   defaultCert?: string;
   defaultKey?: string;
+  /** Bounds on local-CA issuance (the defaults suit any real use; tests narrow them). */
+  leafCacheSize?: number;
+  issuance?: TokenBucket;
 }
+
+/**
+ * Every new SNI name under a wildcard TLS host without a Secret costs a key and a
+ * certificate, and names are the client's to choose: the leaves kept are bounded, and
+ * issuance is rate limited (a handshake beyond the rate gets the default certificate).
+ */
+const LEAF_CACHE_SIZE = 1_000;
+const ISSUE_PER_SECOND = 10;
+const ISSUE_BURST = 20;
+/** Leaves are reissued a day before they end. */
+const RENEW_BEFORE_MS = 24 * 3600_000;
+
+interface IssuedLeaf {
+  context: Promise<SecureContext>;
+  /** When to reissue: once the leaf is known. */
+  renewAt: number;
+}
+
+/** The default certificate, with the preferences its secure context needs (see defaultKeyTypeLast). */
+export type DefaultContextOptions = { cert: string; key: string } & KeyTypePreference;
 
 /** Name the local CA's default certificate is issued for. */
 const DEFAULT_NAME = "localhost";
@@ -26,11 +52,20 @@ const DEFAULT_NAME = "localhost";
  */
 export class CertificateSelector {
   private ca: Promise<LocalCa> | undefined;
-  private readonly issued = new Map<string, Promise<SecureContext>>();
+  private readonly issued: LruMap<string, IssuedLeaf>;
+  private readonly issuance: TokenBucket;
   private defaultPem: { cert: string; key: string } | undefined;
   private defaultContext: SecureContext | undefined;
 
-  constructor(private readonly options: CertificateSelectorOptions) {}
+  constructor(private readonly options: CertificateSelectorOptions) {
+    this.issued = new LruMap(options.leafCacheSize ?? LEAF_CACHE_SIZE);
+    this.issuance = options.issuance ?? new TokenBucket(ISSUE_PER_SECOND, ISSUE_BURST);
+  }
+
+  /** Local-CA leaves currently kept. */
+  get cachedLeaves(): number {
+    return this.issued.size;
+  }
 
   /** The local CA, created in the data directory on first use. */
   localCa(): Promise<LocalCa> {
@@ -38,8 +73,11 @@ export class CertificateSelector {
     return this.ca;
   }
 
-  /** Loads (or reloads, when the files change) the default certificate. */
-  async loadDefault(): Promise<{ cert: string; key: string }> {
+  /**
+   * Loads (or reloads, when the files change) the default certificate: options for the
+   * server's default secure context (`createServer`, `setSecureContext`).
+   */
+  async loadDefault(): Promise<DefaultContextOptions> {
     const { defaultCert, defaultKey } = this.options;
     let pem: { cert: string; key: string };
     if (defaultCert && defaultKey) {
@@ -52,9 +90,10 @@ export class CertificateSelector {
       const issued = await (await this.localCa()).issue(DEFAULT_NAME);
       pem = { cert: issued.certPem, key: issued.keyPem };
     }
+    const options = { ...pem, ...defaultKeyTypeLast(pem.key) };
     this.defaultPem = pem;
-    this.defaultContext = createSecureContext(pem);
-    return pem;
+    this.defaultContext = createSecureContext(options);
+    return options;
   }
 
   get defaultCertificate(): { cert: string; key: string } | undefined {
@@ -73,8 +112,14 @@ export class CertificateSelector {
       return;
     }
     const host = servername.toLowerCase();
-    this.issuedContext(host).then(
-      (ctx) => done(null, ctx),
+    const ctx = this.issuedContext(host);
+    if (!ctx) {
+      this.options.logger.debug({ host }, "local CA issuance rate exceeded; serving the default certificate");
+      done(null, this.defaultContext);
+      return;
+    }
+    ctx.then(
+      (c) => done(null, c),
       (err: unknown) => {
         this.options.logger.error({ err, host }, "local CA could not issue a certificate; serving the default one");
         done(null, this.defaultContext);
@@ -82,19 +127,23 @@ export class CertificateSelector {
     );
   };
 
-  private issuedContext(host: string): Promise<SecureContext> {
-    // The CA caches leaves and renews them a day before they end; the context follows.
-    let ctx = this.issued.get(host);
-    if (!ctx) {
-      ctx = this.localCa()
-        .then((ca) => ca.issue(host))
-        .then((leaf) => {
-          setTimeout(() => this.issued.delete(host), Math.max(0, leaf.notAfter.getTime() - Date.now() - 24 * 3600_000)).unref();
-          return createSecureContext({ cert: leaf.certPem, key: leaf.keyPem });
-        });
-      ctx.catch(() => this.issued.delete(host));
-      this.issued.set(host, ctx);
-    }
-    return ctx;
+  /** The leaf for `host`: kept, or issued when the rate allows (else undefined). */
+  private issuedContext(host: string): Promise<SecureContext> | undefined {
+    const kept = this.issued.get(host);
+    // A leaf due for renewal still has a day to go: served while the rate says wait.
+    if (kept && (kept.renewAt > Date.now() || !this.issuance.take())) return kept.context;
+    if (!kept && !this.issuance.take()) return undefined;
+    const context = this.localCa()
+      .then((ca) => ca.issue(host))
+      .then((issued) => {
+        leaf.renewAt = issued.notAfter.getTime() - RENEW_BEFORE_MS;
+        return createSecureContext({ cert: issued.certPem, key: issued.keyPem });
+      });
+    const leaf: IssuedLeaf = { context, renewAt: Infinity };
+    leaf.context.catch(() => {
+      if (this.issued.get(host) === leaf) this.issued.delete(host);
+    });
+    this.issued.set(host, leaf);
+    return leaf.context;
   }
 }

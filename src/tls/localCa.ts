@@ -14,7 +14,6 @@ const CA_NAME = "CN=ingressd local development CA, O=ingressd";
 const CA_DAYS = 3650;
 /** Short-lived leaves: nothing to revoke, reissued well before they run out. */
 const LEAF_DAYS = 7;
-const RENEW_BEFORE_MS = 24 * 3600 * 1000;
 const DAY_MS = 24 * 3600 * 1000;
 
 export interface IssuedCertificate {
@@ -27,11 +26,10 @@ export interface IssuedCertificate {
  * ingressd's local development CA. Created on first start in the data directory (files
  * mode 0600), reused after; it issues one short-lived leaf per host on demand — one per
  * host rather than a `*.localhost` wildcard, which browsers reject (`localhost` is a
- * single label). Trust its certificate once and every local host is green.
+ * single label). Trust its certificate once and every local host is green. It keeps
+ * nothing it issues: the CertificateSelector keeps (a bounded number of) leaves.
  */
 export class LocalCa {
-  private readonly cache = new Map<string, Promise<IssuedCertificate>>();
-
   private constructor(
     readonly certPath: string,
     private readonly cert: x509.X509Certificate,
@@ -80,23 +78,8 @@ export class LocalCa {
     return this.cert.toString("pem");
   }
 
-  /** A leaf certificate for `host`, from the cache while it has more than a day left. */
-  issue(host: string): Promise<IssuedCertificate> {
-    const cached = this.cache.get(host);
-    if (cached) {
-      return cached.then((c) => (c.notAfter.getTime() - Date.now() > RENEW_BEFORE_MS ? c : this.reissue(host)));
-    }
-    return this.reissue(host);
-  }
-
-  private reissue(host: string): Promise<IssuedCertificate> {
-    const issued = this.create(host);
-    this.cache.set(host, issued);
-    issued.catch(() => this.cache.delete(host));
-    return issued;
-  }
-
-  private async create(host: string): Promise<IssuedCertificate> {
+  /** A new leaf certificate for `host` (a new key each time). */
+  async issue(host: string): Promise<IssuedCertificate> {
     const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"])) as CryptoKeyPair;
     const now = Date.now();
     const notAfter = new Date(now + LEAF_DAYS * DAY_MS);
