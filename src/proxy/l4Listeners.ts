@@ -5,6 +5,7 @@ import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { peerAddress } from "./headers.js";
 import type { L4ListenerSpec } from "./l4Plan.js";
+import { relay } from "./relay.js";
 
 export interface L4ListenerStatus extends L4ListenerSpec {
   state: "listening" | "error" | "draining";
@@ -135,11 +136,7 @@ export class L4Listeners {
       upstream.setTimeout(0);
       upstream.off("error", onConnectError);
       pool.reportSuccess(ep);
-      upstream.on("error", () => client.destroy());
-      upstream.once("close", () => client.destroy());
-      // pipe() ends the other side's writable when one side ends: a half-close goes through.
-      client.pipe(upstream);
-      upstream.pipe(client);
+      relay(client, upstream);
     });
   }
 
