@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -22,6 +22,7 @@ import {
   memoryLogger,
   namedEchoServer,
   nodePort,
+  Reader,
   serviceOf,
   tcpServer,
   whoAnswersTcp,
@@ -77,6 +78,11 @@ function opens(port: number, host = "127.0.0.1"): Promise<void> {
 /** Waits until a fresh connection to `host:port` is refused. */
 function refuses(port: number, host = "127.0.0.1"): Promise<void> {
   return waitFor(async () => (await dialOutcome(port, host)) === "ECONNREFUSED", `${host}:${port} to refuse connections`);
+}
+
+/** Writes `data` in 64 KiB pieces, so `writableLength` tells how much is still in user space. */
+function writeInPieces(socket: Socket, data: Buffer): void {
+  for (let i = 0; i < data.length; i += 64 * 1024) socket.write(data.subarray(i, i + 64 * 1024));
 }
 
 /** A unique, DNS-1035 Service name. */
@@ -379,6 +385,55 @@ describe("half-close", () => {
     const got = Buffer.concat(chunks);
     expect(got.length).toBe(size);
     expect(sha256(got)).toBe(sha256(payload));
+  });
+
+  it("an upstream that sends 8 MiB and closes: a paused, then resumed client gets every byte, then the end", async () => {
+    const payload = randomBytes(8 * 1024 * 1024);
+    let sender!: Socket;
+    const up = await upstreamTcp(
+      tcpServer((s) => {
+        sender = s;
+        writeInPieces(s, payload);
+        s.end();
+      }),
+    );
+    const np = await nodePort();
+    await proxyOver({ "svc.yaml": l4ServiceYaml(svcName("bigclose"), { nodePort: np, endpoints: [up.port] }) });
+    const c = await client(np);
+    c.socket.pause();
+    // Buffers fill on every hop while the client reads nothing: at least 1 MiB has left the upstream.
+    await waitFor(() => sender !== undefined && payload.length - sender.writableLength >= 1024 * 1024, "1 MiB on its way");
+    c.socket.resume();
+    await within(c.reader.ended, 20_000, "the end of the reply");
+    expect(c.reader.bytes.length).toBe(payload.length);
+    expect(sha256(c.reader.bytes)).toBe(sha256(payload));
+  });
+
+  it("the upstream ends first; a client that then sends 8 MiB and ends: a paused, then resumed upstream gets every byte, then the end", async () => {
+    const body = randomBytes(8 * 1024 * 1024);
+    let receiver!: Reader;
+    const up = await upstreamTcp(
+      tcpServer(
+        (s) => {
+          receiver = new Reader(s);
+          s.pause();
+          s.end("go ahead");
+        },
+        { allowHalfOpen: true },
+      ),
+    );
+    const np = await nodePort();
+    await proxyOver({ "svc.yaml": l4ServiceYaml(svcName("bigup"), { nodePort: np, endpoints: [up.port] }) });
+    const c = await client(np, "127.0.0.1", { allowHalfOpen: true });
+    await within(c.reader.ended, 5_000, "the upstream's end");
+    writeInPieces(c.socket, body);
+    c.socket.end();
+    await waitFor(() => body.length - c.socket.writableLength >= 1024 * 1024, "1 MiB on its way");
+    receiver.socket.resume();
+    await within(receiver.ended, 20_000, "the end of the client's body at the upstream");
+    expect(receiver.bytes.length).toBe(body.length);
+    expect(sha256(receiver.bytes)).toBe(sha256(body));
+    await within(c.reader.closed, 5_000, "close of the client connection");
   });
 
   it("the upstream ends its side first and still receives what the client sends afterwards", async () => {

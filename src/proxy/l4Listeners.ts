@@ -120,21 +120,26 @@ export class L4Listeners {
     this.connectUpstream(pool, first, client, clientIp, 0);
   }
 
-  /** Connects, then pipes; a failed connect tries one other endpoint, then closes the client. */
+  /** Connects, then relays; a failed connect tries one other endpoint, then closes the client. */
   private connectUpstream(pool: ServicePool, ep: Endpoint, client: Socket, clientIp: string, attempt: number): void {
     const upstream = connect({ host: ep.target.host, port: ep.target.port, allowHalfOpen: true });
     upstream.setTimeout(this.options.connectTimeoutMs, () => upstream.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })));
     const onConnectError = (err: NodeJS.ErrnoException): void => {
+      client.off("close", abandon);
       pool.reportFailure(ep, err.code ?? err.message);
       const other = attempt === 0 && !client.destroyed ? pool.pickOther(ep, { clientIp }) : undefined;
       if (other) this.connectUpstream(pool, other, client, clientIp, 1);
       else client.destroy();
     };
+    // A client that leaves while we connect takes the attempt with it; once connected,
+    // the relay decides (the upstream may still be writing when the client is done).
+    const abandon = (): void => void upstream.destroy();
     upstream.once("error", onConnectError);
-    client.once("close", () => upstream.destroy());
+    client.once("close", abandon);
     upstream.once("connect", () => {
       upstream.setTimeout(0);
       upstream.off("error", onConnectError);
+      client.off("close", abandon);
       pool.reportSuccess(ep);
       relay(client, upstream);
     });
