@@ -849,22 +849,57 @@ subsets:
     );
   });
 
-  it("new endpoints on reload: the listener stays, open connections stay, new connections go to the new endpoint", async () => {
-    const oldUp = await upstreamTcp(namedEchoServer("old"));
-    const newUp = await upstreamTcp(namedEchoServer("new"));
+  it("an endpoint leaving the Service: its open connections are closed, those to endpoints that stay keep going, new ones go to the current endpoints", async () => {
+    const leaving = await upstreamTcp(namedEchoServer("leaving"));
+    const staying = await upstreamTcp(namedEchoServer("staying"));
+    const joining = await upstreamTcp(namedEchoServer("joining"));
     const np = await nodePort();
     const name = svcName("swap");
-    const { proxy, rules } = await proxyOver({ "svc.yaml": l4ServiceYaml(name, { nodePort: np, endpoints: [oldUp.port] }) });
-    const c = await client(np);
-    await c.reader.contains("old\n");
-    expect((await config(proxy)).listeners.find((l) => l.port === np)?.connections).toBe(1);
+    const { proxy, rules } = await proxyOver({ "svc.yaml": l4ServiceYaml(name, { nodePort: np, endpoints: [leaving.port, staying.port] }) });
+    // Round robin: two connections, one on each endpoint.
+    const first = await client(np);
+    const second = await client(np);
+    const firstName = (await first.reader.contains("\n")).trim();
+    const onLeaving = firstName === "leaving" ? first : second;
+    const onStaying = firstName === "leaving" ? second : first;
+    await onStaying.reader.contains("staying\n");
+    await onLeaving.reader.contains("leaving\n");
+
     const reloaded = nextReload(proxy);
-    await rules.write("svc.yaml", l4ServiceYaml(name, { nodePort: np, endpoints: [newUp.port] }));
+    await rules.write("svc.yaml", l4ServiceYaml(name, { nodePort: np, endpoints: [staying.port, joining.port] }));
     await within(reloaded, 5_000, "reload");
-    await waitFor(async () => (await whoAnswersTcp(np)) === "new", "new connections to reach the new endpoint");
-    expect(proxy.l4.status().filter((l) => l.port === np).map((l) => l.state)).toEqual(["listening"]);
-    await exchange(c, "still on the old one\n");
-    expect(oldUp.sockets.size).toBe(1);
+    await within(onLeaving.reader.closed, 5_000, "close of the connection to the endpoint that left");
+    expect(leaving.sockets.size).toBe(0);
+    await exchange(onStaying, "still here\n");
+    expect(proxy.l4.status().filter((l) => l.port === np).map((l) => [l.state, l.connections])).toEqual([["listening", 1]]);
+    const seen = new Set([await whoAnswersTcp(np), await whoAnswersTcp(np)]);
+    expect(seen).toEqual(new Set(["staying", "joining"]));
+  });
+
+  it("an unrelated reload keeps idle NodePort and LoadBalancer connections: each still carries bytes both ways", async () => {
+    const echo = await upstreamTcp(echoServer());
+    const other = await upstreamTcp(echoServer());
+    const np = await nodePort();
+    const lbNodePort = await nodePort();
+    const lbPort = await freePortOn("127.0.0.1");
+    const { proxy, rules } = await proxyOver({
+      "np.yaml": l4ServiceYaml(svcName("idle"), { nodePort: np, endpoints: [echo.port] }),
+      "lb.yaml": l4ServiceYaml(svcName("idlelb"), { type: "LoadBalancer", port: lbPort, nodePort: lbNodePort, endpoints: [echo.port] }),
+    });
+    const viaNodePort = await client(np);
+    const viaLoadBalancer = await client(lbPort);
+    await exchange(viaNodePort, "before\n");
+    await exchange(viaLoadBalancer, "before\n");
+    for (const [i, text] of [serviceYaml(svcName("unrelated"), [other.port]), l4ServiceYaml(svcName("unrelatednp"), { endpoints: [other.port] })].entries()) {
+      const generation = proxy.runtime.current.generation;
+      const reloaded = nextReload(proxy, (s) => s.generation > generation);
+      await rules.write(`unrelated-${i}.yaml`, text);
+      await within(reloaded, 5_000, "reload after an unrelated file");
+      await proxy.l4.reconcile(proxy.runtime.current.l4.listeners); // the reload's own reconcile is queued before this one
+      await exchange(viaNodePort, `after reload ${i}\n`);
+      await exchange(viaLoadBalancer, `after reload ${i}\n`);
+    }
+    expect(echo.sockets.size).toBe(2);
   });
 
   it("changing loadBalancerIP moves the LoadBalancer listener and its reported address", async () => {
