@@ -507,6 +507,23 @@ describe("connect failures", () => {
   });
 });
 
+describe("passive health on L4", () => {
+  it("a Service's only endpoint refusing connections is never ejected for good: the first connection after it is back reaches it", async () => {
+    const port = await freePort();
+    const np = await nodePort();
+    // The defaults: max-fails 3, fail-timeout 10s.
+    const { proxy } = await proxyOver({ "svc.yaml": l4ServiceYaml(svcName("restart"), { nodePort: np, endpoints: [port] }) });
+    for (let i = 0; i < 5; i++) {
+      const c = await client(np);
+      await within(c.reader.closed, 5_000, `close of refused connection ${i}`);
+    }
+    const pool = proxy.runtime.current.pools.values().next().value!;
+    expect(pool.isAvailable(pool.endpoints[0]!, Date.now())).toBe(false); // out by its limits, yet offered
+    await upstreamTcp(namedEchoServer("back", port));
+    expect(await whoAnswersTcp(np)).toBe("back");
+  });
+});
+
 describe("nodePort assignment and validation", () => {
   it("a missing nodePort is assigned, shown in /api/config, served, and the same after an unrelated reload", async () => {
     const echo = await upstreamTcp(namedEchoServer("auto"));

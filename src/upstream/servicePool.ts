@@ -18,7 +18,9 @@ export interface PoolCarryOver {
  * ClientIP affinity, and health. An endpoint is available when this Service's passive
  * limits (max-fails/fail-timeout, applied to the endpoint's shared failure history) have
  * not ejected it and active checks (if any) have not found it failing — one question,
- * asked by `available()` (cf. Caddy's `Upstream.Available()`).
+ * asked by `available()` (cf. Caddy's `Upstream.Available()`). As nginx never marks its
+ * last server down, passive health never leaves a Service without endpoints: when it
+ * would, the passively ejected ones are offered still.
  */
 export class ServicePool implements PassiveHealthReader {
   /** Active check verdicts by endpoint address; absent = not checked yet (in rotation). */
@@ -97,11 +99,17 @@ export class ServicePool implements PassiveHealthReader {
     return ep.outUntil(this.spec.health.maxFails, this.spec.health.failTimeoutMs) <= now && this.activelyHealthy(ep);
   }
 
-  /** The endpoints in rotation now; the same array when all are (the common case, no allocation). */
+  /**
+   * The endpoints to choose from now: those in rotation; if passive health has taken
+   * them all, those active checks have not failed. The same array when all are in
+   * (the common case, no allocation).
+   */
   available(now: number): readonly Endpoint[] {
     const all = this.endpoints;
     for (let i = 0; i < all.length; i++) {
-      if (!this.isAvailable(all[i]!, now)) return all.filter((e) => this.isAvailable(e, now));
+      if (this.isAvailable(all[i]!, now)) continue;
+      const inRotation = all.filter((e) => this.isAvailable(e, now));
+      return inRotation.length > 0 ? inRotation : all.filter((e) => this.activelyHealthy(e));
     }
     return all;
   }
@@ -143,14 +151,14 @@ export class ServicePool implements PassiveHealthReader {
     });
   }
 
-  /** Seconds until an endpoint may be back by this Service's limits: for `Retry-After` when none is available. */
-  retryAfterSeconds(now: number): number {
-    let soonest = Number.POSITIVE_INFINITY;
-    for (const ep of this.endpoints) {
-      const ms = this.ejectedForMs(ep, now);
-      if (ms > 0) soonest = Math.min(soonest, ms);
-    }
-    if (!Number.isFinite(soonest)) soonest = this.spec.health.checkPath ? this.spec.health.checkIntervalMs : 1000;
-    return Math.max(1, Math.ceil(soonest / 1000));
+  /**
+   * Seconds until an endpoint may be back: for `Retry-After` when none answered. Passive
+   * ejection never keeps a Service's last endpoints from the next request, so with one
+   * that active checks have not failed that is at once (1 s); with all failing them, a
+   * probe each interval may bring one back.
+   */
+  retryAfterSeconds(): number {
+    if (this.endpoints.some((e) => this.activelyHealthy(e))) return 1;
+    return Math.max(1, Math.ceil((this.spec.health.checkPath ? this.spec.health.checkIntervalMs : 1000) / 1000));
   }
 }
