@@ -490,7 +490,8 @@ describe("every endpoint out of rotation", () => {
     }
     // Out by its limits (and logged so), yet still offered: there is no other endpoint.
     expect((await endpointOf(proxy.admin, "web", port)).passive).not.toBe("ok");
-    await log.waitForLine((l) => l.msg === "endpoint out of rotation", "'endpoint out of rotation'");
+    const outLine = await log.waitForLine((l) => l.msg === "endpoint out of rotation", "'endpoint out of rotation'");
+    expect(String(outLine.reason)).toMatch(/still tried while no endpoint of the Service is in rotation/);
 
     const back = track(await upstreamOn(port, "back"));
     expect(await whoAnswers(proxy.url, HOST)).toBe("back");

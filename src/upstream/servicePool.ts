@@ -143,11 +143,15 @@ export class ServicePool implements PassiveHealthReader {
   /** Told by `ep` when this Service's passive verdict on it changes: logged per Service. */
   passiveHealthChanged(ep: Endpoint, healthy: boolean, reason: string): void {
     const { maxFails, failTimeoutMs } = this.spec.health;
+    const now = Date.now();
+    const lastResort = !healthy && !this.endpoints.some((e) => this.isAvailable(e, now));
     this.onHealth({
       pool: this.key,
       endpoint: ep.address,
       healthy,
-      reason: healthy ? reason : `${maxFails} failures within ${failTimeoutMs} ms (${reason}); out of rotation for ${failTimeoutMs} ms`,
+      reason: healthy
+        ? reason
+        : `${maxFails} failures within ${failTimeoutMs} ms (${reason}); out of rotation for ${failTimeoutMs} ms${lastResort ? ", still tried while no endpoint of the Service is in rotation" : ""}`,
     });
   }
 
