@@ -4,7 +4,7 @@ import { parseDuration } from "../src/config/annotations.js";
 import { parseRulesFile } from "../src/config/parse.js";
 import { validateDocuments } from "../src/config/validate.js";
 import { formatIssue } from "../src/issues.js";
-import { Endpoint } from "../src/upstream/endpoint.js";
+import { Endpoint, type PassiveHealthReader } from "../src/upstream/endpoint.js";
 import { get, ingressYaml, nextReload, startUpstream } from "./helpers.js";
 import {
   after,
@@ -19,6 +19,7 @@ import {
   upstreamOn,
   whoAnswers,
   type EndpointView,
+  type MemoryLog,
 } from "./healthHelpers.js";
 import { freePort, inspect, proxyWith, sha256, start, waitFor, within, type Proxy, type Seen } from "./proxyHelpers.js";
 
@@ -123,74 +124,132 @@ describe("parseDuration", () => {
 describe("Endpoint passive accounting (explicit times)", () => {
   const ep = (): Endpoint => new Endpoint({ host: "127.0.0.1", port: 1 }, { connectMs: 1_000, readMs: 1_000 });
 
+  /** A Service's limits reading `e`, with the transitions it is told of ("out@<time of the failure>" / "back"). */
+  let lastFailure = 0;
+  function reader(e: Endpoint, maxFails: number, failTimeoutMs: number) {
+    const told: string[] = [];
+    const r: PassiveHealthReader = { maxFails, failTimeoutMs, passiveHealthChanged: (_ep, healthy) => told.push(healthy ? "back" : `out@${lastFailure}`) };
+    e.addReader(r);
+    return {
+      told,
+      fail: (t: number) => ((lastFailure = t), e.recordFailure(t, "ECONNREFUSED")),
+      until: () => e.outUntil(maxFails, failTimeoutMs),
+      isOut: (t: number) => e.outUntil(maxFails, failTimeoutMs) > t,
+    };
+  }
+
   it("max-fails failures within fail-timeout eject it for fail-timeout, counted from the ejecting failure", () => {
-    const e = ep();
-    expect(e.recordFailure(1_000, 3, 10_000)).toBe(false);
-    expect(e.recordFailure(2_000, 3, 10_000)).toBe(false);
-    expect(e.isEjected(2_000)).toBe(false);
-    expect(e.recordFailure(3_000, 3, 10_000)).toBe(true);
-    expect(e.ejectedUntil).toBe(13_000);
-    expect(e.isEjected(3_000)).toBe(true);
-    expect(e.isEjected(12_999)).toBe(true);
-    expect(e.isEjected(13_000)).toBe(false);
+    const r = reader(ep(), 3, 10_000);
+    r.fail(1_000);
+    r.fail(2_000);
+    expect(r.isOut(2_000)).toBe(false);
+    r.fail(3_000);
+    expect(r.told).toEqual(["out@3000"]);
+    expect(r.until()).toBe(13_000);
+    expect(r.isOut(3_000)).toBe(true);
+    expect(r.isOut(12_999)).toBe(true);
+    expect(r.isOut(13_000)).toBe(false);
   });
 
   it("failures further apart than fail-timeout do not add up", () => {
-    const e = ep();
-    expect(e.recordFailure(0, 2, 1_000)).toBe(false);
-    expect(e.recordFailure(1_001, 2, 1_000)).toBe(false); // the window starting at 0 is over: a new one
-    expect(e.isEjected(1_001)).toBe(false);
-    expect(e.recordFailure(1_500, 2, 1_000)).toBe(true); // second within the window starting at 1001
-    expect(e.isEjected(1_500)).toBe(true);
+    const r = reader(ep(), 2, 1_000);
+    r.fail(0);
+    r.fail(1_001); // not within one window with the failure at 0
+    expect(r.isOut(1_001)).toBe(false);
+    r.fail(1_500); // within one window with the failure at 1001
+    expect(r.isOut(1_500)).toBe(true);
+    expect(r.told).toEqual(["out@1500"]);
   });
 
   it("a failure exactly fail-timeout after the first still counts (the window is inclusive)", () => {
-    const e = ep();
-    e.recordFailure(0, 2, 1_000);
-    expect(e.recordFailure(1_000, 2, 1_000)).toBe(true);
+    const r = reader(ep(), 2, 1_000);
+    r.fail(0);
+    r.fail(1_000);
+    expect(r.told).toEqual(["out@1000"]);
   });
 
   it("max-fails 1 ejects on the first failure; max-fails 0 never ejects", () => {
-    const one = ep();
-    expect(one.recordFailure(5, 1, 1_000)).toBe(true);
-    expect(one.isEjected(6)).toBe(true);
-    const off = ep();
-    for (let t = 0; t < 100; t++) expect(off.recordFailure(t, 0, 1_000)).toBe(false);
-    expect(off.isEjected(100)).toBe(false);
-    expect(off.ejectedUntil).toBe(0);
+    const one = reader(ep(), 1, 1_000);
+    one.fail(5);
+    expect(one.isOut(6)).toBe(true);
+    const off = reader(ep(), 0, 1_000);
+    for (let t = 0; t < 100; t++) off.fail(t);
+    expect(off.isOut(100)).toBe(false);
+    expect(off.until()).toBe(0);
+    expect(off.told).toEqual([]);
   });
 
   it("a success starts the count over", () => {
     const e = ep();
-    e.recordFailure(0, 3, 10_000);
-    e.recordFailure(1, 3, 10_000);
-    expect(e.recordSuccess()).toBe(false); // was not ejected
-    expect(e.recordFailure(2, 3, 10_000)).toBe(false);
-    expect(e.recordFailure(3, 3, 10_000)).toBe(false);
-    expect(e.recordFailure(4, 3, 10_000)).toBe(true);
+    const r = reader(e, 3, 10_000);
+    r.fail(0);
+    r.fail(1);
+    e.recordSuccess();
+    expect(r.told).toEqual([]); // it was not out: nothing to say
+    r.fail(2);
+    r.fail(3);
+    expect(r.isOut(3)).toBe(false);
+    r.fail(4);
+    expect(r.isOut(4)).toBe(true);
   });
 
-  it("a success ends an ejection (and says so); failures during an ejection do not extend it", () => {
+  it("a success ends an ejection (and says so); a failure while out is not told again, and extends the ejection as in nginx", () => {
     const e = ep();
-    expect(e.recordFailure(0, 1, 1_000)).toBe(true);
-    expect(e.recordFailure(500, 1, 1_000)).toBe(false); // already out: no new ejection reported
-    expect(e.ejectedUntil).toBe(1_000);
-    expect(e.recordSuccess()).toBe(true);
-    expect(e.isEjected(501)).toBe(false);
-    expect(e.ejectedUntil).toBe(0);
-    expect(e.recordSuccess()).toBe(false);
+    const r = reader(e, 1, 1_000);
+    r.fail(0);
+    r.fail(500); // already out: not told again
+    expect(r.told).toEqual(["out@0"]);
+    expect(r.until()).toBe(1_500);
+    e.recordSuccess();
+    expect(r.told).toEqual(["out@0", "back"]);
+    expect(r.isOut(501)).toBe(false);
+    expect(r.until()).toBe(0);
+    e.recordSuccess();
+    expect(r.told).toEqual(["out@0", "back"]);
   });
 
   it("after the ejection expires the endpoint is tried again and a failing trial ejects it again within max-fails failures", () => {
-    const e = ep();
-    e.recordFailure(0, 2, 1_000);
-    expect(e.recordFailure(10, 2, 1_000)).toBe(true);
-    expect(e.isEjected(1_010)).toBe(false); // fail-timeout over: back in rotation for a trial
+    const r = reader(ep(), 2, 1_000);
+    r.fail(0);
+    r.fail(10);
+    expect(r.isOut(1_010)).toBe(false); // fail-timeout over: back in rotation for a trial
     let ejectedAgainAfter = 0;
-    for (let t = 1_011; t < 1_020 && ejectedAgainAfter === 0; t++) if (e.recordFailure(t, 2, 1_000)) ejectedAgainAfter = t - 1_010;
+    for (let t = 1_011; t < 1_020 && ejectedAgainAfter === 0; t++) {
+      r.fail(t);
+      if (r.isOut(t)) ejectedAgainAfter = t - 1_010;
+    }
     expect(ejectedAgainAfter).toBeGreaterThanOrEqual(1);
     expect(ejectedAgainAfter).toBeLessThanOrEqual(2);
-    expect(e.isEjected(1_020)).toBe(true);
+    expect(r.isOut(1_020)).toBe(true);
+  });
+
+  it("every Service applies its own limits to the shared failures, and only those whose limits are crossed are told", () => {
+    const e = ep();
+    const strict = reader(e, 1, 10_000);
+    const usual = reader(e, 3, 10_000);
+    const never = reader(e, 0, 10_000);
+    const wide = reader(e, 5, 60_000);
+    strict.fail(0);
+    expect([strict.isOut(0), usual.isOut(0), never.isOut(0), wide.isOut(0)]).toEqual([true, false, false, false]);
+    usual.fail(1);
+    never.fail(2);
+    expect([strict.isOut(2), usual.isOut(2), never.isOut(2), wide.isOut(2)]).toEqual([true, true, false, false]);
+    for (let t = 3; t < 5; t++) never.fail(t);
+    expect(wide.isOut(5)).toBe(true); // the ring grew to the largest max-fails read: 5 failures counted
+    expect([strict.told, usual.told, never.told, wide.told]).toEqual([["out@0"], ["out@2"], [], ["out@4"]]);
+    e.recordSuccess();
+    expect([strict.told.at(-1), usual.told.at(-1), never.told, wide.told.at(-1)]).toEqual(["back", "back", [], "back"]);
+  });
+
+  it("a Service that stops reading (its pool was replaced) is told nothing more", () => {
+    const e = ep();
+    const told: boolean[] = [];
+    const r: PassiveHealthReader = { maxFails: 1, failTimeoutMs: 1_000, passiveHealthChanged: (_ep, healthy) => told.push(healthy) };
+    e.addReader(r);
+    e.removeReader(r);
+    e.recordFailure(0, "ECONNREFUSED");
+    expect(told).toEqual([]);
+    expect(e.outUntil(1, 1_000)).toBe(1_000); // the failure itself is still shared
   });
 });
 
@@ -302,6 +361,54 @@ describe("passive health", () => {
   });
 });
 
+describe("passive health of an endpoint shared by Services", () => {
+  /** Services strict (max-fails 1) and lenient (max-fails 0), each with the shared endpoint first and a live one of its own. */
+  async function sharedEndpoint(logger?: MemoryLog["logger"]) {
+    const shared = track(await resettingServer());
+    const strictLive = track(await startUpstream("strict-live"));
+    const lenientLive = track(await startUpstream("lenient-live"));
+    const { proxy } = await proxyOver(
+      {
+        "strict.yaml": healthSite("strict", "strict.localhost", [shared.port, strictLive.port], { [MAX_FAILS]: "1", [FAIL_TIMEOUT]: "10s" }),
+        "lenient.yaml": healthSite("lenient", "lenient.localhost", [shared.port, lenientLive.port], { [MAX_FAILS]: "0" }),
+      },
+      logger ? { logger } : {},
+    );
+    return { proxy, shared };
+  }
+
+  it("a Service with max-fails \"0\" keeps an endpoint another Service's limits ejected, and keeps trying it", async () => {
+    const { proxy, shared } = await sharedEndpoint();
+    for (let i = 0; i < 4 && (await endpointOf(proxy.admin, "strict", shared.port)).inRotation; i++) {
+      expect(await whoAnswers(proxy.url, "strict.localhost")).toBe("strict-live");
+    }
+    expect((await endpointOf(proxy.admin, "strict", shared.port)).inRotation).toBe(false);
+    expect(await endpointOf(proxy.admin, "lenient", shared.port)).toMatchObject({ inRotation: true, passive: "ok" });
+
+    const attempts = shared.attempts();
+    for (let i = 0; i < 4; i++) expect(await whoAnswers(proxy.url, "lenient.localhost")).toBe("lenient-live");
+    expect(shared.attempts()).toBeGreaterThanOrEqual(attempts + 2); // round robin: every other request tries it first
+    expect(await endpointOf(proxy.admin, "lenient", shared.port)).toMatchObject({ inRotation: true, passive: "ok" });
+    // Meanwhile the strict Service still keeps it out.
+    const strictAttempts = shared.attempts();
+    for (let i = 0; i < 4; i++) expect(await whoAnswers(proxy.url, "strict.localhost")).toBe("strict-live");
+    expect(shared.attempts()).toBe(strictAttempts);
+  });
+
+  it("failures seen through one Service count for every Service naming the endpoint, each judging them by its own limits (and logging its own transition)", async () => {
+    const log = memoryLog();
+    const { proxy, shared } = await sharedEndpoint(log.logger);
+    // Only the lenient Service gets traffic; its first request tries the shared endpoint first.
+    expect(await whoAnswers(proxy.url, "lenient.localhost")).toBe("lenient-live");
+    expect(shared.attempts()).toBe(1);
+    expect(await endpointOf(proxy.admin, "strict", shared.port)).toMatchObject({ inRotation: false });
+    expect(await endpointOf(proxy.admin, "lenient", shared.port)).toMatchObject({ inRotation: true, passive: "ok" });
+    const line = await log.waitForLine((l) => l.msg === "endpoint out of rotation", "'endpoint out of rotation'");
+    expect(line).toMatchObject({ backend: "default/strict:80", endpoint: `127.0.0.1:${shared.port}` });
+    expect(log.lines.filter((l) => l.msg === "endpoint out of rotation").map((l) => l.backend)).toEqual(["default/strict:80"]);
+  });
+});
+
 // ---------------------------------------------------------------------------
 // Active health
 // ---------------------------------------------------------------------------
@@ -372,19 +479,35 @@ describe("active health checks", () => {
 // ---------------------------------------------------------------------------
 
 describe("every endpoint out of rotation", () => {
-  it("passive: 503 at once with Retry-After (the seconds until one is back) and a short plain-text body", async () => {
-    const dead = await freePort();
-    const { proxy } = await proxyOver({ "web.yaml": healthSite("web", HOST, [dead], { [MAX_FAILS]: "1", [FAIL_TIMEOUT]: "3s" }) });
-    const first = await within(get(`${proxy.url}/`, { host: HOST }), 2_000, "the first answer");
-    expect(first.status).toBe(502); // the refused connection that ejects it
-    expect((await endpointOf(proxy.admin, "web", dead)).inRotation).toBe(false);
+  it("passive health never takes a Service's last endpoint: each request while it is down is tried (502), the first one after it is back succeeds", async () => {
+    const port = await freePort();
+    const log = memoryLog();
+    // The defaults (max-fails 3, fail-timeout 10s): a dev server restart refuses a few connections.
+    const { proxy } = await proxyOver({ "web.yaml": healthSite("web", HOST, [port]) }, { logger: log.logger });
+    for (let i = 0; i < 5; i++) {
+      const res = await within(get(`${proxy.url}/`, { host: HOST }), 2_000, `answer ${i}`);
+      expect(res.status, `request ${i}: ${res.body}`).toBe(502);
+    }
+    // Out by its limits (and logged so), yet still offered: there is no other endpoint.
+    expect((await endpointOf(proxy.admin, "web", port)).passive).not.toBe("ok");
+    const outLine = await log.waitForLine((l) => l.msg === "endpoint out of rotation", "'endpoint out of rotation'");
+    expect(String(outLine.reason)).toMatch(/still tried while no endpoint of the Service is in rotation/);
 
-    const t0 = performance.now();
-    const res = await within(get(`${proxy.url}/`, { host: HOST }), 2_000, "the 503");
-    expect(performance.now() - t0).toBeLessThan(500);
-    const seconds = expectOwn503(res);
-    expect(seconds).toBeGreaterThanOrEqual(1);
-    expect(seconds).toBeLessThanOrEqual(3);
+    const back = track(await upstreamOn(port, "back"));
+    expect(await whoAnswers(proxy.url, HOST)).toBe("back");
+    expect(back.received.length).toBe(1);
+    expect(await endpointOf(proxy.admin, "web", port)).toMatchObject({ inRotation: true, passive: "ok" });
+  });
+
+  it("passive health never takes the last endpoints: with every endpoint out by its limits, all are tried and the one back first serves", async () => {
+    const [p1, p2] = [await freePort(), await freePort()];
+    const { proxy } = await proxyOver({ "web.yaml": healthSite("web", HOST, [p1, p2], { [MAX_FAILS]: "1", [FAIL_TIMEOUT]: "10s" }) });
+    for (let i = 0; i < 3; i++) expect((await get(`${proxy.url}/`, { host: HOST })).status).toBe(502);
+    expect((await serviceOf(proxy.admin, "web")).endpoints.map((e) => e.passive === "ok")).toEqual([false, false]);
+    track(await upstreamOn(p2, "second"));
+    expect(await whoAnswers(proxy.url, HOST)).toBe("second");
+    // Back in rotation: the other one is out by its limits again, so it alone serves.
+    expect(await answers(proxy, 4)).toEqual(Array(4).fill("second"));
   });
 
   it("active: 503 with Retry-After, and nothing reaches the unhealthy endpoints", async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -22,6 +22,7 @@ import {
   memoryLogger,
   namedEchoServer,
   nodePort,
+  Reader,
   serviceOf,
   tcpServer,
   whoAnswersTcp,
@@ -77,6 +78,11 @@ function opens(port: number, host = "127.0.0.1"): Promise<void> {
 /** Waits until a fresh connection to `host:port` is refused. */
 function refuses(port: number, host = "127.0.0.1"): Promise<void> {
   return waitFor(async () => (await dialOutcome(port, host)) === "ECONNREFUSED", `${host}:${port} to refuse connections`);
+}
+
+/** Writes `data` in 64 KiB pieces, so `writableLength` tells how much is still in user space. */
+function writeInPieces(socket: Socket, data: Buffer): void {
+  for (let i = 0; i < data.length; i += 64 * 1024) socket.write(data.subarray(i, i + 64 * 1024));
 }
 
 /** A unique, DNS-1035 Service name. */
@@ -381,6 +387,55 @@ describe("half-close", () => {
     expect(sha256(got)).toBe(sha256(payload));
   });
 
+  it("an upstream that sends 8 MiB and closes: a paused, then resumed client gets every byte, then the end", async () => {
+    const payload = randomBytes(8 * 1024 * 1024);
+    let sender!: Socket;
+    const up = await upstreamTcp(
+      tcpServer((s) => {
+        sender = s;
+        writeInPieces(s, payload);
+        s.end();
+      }),
+    );
+    const np = await nodePort();
+    await proxyOver({ "svc.yaml": l4ServiceYaml(svcName("bigclose"), { nodePort: np, endpoints: [up.port] }) });
+    const c = await client(np);
+    c.socket.pause();
+    // Buffers fill on every hop while the client reads nothing: at least 1 MiB has left the upstream.
+    await waitFor(() => sender !== undefined && payload.length - sender.writableLength >= 1024 * 1024, "1 MiB on its way");
+    c.socket.resume();
+    await within(c.reader.ended, 20_000, "the end of the reply");
+    expect(c.reader.bytes.length).toBe(payload.length);
+    expect(sha256(c.reader.bytes)).toBe(sha256(payload));
+  });
+
+  it("the upstream ends first; a client that then sends 8 MiB and ends: a paused, then resumed upstream gets every byte, then the end", async () => {
+    const body = randomBytes(8 * 1024 * 1024);
+    let receiver!: Reader;
+    const up = await upstreamTcp(
+      tcpServer(
+        (s) => {
+          receiver = new Reader(s);
+          s.pause();
+          s.end("go ahead");
+        },
+        { allowHalfOpen: true },
+      ),
+    );
+    const np = await nodePort();
+    await proxyOver({ "svc.yaml": l4ServiceYaml(svcName("bigup"), { nodePort: np, endpoints: [up.port] }) });
+    const c = await client(np, "127.0.0.1", { allowHalfOpen: true });
+    await within(c.reader.ended, 5_000, "the upstream's end");
+    writeInPieces(c.socket, body);
+    c.socket.end();
+    await waitFor(() => body.length - c.socket.writableLength >= 1024 * 1024, "1 MiB on its way");
+    receiver.socket.resume();
+    await within(receiver.ended, 20_000, "the end of the client's body at the upstream");
+    expect(receiver.bytes.length).toBe(body.length);
+    expect(sha256(receiver.bytes)).toBe(sha256(body));
+    await within(c.reader.closed, 5_000, "close of the client connection");
+  });
+
   it("the upstream ends its side first and still receives what the client sends afterwards", async () => {
     let resolveLate!: (s: string) => void;
     const late = new Promise<string>((r) => (resolveLate = r));
@@ -449,6 +504,23 @@ describe("connect failures", () => {
     }
     expect((await get(`${proxy.admin}/healthz`)).status).toBe(200);
     await l4Where(proxy, (s) => s.every((l) => l.connections === 0), "no connections left");
+  });
+});
+
+describe("passive health on L4", () => {
+  it("a Service's only endpoint refusing connections is never ejected for good: the first connection after it is back reaches it", async () => {
+    const port = await freePort();
+    const np = await nodePort();
+    // The defaults: max-fails 3, fail-timeout 10s.
+    const { proxy } = await proxyOver({ "svc.yaml": l4ServiceYaml(svcName("restart"), { nodePort: np, endpoints: [port] }) });
+    for (let i = 0; i < 5; i++) {
+      const c = await client(np);
+      await within(c.reader.closed, 5_000, `close of refused connection ${i}`);
+    }
+    const pool = proxy.runtime.current.pools.values().next().value!;
+    expect(pool.isAvailable(pool.endpoints[0]!, Date.now())).toBe(false); // out by its limits, yet offered
+    await upstreamTcp(namedEchoServer("back", port));
+    expect(await whoAnswersTcp(np)).toBe("back");
   });
 });
 
@@ -794,22 +866,57 @@ subsets:
     );
   });
 
-  it("new endpoints on reload: the listener stays, open connections stay, new connections go to the new endpoint", async () => {
-    const oldUp = await upstreamTcp(namedEchoServer("old"));
-    const newUp = await upstreamTcp(namedEchoServer("new"));
+  it("an endpoint leaving the Service: its open connections are closed, those to endpoints that stay keep going, new ones go to the current endpoints", async () => {
+    const leaving = await upstreamTcp(namedEchoServer("leaving"));
+    const staying = await upstreamTcp(namedEchoServer("staying"));
+    const joining = await upstreamTcp(namedEchoServer("joining"));
     const np = await nodePort();
     const name = svcName("swap");
-    const { proxy, rules } = await proxyOver({ "svc.yaml": l4ServiceYaml(name, { nodePort: np, endpoints: [oldUp.port] }) });
-    const c = await client(np);
-    await c.reader.contains("old\n");
-    expect((await config(proxy)).listeners.find((l) => l.port === np)?.connections).toBe(1);
+    const { proxy, rules } = await proxyOver({ "svc.yaml": l4ServiceYaml(name, { nodePort: np, endpoints: [leaving.port, staying.port] }) });
+    // Round robin: two connections, one on each endpoint.
+    const first = await client(np);
+    const second = await client(np);
+    const firstName = (await first.reader.contains("\n")).trim();
+    const onLeaving = firstName === "leaving" ? first : second;
+    const onStaying = firstName === "leaving" ? second : first;
+    await onStaying.reader.contains("staying\n");
+    await onLeaving.reader.contains("leaving\n");
+
     const reloaded = nextReload(proxy);
-    await rules.write("svc.yaml", l4ServiceYaml(name, { nodePort: np, endpoints: [newUp.port] }));
+    await rules.write("svc.yaml", l4ServiceYaml(name, { nodePort: np, endpoints: [staying.port, joining.port] }));
     await within(reloaded, 5_000, "reload");
-    await waitFor(async () => (await whoAnswersTcp(np)) === "new", "new connections to reach the new endpoint");
-    expect(proxy.l4.status().filter((l) => l.port === np).map((l) => l.state)).toEqual(["listening"]);
-    await exchange(c, "still on the old one\n");
-    expect(oldUp.sockets.size).toBe(1);
+    await within(onLeaving.reader.closed, 5_000, "close of the connection to the endpoint that left");
+    expect(leaving.sockets.size).toBe(0);
+    await exchange(onStaying, "still here\n");
+    expect(proxy.l4.status().filter((l) => l.port === np).map((l) => [l.state, l.connections])).toEqual([["listening", 1]]);
+    const seen = new Set([await whoAnswersTcp(np), await whoAnswersTcp(np)]);
+    expect(seen).toEqual(new Set(["staying", "joining"]));
+  });
+
+  it("an unrelated reload keeps idle NodePort and LoadBalancer connections: each still carries bytes both ways", async () => {
+    const echo = await upstreamTcp(echoServer());
+    const other = await upstreamTcp(echoServer());
+    const np = await nodePort();
+    const lbNodePort = await nodePort();
+    const lbPort = await freePortOn("127.0.0.1");
+    const { proxy, rules } = await proxyOver({
+      "np.yaml": l4ServiceYaml(svcName("idle"), { nodePort: np, endpoints: [echo.port] }),
+      "lb.yaml": l4ServiceYaml(svcName("idlelb"), { type: "LoadBalancer", port: lbPort, nodePort: lbNodePort, endpoints: [echo.port] }),
+    });
+    const viaNodePort = await client(np);
+    const viaLoadBalancer = await client(lbPort);
+    await exchange(viaNodePort, "before\n");
+    await exchange(viaLoadBalancer, "before\n");
+    for (const [i, text] of [serviceYaml(svcName("unrelated"), [other.port]), l4ServiceYaml(svcName("unrelatednp"), { endpoints: [other.port] })].entries()) {
+      const generation = proxy.runtime.current.generation;
+      const reloaded = nextReload(proxy, (s) => s.generation > generation);
+      await rules.write(`unrelated-${i}.yaml`, text);
+      await within(reloaded, 5_000, "reload after an unrelated file");
+      await proxy.l4.reconcile(proxy.runtime.current.l4.listeners); // the reload's own reconcile is queued before this one
+      await exchange(viaNodePort, `after reload ${i}\n`);
+      await exchange(viaLoadBalancer, `after reload ${i}\n`);
+    }
+    expect(echo.sockets.size).toBe(2);
   });
 
   it("changing loadBalancerIP moves the LoadBalancer listener and its reported address", async () => {

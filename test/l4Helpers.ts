@@ -63,7 +63,8 @@ export interface TcpServer {
   close(): Promise<void>;
 }
 
-export async function tcpServer(onConnection: (s: Socket) => void, opts: { host?: string; allowHalfOpen?: boolean } = {}): Promise<TcpServer> {
+/** `opts.port` fixes the port (an upstream restarted where it was); ephemeral by default. */
+export async function tcpServer(onConnection: (s: Socket) => void, opts: { host?: string; port?: number; allowHalfOpen?: boolean } = {}): Promise<TcpServer> {
   const sockets = new Set<Socket>();
   let accepted = 0;
   const server = createServer({ allowHalfOpen: opts.allowHalfOpen ?? false }, (s) => {
@@ -73,7 +74,7 @@ export async function tcpServer(onConnection: (s: Socket) => void, opts: { host?
     s.on("error", () => s.destroy());
     onConnection(s);
   });
-  await new Promise<void>((res) => server.listen(0, opts.host ?? "127.0.0.1", res));
+  await new Promise<void>((res) => server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", res));
   return {
     server,
     port: (server.address() as AddressInfo).port,
@@ -93,11 +94,14 @@ export function echoServer(): Promise<TcpServer> {
 }
 
 /** Says `name\n` first, then echoes. Tells which endpoint a connection reached. */
-export function namedEchoServer(name: string): Promise<TcpServer> {
-  return tcpServer((s) => {
-    s.write(`${name}\n`);
-    s.pipe(s);
-  });
+export function namedEchoServer(name: string, port?: number): Promise<TcpServer> {
+  return tcpServer(
+    (s) => {
+      s.write(`${name}\n`);
+      s.pipe(s);
+    },
+    port === undefined ? {} : { port },
+  );
 }
 
 // ---------------------------------------------------------------------------

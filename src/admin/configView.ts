@@ -59,7 +59,7 @@ export function configView(snapshot: Snapshot, ready: boolean, listeners: readon
           return {
             address: e.address,
             inRotation: p.isAvailable(e, now),
-            passive: e.isEjected(now) ? { ejectedForMs: e.ejectedUntil - now } : "ok",
+            passive: p.ejectedForMs(e, now) > 0 ? { ejectedForMs: p.ejectedForMs(e, now) } : "ok",
             active: active === undefined ? (p.spec.health.checkPath ? "pending" : "off") : active ? "healthy" : "unhealthy",
           };
         }),

@@ -333,7 +333,7 @@ function noEndpoint(pool: ServicePool): { status: number; detail: string; header
   return {
     status: 503,
     detail: `every endpoint of Service ${pool.key} is out of rotation (failing health checks)`,
-    headers: { "retry-after": String(pool.retryAfterSeconds(Date.now())) },
+    headers: { "retry-after": String(pool.retryAfterSeconds()) },
   };
 }
 

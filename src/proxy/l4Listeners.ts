@@ -5,6 +5,7 @@ import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { peerAddress } from "./headers.js";
 import type { L4ListenerSpec } from "./l4Plan.js";
+import { relay } from "./relay.js";
 
 export interface L4ListenerStatus extends L4ListenerSpec {
   state: "listening" | "error" | "draining";
@@ -17,7 +18,8 @@ interface Listener {
   server: Server;
   state: L4ListenerStatus["state"];
   error?: string;
-  connections: Set<Socket>;
+  /** Client sockets and the endpoint each goes to (the one being tried while connecting). */
+  connections: Map<Socket, Endpoint | undefined>;
 }
 
 export interface L4Options {
@@ -32,10 +34,11 @@ export interface L4Options {
 
 /**
  * The TCP listeners of NodePort and LoadBalancer Services, as kube-proxy would have
- * them: bytes piped both ways to an endpoint the Service's policy picks (round-robin
+ * them: bytes relayed both ways to an endpoint the Service's policy picks (round-robin
  * or ClientIP affinity), half-close honoured. Reconciled on every reload: a listener
- * that stays keeps its socket and connections; a removed one stops accepting and its
- * connections drain; a port that cannot be bound is an error on that Service, never a crash.
+ * that stays keeps its socket and its connections, except those whose endpoint left
+ * the Service; a removed one stops accepting and its connections drain; a port that
+ * cannot be bound is an error on that Service, never a crash.
  */
 export class L4Listeners {
   private readonly listeners = new Map<string, Listener>();
@@ -73,6 +76,7 @@ export class L4Listeners {
       const spec = wanted.get(id);
       if (spec && l.state === "listening") {
         l.spec = spec; // same address and port: keep the socket, follow the new backend
+        this.cutDeparted(l);
         continue;
       }
       this.listeners.delete(id);
@@ -87,7 +91,7 @@ export class L4Listeners {
   }
 
   private open(spec: L4ListenerSpec): Promise<void> {
-    const l: Listener = { spec, server: createServer({ allowHalfOpen: true }), state: "listening", connections: new Set() };
+    const l: Listener = { spec, server: createServer({ allowHalfOpen: true }), state: "listening", connections: new Map() };
     l.server.on("connection", (socket) => this.accept(l, socket));
     this.listeners.set(spec.id, l);
     return new Promise((resolve) => {
@@ -105,7 +109,7 @@ export class L4Listeners {
   }
 
   private accept(l: Listener, client: Socket): void {
-    l.connections.add(client);
+    l.connections.set(client, undefined);
     this.options.onConnection?.(l.spec);
     client.once("close", () => l.connections.delete(client));
     client.on("error", () => client.destroy());
@@ -116,30 +120,49 @@ export class L4Listeners {
       client.destroy();
       return;
     }
-    this.connectUpstream(pool, first, client, clientIp, 0);
+    this.connectUpstream(l, pool, first, client, clientIp, 0);
   }
 
-  /** Connects, then pipes; a failed connect tries one other endpoint, then closes the client. */
-  private connectUpstream(pool: ServicePool, ep: Endpoint, client: Socket, clientIp: string, attempt: number): void {
+  /**
+   * Cuts the connections whose endpoint is no longer one of the Service's, as kube-proxy
+   * forgets their conntrack entries; every other connection keeps its sockets.
+   */
+  private cutDeparted(l: Listener): void {
+    const pool = this.options.snapshots.current.pools.get(l.spec.backend);
+    if (!pool) return; // the Service port is gone: its listener goes on the next reconcile, and drains
+    const current = new Set(pool.endpoints.map((e) => e.address));
+    let cut = 0;
+    for (const [client, ep] of l.connections) {
+      if (ep === undefined || current.has(ep.address)) continue;
+      client.destroy();
+      cut++;
+    }
+    if (cut > 0) this.options.logger.info({ listener: l.spec.id, service: l.spec.service, connections: cut }, "L4 connections closed: their endpoint left the Service");
+  }
+
+  /** Connects, then relays; a failed connect tries one other endpoint, then closes the client. */
+  private connectUpstream(l: Listener, pool: ServicePool, ep: Endpoint, client: Socket, clientIp: string, attempt: number): void {
+    if (l.connections.has(client)) l.connections.set(client, ep);
     const upstream = connect({ host: ep.target.host, port: ep.target.port, allowHalfOpen: true });
     upstream.setTimeout(this.options.connectTimeoutMs, () => upstream.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })));
     const onConnectError = (err: NodeJS.ErrnoException): void => {
+      client.off("close", abandon);
       pool.reportFailure(ep, err.code ?? err.message);
       const other = attempt === 0 && !client.destroyed ? pool.pickOther(ep, { clientIp }) : undefined;
-      if (other) this.connectUpstream(pool, other, client, clientIp, 1);
+      if (other) this.connectUpstream(l, pool, other, client, clientIp, 1);
       else client.destroy();
     };
+    // A client that leaves while we connect takes the attempt with it; once connected,
+    // the relay decides (the upstream may still be writing when the client is done).
+    const abandon = (): void => void upstream.destroy();
     upstream.once("error", onConnectError);
-    client.once("close", () => upstream.destroy());
+    client.once("close", abandon);
     upstream.once("connect", () => {
       upstream.setTimeout(0);
       upstream.off("error", onConnectError);
+      client.off("close", abandon);
       pool.reportSuccess(ep);
-      upstream.on("error", () => client.destroy());
-      upstream.once("close", () => client.destroy());
-      // pipe() ends the other side's writable when one side ends: a half-close goes through.
-      client.pipe(upstream);
-      upstream.pipe(client);
+      relay(client, upstream);
     });
   }
 
@@ -149,7 +172,7 @@ export class L4Listeners {
     this.draining.add(l);
     const closed = new Promise<void>((resolve) => l.server.close(() => resolve()));
     const timer = setTimeout(() => {
-      for (const c of l.connections) c.destroy();
+      for (const c of l.connections.keys()) c.destroy();
     }, graceMs);
     timer.unref();
     await closed;

@@ -12,6 +12,19 @@ export function endpointAddress(target: EndpointAddress): string {
   return `${host}:${target.port}`;
 }
 
+/** A Service's view of an endpoint's shared passive health: its own limits, and where it hears of changes. */
+export interface PassiveHealthReader {
+  readonly maxFails: number;
+  readonly failTimeoutMs: number;
+  /** `ep` went out of rotation under these limits (`healthy` false), or a success brought it back. */
+  passiveHealthChanged(ep: Endpoint, healthy: boolean, reason: string): void;
+}
+
+/** Failures an endpoint remembers before any Service asks for more (the default max-fails). */
+const DEFAULT_FAILURES_KEPT = 3;
+/** A larger max-fails is counted as this many: enough to tell a dead endpoint, and bounded memory. */
+export const MAX_FAILURES_KEPT = 1024;
+
 /**
  * One upstream address and its keep-alive connection pool. Shared by every Service
  * port that resolves to the same address and carried across reloads while any
@@ -24,11 +37,19 @@ export class Endpoint {
   private pool: Pool | undefined;
   /** Set once no configuration names this endpoint any more. */
   private retired = false;
-  /** Passive health (nginx's max_fails/fail_timeout): failures counted in the current window. */
+  /**
+   * Passive health, shared by every Service naming this endpoint: the times of the
+   * refused or reset connections since the last success, newest at `newest`, in a ring
+   * as long as the largest max-fails a Service reads it with. Each Service applies its
+   * own max-fails and fail-timeout when it reads them (cf. Caddy's shared Host fail
+   * count, read by each Upstream against its own MaxFails).
+   */
+  private failureTimes = new Float64Array(DEFAULT_FAILURES_KEPT);
+  private newest = -1;
+  /** Failures since the last success; may exceed what the ring keeps. */
   private failures = 0;
-  private windowStart = 0;
-  /** Out of rotation until this time (ms since epoch); 0 when in. */
-  ejectedUntil = 0;
+  /** Services reading this endpoint's passive health, told when their verdict changes. */
+  private readonly readers = new Set<PassiveHealthReader>();
 
   constructor(
     readonly target: EndpointAddress,
@@ -62,33 +83,58 @@ export class Endpoint {
     });
   }
 
-  isEjected(now: number): boolean {
-    return this.ejectedUntil > now;
-  }
-
   /**
-   * A refused or reset connection. `maxFails` of them within `failTimeoutMs` take the
-   * endpoint out of rotation for `failTimeoutMs`. Returns true when this one did.
+   * Until when `maxFails` failures within `failTimeoutMs` keep this endpoint out of
+   * rotation (nginx's max_fails/fail_timeout): `failTimeoutMs` after the newest failure,
+   * when the newest `maxFails` failures fall within one `failTimeoutMs` window (both ends
+   * included); 0 when they do not, and always when `maxFails` is 0. Allocation-free:
+   * asked for every endpoint of every request.
    */
-  recordFailure(now: number, maxFails: number, failTimeoutMs: number): boolean {
-    if (maxFails <= 0) return false;
-    if (now - this.windowStart > failTimeoutMs) {
-      this.windowStart = now;
-      this.failures = 0;
-    }
-    this.failures++;
-    if (this.failures < maxFails || this.isEjected(now)) return false;
-    this.ejectedUntil = now + failTimeoutMs;
-    this.failures = 0;
-    return true;
+  outUntil(maxFails: number, failTimeoutMs: number): number {
+    if (maxFails <= 0 || this.failures < maxFails) return 0;
+    const ring = this.failureTimes;
+    const latest = ring[this.newest]!;
+    const oldest = ring[(this.newest - Math.min(maxFails, ring.length) + 1 + ring.length) % ring.length]!;
+    return latest - oldest <= failTimeoutMs ? latest + failTimeoutMs : 0;
   }
 
-  /** A connection that worked: the failure count starts over and an ejection ends. Returns true if it was ejected. */
-  recordSuccess(): boolean {
-    const wasEjected = this.ejectedUntil !== 0;
-    if (this.failures !== 0) this.failures = 0;
-    if (wasEjected) this.ejectedUntil = 0;
-    return wasEjected;
+  /** A Service reading this endpoint's passive health from now on (see `PassiveHealthReader`). */
+  addReader(reader: PassiveHealthReader): void {
+    this.readers.add(reader);
+    const keep = Math.min(Math.max(reader.maxFails, 1), MAX_FAILURES_KEPT);
+    if (keep > this.failureTimes.length) this.growRing(keep);
+  }
+
+  removeReader(reader: PassiveHealthReader): void {
+    this.readers.delete(reader);
+  }
+
+  /** A refused or reset connection at `now`; each reader whose limits it crosses is told. */
+  recordFailure(now: number, reason: string): void {
+    const wasOut = this.readers.size === 0 ? [] : [...this.readers].map((r) => this.outUntil(r.maxFails, r.failTimeoutMs) > now);
+    this.newest = (this.newest + 1) % this.failureTimes.length;
+    this.failureTimes[this.newest] = now;
+    this.failures++;
+    let i = 0;
+    for (const r of this.readers) {
+      if (!wasOut[i++] && this.outUntil(r.maxFails, r.failTimeoutMs) > now) r.passiveHealthChanged(this, false, reason);
+    }
+  }
+
+  /** A connection that worked: the failures are forgotten, and readers it had ejected are told it is back. */
+  recordSuccess(): void {
+    if (this.failures === 0) return;
+    for (const r of this.readers) if (this.outUntil(r.maxFails, r.failTimeoutMs) !== 0) r.passiveHealthChanged(this, true, "connection succeeded");
+    this.failures = 0;
+  }
+
+  private growRing(length: number): void {
+    const grown = new Float64Array(length);
+    const kept = Math.min(this.failures, this.failureTimes.length);
+    // Oldest first, so the newest failure ends at index kept - 1.
+    for (let i = 0; i < kept; i++) grown[i] = this.failureTimes[(this.newest - kept + 1 + i + this.failureTimes.length) % this.failureTimes.length]!;
+    this.failureTimes = grown;
+    this.newest = kept - 1;
   }
 
   /** Lets in-flight requests finish, then closes the sockets. */

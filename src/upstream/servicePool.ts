@@ -1,7 +1,7 @@
 import { AffinityTable } from "./affinity.js";
 import type { BackendSpec } from "./backendSpec.js";
 import { clientIpAffinity, roundRobin, type Balancer, type PickContext } from "./balancer.js";
-import type { Endpoint } from "./endpoint.js";
+import type { Endpoint, PassiveHealthReader } from "./endpoint.js";
 import { HealthChecker } from "./healthCheck.js";
 
 /** Health transitions, reported upward (logs, metrics) through this callback. */
@@ -15,11 +15,14 @@ export interface PoolCarryOver {
 
 /**
  * The endpoints behind one Service port: the policy that spreads requests over them,
- * ClientIP affinity, and health. An endpoint is available when passive checks have not
- * ejected it and active checks (if any) have not found it failing — one question,
- * asked by `available()` (cf. Caddy's `Upstream.Available()`).
+ * ClientIP affinity, and health. An endpoint is available when this Service's passive
+ * limits (max-fails/fail-timeout, applied to the endpoint's shared failure history) have
+ * not ejected it and active checks (if any) have not found it failing — one question,
+ * asked by `available()` (cf. Caddy's `Upstream.Available()`). As nginx never marks its
+ * last server down, passive health never leaves a Service without endpoints: when it
+ * would, the passively ejected ones are offered still.
  */
-export class ServicePool {
+export class ServicePool implements PassiveHealthReader {
   /** Active check verdicts by endpoint address; absent = not checked yet (in rotation). */
   readonly activeHealth: Map<string, boolean>;
   readonly affinity: AffinityTable | undefined;
@@ -48,8 +51,17 @@ export class ServicePool {
     return this.spec.key;
   }
 
-  /** Starts active health checks, when the Service asks for them. */
+  get maxFails(): number {
+    return this.spec.health.maxFails;
+  }
+
+  get failTimeoutMs(): number {
+    return this.spec.health.failTimeoutMs;
+  }
+
+  /** Goes live: reads its endpoints' passive health, and starts active checks when the Service asks for them. */
   start(): void {
+    for (const ep of this.endpoints) ep.addReader(this);
     const { checkPath, checkIntervalMs } = this.spec.health;
     if (!checkPath || this.endpoints.length === 0) return;
     this.checker = new HealthChecker(this.endpoints, {
@@ -69,17 +81,35 @@ export class ServicePool {
 
   close(): void {
     this.checker?.stop();
+    for (const ep of this.endpoints) ep.removeReader(this);
   }
 
+  /** Milliseconds `ep` stays out by this Service's passive limits; 0 when it is in. */
+  ejectedForMs(ep: Endpoint, now: number): number {
+    return Math.max(0, ep.outUntil(this.spec.health.maxFails, this.spec.health.failTimeoutMs) - now);
+  }
+
+  /** Whether the latest active check did not fail `ep` (or none ran). */
+  private activelyHealthy(ep: Endpoint): boolean {
+    return this.activeHealth.size === 0 || this.activeHealth.get(ep.address) !== false;
+  }
+
+  /** In rotation: neither this Service's passive limits nor active checks keep `ep` out. */
   isAvailable(ep: Endpoint, now: number): boolean {
-    return !ep.isEjected(now) && this.activeHealth.get(ep.address) !== false;
+    return ep.outUntil(this.spec.health.maxFails, this.spec.health.failTimeoutMs) <= now && this.activelyHealthy(ep);
   }
 
-  /** The endpoints in rotation now; the same array when all are (the common case, no allocation). */
+  /**
+   * The endpoints to choose from now: those in rotation; if passive health has taken
+   * them all, those active checks have not failed. The same array when all are in
+   * (the common case, no allocation).
+   */
   available(now: number): readonly Endpoint[] {
     const all = this.endpoints;
     for (let i = 0; i < all.length; i++) {
-      if (!this.isAvailable(all[i]!, now)) return all.filter((e) => this.isAvailable(e, now));
+      if (this.isAvailable(all[i]!, now)) continue;
+      const inRotation = all.filter((e) => this.isAvailable(e, now));
+      return inRotation.length > 0 ? inRotation : all.filter((e) => this.activelyHealthy(e));
     }
     return all;
   }
@@ -90,7 +120,7 @@ export class ServicePool {
    * another try (a success brings it back). Active checks still decide.
    */
   pick(ctx: PickContext, retrying = false): Endpoint | undefined {
-    const candidates = retrying ? this.endpoints.filter((e) => this.activeHealth.get(e.address) !== false) : this.available(Date.now());
+    const candidates = retrying ? this.endpoints.filter((e) => this.activelyHealthy(e)) : this.available(Date.now());
     return this.balancer(candidates, ctx);
   }
 
@@ -100,24 +130,39 @@ export class ServicePool {
     return others.length === 0 ? undefined : this.balancer(others, ctx);
   }
 
-  /** A refused or reset connection to `ep` (passive health). */
+  /** A refused or reset connection to `ep` (passive health, shared with every Service naming it). */
   reportFailure(ep: Endpoint, reason: string): void {
-    const { maxFails, failTimeoutMs } = this.spec.health;
-    if (ep.recordFailure(Date.now(), maxFails, failTimeoutMs)) {
-      this.onHealth({ pool: this.key, endpoint: ep.address, healthy: false, reason: `${maxFails} failures within ${failTimeoutMs} ms (${reason}); out of rotation for ${failTimeoutMs} ms` });
-    }
+    ep.recordFailure(Date.now(), reason);
   }
 
   /** A connection to `ep` that worked. */
   reportSuccess(ep: Endpoint): void {
-    if (ep.recordSuccess()) this.onHealth({ pool: this.key, endpoint: ep.address, healthy: true, reason: "connection succeeded" });
+    ep.recordSuccess();
   }
 
-  /** Seconds until an endpoint may be back: for `Retry-After` when none is available. */
-  retryAfterSeconds(now: number): number {
-    let soonest = Number.POSITIVE_INFINITY;
-    for (const ep of this.endpoints) if (ep.isEjected(now)) soonest = Math.min(soonest, ep.ejectedUntil - now);
-    if (!Number.isFinite(soonest)) soonest = this.spec.health.checkPath ? this.spec.health.checkIntervalMs : 1000;
-    return Math.max(1, Math.ceil(soonest / 1000));
+  /** Told by `ep` when this Service's passive verdict on it changes: logged per Service. */
+  passiveHealthChanged(ep: Endpoint, healthy: boolean, reason: string): void {
+    const { maxFails, failTimeoutMs } = this.spec.health;
+    const now = Date.now();
+    const lastResort = !healthy && !this.endpoints.some((e) => this.isAvailable(e, now));
+    this.onHealth({
+      pool: this.key,
+      endpoint: ep.address,
+      healthy,
+      reason: healthy
+        ? reason
+        : `${maxFails} failures within ${failTimeoutMs} ms (${reason}); out of rotation for ${failTimeoutMs} ms${lastResort ? ", still tried while no endpoint of the Service is in rotation" : ""}`,
+    });
+  }
+
+  /**
+   * Seconds until an endpoint may be back: for `Retry-After` when none answered. Passive
+   * ejection never keeps a Service's last endpoints from the next request, so with one
+   * that active checks have not failed that is at once (1 s); with all failing them, a
+   * probe each interval may bring one back.
+   */
+  retryAfterSeconds(): number {
+    if (this.endpoints.some((e) => this.activelyHealthy(e))) return 1;
+    return Math.max(1, Math.ceil((this.spec.health.checkPath ? this.spec.health.checkIntervalMs : 1000) / 1000));
   }
 }
