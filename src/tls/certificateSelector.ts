@@ -19,6 +19,8 @@ export interface CertificateSelectorOptions {
   /** Bounds on local-CA issuance (the defaults suit any real use; tests narrow them). */
   leafCacheSize?: number;
   issuance?: TokenBucket;
+  /** The wall clock local-CA certificates are issued and renewed by (default Date.now; tests advance it). */
+  now?: () => number;
 }
 
 /**
@@ -56,10 +58,12 @@ export class CertificateSelector {
   private readonly issuance: TokenBucket;
   private defaultPem: { cert: string; key: string } | undefined;
   private defaultContext: SecureContext | undefined;
+  private readonly now: () => number;
 
   constructor(private readonly options: CertificateSelectorOptions) {
     this.issued = new LruMap(options.leafCacheSize ?? LEAF_CACHE_SIZE);
     this.issuance = options.issuance ?? new TokenBucket(ISSUE_PER_SECOND, ISSUE_BURST);
+    this.now = options.now ?? Date.now;
   }
 
   /** Local-CA leaves currently kept. */
@@ -87,7 +91,7 @@ export class CertificateSelector {
       for (const w of check.warnings) this.options.logger.warn({ file: defaultCert }, `default certificate: ${w}`);
       pem = { cert, key };
     } else {
-      const issued = await (await this.localCa()).issue(DEFAULT_NAME);
+      const issued = await (await this.localCa()).issue(DEFAULT_NAME, this.now());
       pem = { cert: issued.certPem, key: issued.keyPem };
     }
     const options = { ...pem, ...defaultKeyTypeLast(pem.key) };
@@ -131,10 +135,10 @@ export class CertificateSelector {
   private issuedContext(host: string): Promise<SecureContext> | undefined {
     const kept = this.issued.get(host);
     // A leaf due for renewal still has a day to go: served while the rate says wait.
-    if (kept && (kept.renewAt > Date.now() || !this.issuance.take())) return kept.context;
+    if (kept && (kept.renewAt > this.now() || !this.issuance.take())) return kept.context;
     if (!kept && !this.issuance.take()) return undefined;
     const context = this.localCa()
-      .then((ca) => ca.issue(host))
+      .then((ca) => ca.issue(host, this.now()))
       .then((issued) => {
         leaf.renewAt = issued.notAfter.getTime() - RENEW_BEFORE_MS;
         return createSecureContext({ cert: issued.certPem, key: issued.keyPem });
