@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
@@ -14,7 +15,7 @@ import { L4Listeners } from "./proxy/l4Listeners.js";
 import type { L4ListenerSpec } from "./proxy/l4Plan.js";
 import { createAccessLog } from "./log.js";
 import { Runtime } from "./runtime.js";
-import { CertificateSelector } from "./tls/certificateSelector.js";
+import { CertificateSelector, type DefaultContextOptions } from "./tls/certificateSelector.js";
 
 export interface IngressdOptions {
   rules: string[];
@@ -44,6 +45,10 @@ export interface IngressdOptions {
   dataDir?: string;
   defaultCert?: string;
   defaultKey?: string;
+  /** The wall clock local-CA certificates are issued and renewed by (default Date.now; tests advance it). */
+  now?: () => number;
+  /** How often the local CA's default certificate is checked for renewal (default 1 min). */
+  defaultRenewalCheckMs?: number;
 }
 
 export interface Ingressd {
@@ -96,11 +101,14 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     logger,
     dataDir: options.dataDir ?? join(homedir(), ".local", "share", "ingressd"),
     ...(options.defaultCert && options.defaultKey ? { defaultCert: options.defaultCert, defaultKey: options.defaultKey } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   let https: HttpsServer | undefined;
   let httpsPort: number | undefined;
   let httpsOpening: Promise<number> | undefined;
   const httpsWaiters: ((port: number) => void)[] = [];
+  /** A new default certificate, for the next handshakes (open connections keep theirs). */
+  const installDefault = (pem: DefaultContextOptions): void => https?.setSecureContext({ ...pem, minVersion: "TLSv1.2" });
   /**
    * The HTTPS listener opens once TLS exists: a TLS host, a default certificate given,
    * or a route forced to redirect to HTTPS (force-ssl-redirect needs somewhere to go).
@@ -195,19 +203,34 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     await defaultWatch.watch(() => {
       certificates.loadDefault().then(
         (pem) => {
-          https?.setSecureContext({ ...pem, minVersion: "TLSv1.2" });
+          installDefault(pem);
           logger.info({ file: options.defaultCert }, "default certificate reloaded");
         },
         (err: unknown) => logger.error({ err }, "default certificate not reloaded; the previous one is still served"),
       );
     });
   }
+  // The local CA's default certificate lasts a week: renewed a day before it ends. Checked
+  // against the wall clock every minute rather than by one six-day timer: timers follow a
+  // monotonic clock, which on Linux stands still while the machine sleeps, so a laptop
+  // that slept would fire it after the certificate had ended.
+  const defaultRenewal = setInterval(() => {
+    certificates.renewDefaultIfDue().then(
+      (pem) => {
+        if (!pem) return;
+        installDefault(pem);
+        logger.info({ notAfter: new Date(new X509Certificate(pem.cert).validTo).toISOString() }, "default certificate renewed");
+      },
+      (err: unknown) => logger.error({ err }, "default certificate not renewed; the previous one is still served"),
+    );
+  }, options.defaultRenewalCheckMs ?? 60_000).unref();
   logger.info({ http: `${options.bind}:${httpPort}`, admin: `${options.adminBind}:${adminPort}` }, "ingressd listening");
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       const grace = options.shutdownGraceMs ?? 10_000;
+      clearInterval(defaultRenewal);
       await defaultWatch?.close();
       const servers = https ? [http, https] : [http];
       const drained = Promise.all(servers.map((s) => new Promise<void>((res) => s.close(() => res()))));

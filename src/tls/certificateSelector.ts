@@ -19,6 +19,8 @@ export interface CertificateSelectorOptions {
   /** Bounds on local-CA issuance (the defaults suit any real use; tests narrow them). */
   leafCacheSize?: number;
   issuance?: TokenBucket;
+  /** The wall clock local-CA certificates are issued and renewed by (default Date.now; tests advance it). */
+  now?: () => number;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface CertificateSelectorOptions {
 const LEAF_CACHE_SIZE = 1_000;
 const ISSUE_PER_SECOND = 10;
 const ISSUE_BURST = 20;
-/** Leaves are reissued a day before they end. */
+/** Leaves (and the local CA's default certificate) are reissued a day before they end. */
 const RENEW_BEFORE_MS = 24 * 3600_000;
 
 interface IssuedLeaf {
@@ -56,10 +58,14 @@ export class CertificateSelector {
   private readonly issuance: TokenBucket;
   private defaultPem: { cert: string; key: string } | undefined;
   private defaultContext: SecureContext | undefined;
+  /** When the local CA's default certificate is due for renewal (undefined: none, or from files). */
+  private defaultRenewAt: number | undefined;
+  private readonly now: () => number;
 
   constructor(private readonly options: CertificateSelectorOptions) {
     this.issued = new LruMap(options.leafCacheSize ?? LEAF_CACHE_SIZE);
     this.issuance = options.issuance ?? new TokenBucket(ISSUE_PER_SECOND, ISSUE_BURST);
+    this.now = options.now ?? Date.now;
   }
 
   /** Local-CA leaves currently kept. */
@@ -80,6 +86,7 @@ export class CertificateSelector {
   async loadDefault(): Promise<DefaultContextOptions> {
     const { defaultCert, defaultKey } = this.options;
     let pem: { cert: string; key: string };
+    let renewAt: number | undefined;
     if (defaultCert && defaultKey) {
       const [cert, key] = await Promise.all([readFile(defaultCert, "utf8"), readFile(defaultKey, "utf8")]);
       const check = checkCertificatePair(cert, key);
@@ -87,13 +94,31 @@ export class CertificateSelector {
       for (const w of check.warnings) this.options.logger.warn({ file: defaultCert }, `default certificate: ${w}`);
       pem = { cert, key };
     } else {
-      const issued = await (await this.localCa()).issue(DEFAULT_NAME);
+      const issued = await (await this.localCa()).issue(DEFAULT_NAME, this.now());
       pem = { cert: issued.certPem, key: issued.keyPem };
+      renewAt = issued.notAfter.getTime() - RENEW_BEFORE_MS;
     }
     const options = { ...pem, ...defaultKeyTypeLast(pem.key) };
     this.defaultPem = pem;
     this.defaultContext = createSecureContext(options);
+    this.defaultRenewAt = renewAt;
     return options;
+  }
+
+  /**
+   * Reissues the local CA's default certificate once it is due, as `loadDefault` does;
+   * undefined when it is not due (or comes from `--default-cert`, which is watched instead).
+   */
+  async renewDefaultIfDue(): Promise<DefaultContextOptions | undefined> {
+    const due = this.defaultRenewAt;
+    if (due === undefined || due > this.now()) return undefined;
+    this.defaultRenewAt = Infinity; // one renewal at a time
+    try {
+      return await this.loadDefault();
+    } catch (err) {
+      this.defaultRenewAt = due; // retried at the next check
+      throw err;
+    }
   }
 
   get defaultCertificate(): { cert: string; key: string } | undefined {
@@ -131,10 +156,10 @@ export class CertificateSelector {
   private issuedContext(host: string): Promise<SecureContext> | undefined {
     const kept = this.issued.get(host);
     // A leaf due for renewal still has a day to go: served while the rate says wait.
-    if (kept && (kept.renewAt > Date.now() || !this.issuance.take())) return kept.context;
+    if (kept && (kept.renewAt > this.now() || !this.issuance.take())) return kept.context;
     if (!kept && !this.issuance.take()) return undefined;
     const context = this.localCa()
-      .then((ca) => ca.issue(host))
+      .then((ca) => ca.issue(host, this.now()))
       .then((issued) => {
         leaf.renewAt = issued.notAfter.getTime() - RENEW_BEFORE_MS;
         return createSecureContext({ cert: issued.certPem, key: issued.keyPem });

@@ -78,10 +78,9 @@ export class LocalCa {
     return this.cert.toString("pem");
   }
 
-  /** A new leaf certificate for `host` (a new key each time). */
-  async issue(host: string): Promise<IssuedCertificate> {
+  /** A new leaf certificate for `host` (a new key each time), valid for a week from `now`. */
+  async issue(host: string, now = Date.now()): Promise<IssuedCertificate> {
     const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"])) as CryptoKeyPair;
-    const now = Date.now();
     const notAfter = new Date(now + LEAF_DAYS * DAY_MS);
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
