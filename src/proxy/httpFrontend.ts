@@ -49,7 +49,7 @@ interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
   start: number;
-  fwd: ForwardedInfo & { client: string };
+  fwd: ForwardedInfo;
   path: string;
   backend?: string;
   upstream?: string;
@@ -205,7 +205,7 @@ export class HttpFrontend {
     client.pipe(upstream);
   }
 
-  private forwardedInfo(req: IncomingMessage): ForwardedInfo & { client: string } {
+  private forwardedInfo(req: IncomingMessage): ForwardedInfo {
     const incomingId = req.headers["x-request-id"];
     const peer = peerAddress(req.socket.remoteAddress);
     return {
