@@ -9,6 +9,7 @@ import { originForm, requestPath } from "../routing/routeTable.js";
 import type { Snapshot, SnapshotSource } from "../snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
+import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
 import { errorBody, sendError } from "./errorResponse.js";
 import { ForwardHandler, hasRequestBody, isConnectFailure, statusForUpstreamError } from "./forward.js";
 import type { ClientAddressResolver } from "./clientAddress.js";
@@ -116,6 +117,10 @@ export class HttpFrontend {
   };
 
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (!isWebSocketUpgrade(req)) {
+      serveWithoutUpgrade(req, socket, head);
+      return;
+    }
     socket.on("error", () => socket.destroy());
     const snapshot = this.options.snapshots.current;
     const fwd = this.forwardedInfo(req);
