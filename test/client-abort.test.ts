@@ -2,6 +2,7 @@ import { EventEmitter, once } from "node:events";
 import { request, type ClientRequest, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Endpoint } from "../src/upstream/endpoint.js";
 import { startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { memoryLog, type MemoryLog } from "./healthHelpers.js";
 import { proxyWith, site, waitFor, type Proxy } from "./proxyHelpers.js";
@@ -138,5 +139,50 @@ describe("a client that goes away: its upstream connection is closed (issue 9.2)
   it("while the response body streams", async () => {
     expect(await leave("stream")).toBeLessThan(BOUND_MS);
     await expect499s("stream");
+  });
+});
+
+/**
+ * The fourth state the issue names: the request still queued in the endpoint's pool while
+ * its connection is being made. undici notices the abort once the connection is up, closes
+ * it and drops the request before it was ever running, so it opens no other connection for
+ * it (this state held before the fix too; kept here so it stays that way).
+ */
+describe("a request aborted while queued for an upstream connection (issue 9.2)", () => {
+  it("leaves no connection open at the upstream", async () => {
+    const up = await startUpstream((req, res) => {
+      req.resume();
+      res.end("never asked");
+    });
+    const open = new Set<Socket>();
+    let opened = 0;
+    up.server.on("connection", (s: Socket) => {
+      opened++;
+      open.add(s);
+      s.once("close", () => open.delete(s));
+    });
+    const endpoint = new Endpoint({ host: "127.0.0.1", port: up.port }, { connectMs: 5_000, readMs: 60_000 });
+    try {
+      const outcomes = Array.from({ length: CLIENTS }, (_, i) => {
+        const abort = new AbortController();
+        const answer = endpoint.dispatcher.request({ path: `/queued/${i}`, method: "GET", signal: abort.signal });
+        abort.abort(); // before its connection is even made
+        return answer.then(
+          () => "answered",
+          (err: Error) => err.name,
+        );
+      });
+      expect(new Set(await Promise.all(outcomes))).toEqual(new Set(["AbortError"]));
+      const gone = performance.now();
+      await waitFor(() => {
+        const s = endpoint.dispatcher.stats;
+        return opened > 0 && open.size === 0 && s.connected === 0 && s.size === 0;
+      }, "the upstream's connections to close", ANSWER_AFTER_MS, 2);
+      expect(performance.now() - gone).toBeLessThan(BOUND_MS);
+      expect(up.received).toEqual([]); // and nothing was sent on them
+    } finally {
+      await endpoint.destroy();
+      await up.close();
+    }
   });
 });
