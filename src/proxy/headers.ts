@@ -91,13 +91,13 @@ export function upstreamRequestHeaders(req: IncomingMessage, fwd: ForwardedInfo)
 /**
  * Whether the request names more than one Host (RFC 9112 §3.2: answered 400). Node keeps
  * only the first in `req.headers`; the raw list has them all. Per request: a length test
- * per header, a lowercase only for 4-letter names.
+ * per header, no new string for the usual spellings.
  */
 export function hasDuplicateHost(raw: string[]): boolean {
   let seen = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length !== 4 || name.toLowerCase() !== "host") continue;
+    if (name.length !== 4 || (name !== "Host" && name !== "host" && name.toLowerCase() !== "host")) continue;
     if (seen) return true;
     seen = true;
   }
