@@ -28,7 +28,7 @@ describe("a client that goes away: its upstream connection is closed (issue 9.2)
   let rules: RulesDir;
   let log: MemoryLog;
   const open = new Set<Socket>();
-  /** `arrived:<path>` once the upstream holds the request in the state under test. */
+  /** Emits a request's path once the upstream holds it in the state under test. */
   const arrived = new EventEmitter();
   arrived.setMaxListeners(0);
   const timers = new Set<NodeJS.Timeout>();
