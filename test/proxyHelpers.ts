@@ -221,3 +221,21 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
     clearTimeout(timer);
   }
 }
+
+/**
+ * Sends `head` (exactly as given) on a fresh TCP connection and resolves with all the
+ * server sent, once the server has closed the connection.
+ */
+export function rawUntilClosed(port: number, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    sock.on("data", (c: Buffer) => chunks.push(c));
+    sock.on("error", reject);
+    sock.on("end", () => {
+      sock.destroy();
+      resolve(Buffer.concat(chunks).toString("latin1"));
+    });
+    sock.write(head);
+  });
+}

@@ -18,7 +18,10 @@ const HOP_BY_HOP = new Set([
   "http2-settings",
 ]);
 
-/** Headers ingressd sets itself on the way up; incoming values are replaced (XFF is appended to). */
+/**
+ * Headers ingressd sets itself on the way up; incoming values are replaced. X-Forwarded-For
+ * is appended to, whoever the peer is (the chain is kept; only a trusted peer's is believed).
+ */
 const SET_BY_PROXY = new Set(["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-real-ip", "x-request-id"]);
 
 /** Response headers ingressd replaces: nginx-style `Server`, and a `Date` of its own. */
@@ -41,8 +44,14 @@ export function connectionTokens(value: string | string[] | undefined): Set<stri
 }
 
 export interface ForwardedInfo {
-  /** The socket's peer address. */
+  /** The socket's peer address: appended to X-Forwarded-For. */
   peer: string;
+  /**
+   * Who the client is: the peer, or with a peer inside `--trust-proxy` the address its
+   * X-Forwarded-For names (see ClientAddressResolver). Sent as X-Real-IP; what logs,
+   * affinity and access rules go by.
+   */
+  client: string;
   host: string;
   proto: "http" | "https";
   port: number;
@@ -73,10 +82,26 @@ export function upstreamRequestHeaders(req: IncomingMessage, fwd: ForwardedInfo)
     "x-forwarded-host", fwd.host,
     "x-forwarded-proto", fwd.proto,
     "x-forwarded-port", String(fwd.port),
-    "x-real-ip", fwd.peer,
+    "x-real-ip", fwd.client,
     "x-request-id", fwd.requestId,
   );
   return out;
+}
+
+/**
+ * Whether the request names more than one Host (RFC 9112 §3.2: answered 400). Node keeps
+ * only the first in `req.headers`; the raw list has them all. Per request: a length test
+ * per header, no new string for the usual spellings.
+ */
+export function hasDuplicateHost(raw: string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 4 || (name !== "Host" && name !== "host" && name.toLowerCase() !== "host")) continue;
+    if (seen) return true;
+    seen = true;
+  }
+  return false;
 }
 
 /** Upstream response headers for the client: hop-by-hop removed, `Server: ingressd`, request id. */

@@ -9,10 +9,11 @@ import { originForm, requestPath } from "../routing/routeTable.js";
 import type { Snapshot, SnapshotSource } from "../snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
+import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
 import { errorBody, sendError } from "./errorResponse.js";
 import { ForwardHandler, hasRequestBody, isConnectFailure, statusForUpstreamError } from "./forward.js";
 import type { ClientAddressResolver } from "./clientAddress.js";
-import { peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
+import { hasDuplicateHost, peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 
 export interface FrontendOptions {
   snapshots: SnapshotSource;
@@ -31,6 +32,10 @@ export interface RedirectTarget {
   httpsPort: number;
 }
 
+/** RFC 9112 §3.2: a request naming two hosts is refused, and its connection closed (as nginx). */
+const DUPLICATE_HOST = "more than one Host header";
+const CLOSE_CONNECTION = { connection: "close" };
+
 /** How often a held request tries again (Caddy's lb_try_interval). */
 const HOLD_RETRY_MS = 250;
 
@@ -45,7 +50,7 @@ interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
   start: number;
-  fwd: ForwardedInfo & { client: string };
+  fwd: ForwardedInfo;
   path: string;
   backend?: string;
   upstream?: string;
@@ -67,6 +72,8 @@ interface Exchange {
  */
 export class HttpFrontend {
   private readonly tunnels = new Set<Duplex>();
+  /** Connections closing after a refused request: requests pipelined behind it are dropped. */
+  private readonly refusedConnections = new WeakSet<Duplex>();
   /** Set on shutdown: responses then close their connection instead of keeping it alive. */
   private draining: (() => void) | undefined;
 
@@ -76,6 +83,9 @@ export class HttpFrontend {
   constructor(private readonly options: FrontendOptions) {}
 
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // Pipelined behind a refused request (its response waits for a socket): never served, as
+    // nginx reads nothing after an answer that closes the connection.
+    if (res.socket === null && this.refusedConnections.has(req.socket)) return;
     const snapshot = this.options.snapshots.current;
     const x = this.exchange(req, res);
     res.once("close", () => {
@@ -86,6 +96,11 @@ export class HttpFrontend {
       this.draining?.();
     });
     if (this.draining) res.setHeader("connection", "close");
+    if (hasDuplicateHost(req.rawHeaders)) {
+      this.refusedConnections.add(req.socket);
+      this.fail(x, 400, DUPLICATE_HOST, CLOSE_CONNECTION);
+      return;
+    }
     const target = selectTarget(snapshot, req, x.path, this.redirect);
     if (target.host !== undefined) x.routeHost = target.host;
     if ("redirect" in target) {
@@ -102,9 +117,17 @@ export class HttpFrontend {
   };
 
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (!isWebSocketUpgrade(req)) {
+      serveWithoutUpgrade(req, socket, head);
+      return;
+    }
     socket.on("error", () => socket.destroy());
     const snapshot = this.options.snapshots.current;
     const fwd = this.forwardedInfo(req);
+    if (hasDuplicateHost(req.rawHeaders)) {
+      rawError(socket, 400, DUPLICATE_HOST, fwd.requestId);
+      return;
+    }
     const selected = selectTarget(snapshot, req, requestPath(req.url), undefined);
     if ("redirect" in selected) {
       socket.destroy(); // unreachable: upgrades are asked for no redirect target
@@ -187,7 +210,7 @@ export class HttpFrontend {
     client.pipe(upstream);
   }
 
-  private forwardedInfo(req: IncomingMessage): ForwardedInfo & { client: string } {
+  private forwardedInfo(req: IncomingMessage): ForwardedInfo {
     const incomingId = req.headers["x-request-id"];
     const peer = peerAddress(req.socket.remoteAddress);
     return {

@@ -1,5 +1,6 @@
 import { Pool } from "undici";
 import type { EndpointAddress } from "./backendSpec.js";
+import { clientClosingUnusedConnections } from "./unusedConnections.js";
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -80,6 +81,7 @@ export class Endpoint {
       // Proxied requests are not retried on a new socket behind our back: retries
       // are the proxy's decision (only before the body is sent).
       pipelining: 1,
+      factory: clientClosingUnusedConnections,
     });
   }
 
