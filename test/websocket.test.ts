@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import type { RulesDir } from "./helpers.js";
@@ -178,5 +178,55 @@ describe("websocket through ingressd", () => {
     res.resume();
     ws.on("error", () => undefined);
     ws.terminate();
+  });
+});
+
+describe("an upgraded connection's end", () => {
+  /** 8 MiB after the 101, then the upstream closes: the client must get every byte before the close. */
+  const SIZE = 8 * 1024 * 1024;
+  let upstream: Server;
+  let proxy: Proxy;
+  let rules: RulesDir;
+  beforeAll(async () => {
+    upstream = createServer((_req, res) => res.writeHead(426).end());
+    upstream.on("upgrade", (_req, socket) => {
+      socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+      socket.end(Buffer.alloc(SIZE, 7));
+    });
+    await new Promise<void>((res) => upstream.listen(0, "127.0.0.1", res));
+    ({ proxy, rules } = await proxyWith({ "big.yaml": site("big", "big.localhost", [(upstream.address() as AddressInfo).port]) }));
+  });
+  afterAll(async () => {
+    await proxy.close();
+    upstream.closeAllConnections();
+    await new Promise<void>((res) => upstream.close(() => res()));
+    await rules.cleanup();
+  });
+
+  it("a reply the upstream sends just before it closes reaches a slow client whole", async () => {
+    const client = connect(proxy.httpPort, "127.0.0.1");
+    client.write("GET /ws HTTP/1.1\r\nHost: big.localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    let received = 0;
+    let head = "";
+    // A slow reader: ingressd's side of the connection keeps bytes queued while the upstream closes.
+    const trickle = setInterval(() => (client.isPaused() ? client.resume() : client.pause()), 2);
+    client.on("data", (chunk: Buffer) => {
+      if (!head.endsWith("\r\n\r\n")) {
+        const text = chunk.toString("latin1");
+        const end = (head + text).indexOf("\r\n\r\n");
+        if (end < 0) {
+          head += text;
+          return;
+        }
+        received += chunk.length - (end + 4 - head.length);
+        head = (head + text).slice(0, end + 4);
+        return;
+      }
+      received += chunk.length;
+    });
+    await once(client, "close");
+    clearInterval(trickle);
+    expect(head).toMatch(/^HTTP\/1\.1 101/);
+    expect(received).toBe(SIZE);
   });
 });

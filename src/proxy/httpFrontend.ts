@@ -14,6 +14,7 @@ import { errorBody, sendError } from "./errorResponse.js";
 import { ForwardHandler, hasRequestBody, isConnectFailure, statusForUpstreamError } from "./forward.js";
 import type { ClientAddressResolver } from "./clientAddress.js";
 import { hasDuplicateHost, peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
+import { relay } from "./relay.js";
 
 export interface FrontendOptions {
   snapshots: SnapshotSource;
@@ -197,17 +198,18 @@ export class HttpFrontend {
     for (const t of this.tunnels) t.destroy();
   }
 
+  /**
+   * Relays the upgraded connection as the L4 listeners do: a close on one side reaches the
+   * other only after the bytes before it are written (a final WebSocket frame sent just
+   * before the upstream closes arrives whole).
+   */
   private tunnel(client: Duplex, upstream: Duplex): void {
     this.tunnels.add(client);
-    upstream.on("error", () => client.destroy());
-    client.on("error", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-    client.on("close", () => {
-      upstream.destroy();
+    client.once("close", () => {
+      upstream.destroy(); // nothing more can reach the client: whatever the upstream still sends is moot
       this.tunnels.delete(client);
     });
-    upstream.pipe(client);
-    client.pipe(upstream);
+    relay(client, upstream);
   }
 
   private forwardedInfo(req: IncomingMessage): ForwardedInfo {
