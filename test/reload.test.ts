@@ -521,6 +521,37 @@ describe("reload: admin API and modes", () => {
     expect(c3.hosts["api.localhost"]).toBeUndefined();
   });
 
+  it("/api/config lists an Ingress of a removed API (extensions/v1beta1) as an error at its apiVersion; its host is not served", async () => {
+    const a = await upstream("a");
+    const rules = await dir();
+    await rules.write("svc.yaml", serviceYaml("old", [a.port]));
+    const text = `apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: old
+spec:
+  rules:
+    - host: old.localhost
+      http:
+        paths:
+          - path: /
+            backend:
+              serviceName: old
+              servicePort: 80
+`;
+    const file = await rules.write("old.yaml", text);
+    const proxy = await proxyOn(rules);
+
+    expect(await whoAnswers(proxy.url, "old.localhost")).toBe(404);
+    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    expect(config.errors).toEqual([
+      expect.objectContaining({ severity: "error", code: "removed-api", file, line: 1, col: 1, field: "apiVersion", resource: "Ingress default/old" }),
+    ]);
+    expect(config.errors[0].message).toContain("networking.k8s.io/v1");
+    expect(config.warnings).toEqual([]);
+    expect(config.files).toEqual(expect.arrayContaining([{ path: file, status: "invalid", resources: 0, servingLastGood: false }]));
+  });
+
   it("/readyz is 200 once started", async () => {
     const rules = await dir();
     await rules.write("svc.yaml", serviceYaml("a", [1]));

@@ -191,10 +191,45 @@ ${SERVICE}`;
   });
 
   it("a known kind at the wrong apiVersion is unknown-kind with a hint", () => {
-    const r = validate("old.yaml", "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: old\n");
+    const r = validate("odd.yaml", "apiVersion: v1\nkind: Ingress\nmetadata:\n  name: odd\n");
     expect(r.resources).toEqual([]);
     expect(r.issues).toMatchObject([{ severity: "warning", code: "unknown-kind", line: 2 }]);
     expect(r.issues[0]!.message).toContain("networking.k8s.io/v1");
+  });
+
+  describe("an API version Kubernetes removed is an error at apiVersion, naming what to write instead", () => {
+    const removed = (apiVersion: string, kind: string): ConfigIssue => {
+      const r = validate("old.yaml", `# old manifest\nkind: ${kind}\napiVersion: ${apiVersion}\nmetadata:\n  name: old\n  namespace: shop\n`);
+      expect(r.resources).toEqual([]);
+      expect(r.issues).toHaveLength(1);
+      expect(r.issues[0]).toMatchObject({ severity: "error", code: "removed-api", file: "old.yaml", line: 3, col: 1, field: "apiVersion", resource: `${kind} shop/old` });
+      return r.issues[0]!;
+    };
+
+    for (const apiVersion of ["extensions/v1beta1", "networking.k8s.io/v1beta1"]) {
+      it(`Ingress ${apiVersion}: removed in 1.22; networking.k8s.io/v1, service.name + service.port.number|name, pathType required`, () => {
+        const { message } = removed(apiVersion, "Ingress");
+        expect(message).toContain(`Ingress ${apiVersion} was removed in Kubernetes 1.22`);
+        expect(message).toContain("use apiVersion networking.k8s.io/v1");
+        expect(message).toContain("serviceName and servicePort become service.name and service.port.number (service.port.name for a named port)");
+        expect(message).toContain("spec.backend becomes spec.defaultBackend");
+        expect(message).toContain("every path needs a pathType");
+      });
+    }
+
+    it("IngressClass networking.k8s.io/v1beta1: removed in 1.22, networking.k8s.io/v1", () => {
+      const { message } = removed("networking.k8s.io/v1beta1", "IngressClass");
+      expect(message).toContain("removed in Kubernetes 1.22");
+      expect(message).toContain("use apiVersion networking.k8s.io/v1");
+    });
+
+    it("EndpointSlice discovery.k8s.io/v1beta1: removed in 1.25, discovery.k8s.io/v1 with nodeName and zone", () => {
+      const { message } = removed("discovery.k8s.io/v1beta1", "EndpointSlice");
+      expect(message).toContain("removed in Kubernetes 1.25");
+      expect(message).toContain("use apiVersion discovery.k8s.io/v1");
+      expect(message).toContain("endpoints[].nodeName");
+      expect(message).toContain("endpoints[].zone");
+    });
   });
 
   it("a v1 List: each item is a resource, located inside the List", () => {

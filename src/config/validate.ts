@@ -56,6 +56,27 @@ const KINDS: Record<string, { kind: KindName; model: new (data: never) => Model 
   "networking.k8s.io/v1/IngressClass": { kind: "IngressClass", model: IngressClassModel as never },
 };
 
+/** Where an Ingress of a removed beta API differs from networking.k8s.io/v1. */
+const INGRESS_V1_CHANGES =
+  "backend serviceName and servicePort become service.name and service.port.number (service.port.name for a named port), spec.backend becomes spec.defaultBackend, and every path needs a pathType (Prefix, Exact or ImplementationSpecific)";
+
+/**
+ * API versions Kubernetes has removed, of the kinds ingressd reads. A cluster no longer
+ * accepts them, so neither does ingressd: an error, never an ignored document that
+ * leaves its routes silently unserved.
+ */
+const REMOVED: Record<string, { kind: KindName; removedIn: string; use: string; changes: string }> = {
+  "extensions/v1beta1/Ingress": { kind: "Ingress", removedIn: "1.22", use: "networking.k8s.io/v1", changes: INGRESS_V1_CHANGES },
+  "networking.k8s.io/v1beta1/Ingress": { kind: "Ingress", removedIn: "1.22", use: "networking.k8s.io/v1", changes: INGRESS_V1_CHANGES },
+  "networking.k8s.io/v1beta1/IngressClass": { kind: "IngressClass", removedIn: "1.22", use: "networking.k8s.io/v1", changes: "the spec is unchanged" },
+  "discovery.k8s.io/v1beta1/EndpointSlice": {
+    kind: "EndpointSlice",
+    removedIn: "1.25",
+    use: "discovery.k8s.io/v1",
+    changes: 'endpoints[].topology["kubernetes.io/hostname"] becomes endpoints[].nodeName and topology["topology.kubernetes.io/zone"] becomes endpoints[].zone; the rest is unchanged',
+  },
+};
+
 export interface ValidationResult {
   resources: Loaded[];
   issues: ConfigIssue[];
@@ -87,7 +108,8 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
     return;
   }
   const known = KINDS[`${apiVersion}/${kind}`];
-  if (!known) {
+  const removed = REMOVED[`${apiVersion}/${kind}`];
+  if (!known && !removed) {
     const hint = Object.values(KINDS).find((k) => k.kind === kind)
       ? `; ingressd reads ${kind} as apiVersion ${Object.keys(KINDS).find((k) => k.endsWith(`/${kind}`))!.replace(`/${kind}`, "")}`
       : "";
@@ -98,7 +120,12 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
   const metadata = isObject(value.metadata) ? value.metadata : {};
   const name = typeof metadata.name === "string" ? metadata.name : "";
   const namespace = typeof metadata.namespace === "string" && metadata.namespace !== "" ? metadata.namespace : "default";
-  r.resource = `${known.kind} ${namespace}/${name || "<unnamed>"}`;
+  r.resource = `${(known ?? removed)!.kind} ${namespace}/${name || "<unnamed>"}`;
+  if (!known) {
+    r.error(["apiVersion"], "removed-api", `${kind} ${apiVersion} was removed in Kubernetes ${removed!.removedIn} and is not served: use apiVersion ${removed!.use}, where ${removed!.changes}`);
+    out.issues.push(...r.issues);
+    return;
+  }
 
   try {
     new known.model(value as never).validate();
