@@ -1,5 +1,6 @@
 import { mkdir, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Snapshot } from "../src/snapshot.js";
 import { get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
@@ -206,6 +207,36 @@ describe("reload: files added, changed, removed, renamed", () => {
     // Both writes were before the marker's, in one batch with it or earlier.
     expect(routes(proxy.runtime.current, "again.localhost", "a"), "the second write of ing.yaml was applied").toBe(true);
     expect(await whoAnswers(proxy.url, "again.localhost")).toBe("a");
+  });
+
+  // A generator in watch mode or a sync tool: the quiet period never comes.
+  it("a file rewritten every 20 ms for 3 s is applied during the writes (about every 500 ms), and its last version once they stop", async () => {
+    const a = await upstream("a");
+    const rules = await dir();
+    await rules.write("svc.yaml", serviceYaml("a", [a.port]));
+    const version = (n: number): string => ingressYaml("gen", "gen.localhost", [{ path: `/v${n}`, service: "a" }]);
+    const ing = await rules.write("gen.yaml", version(0));
+    const proxy = await proxyOn(rules, { debounceMs: DEFAULT_DEBOUNCE });
+    const reloadedAt: number[] = [];
+    proxy.runtime.on("reload", () => reloadedAt.push(Date.now()));
+
+    const started = Date.now();
+    let n = 0;
+    while (Date.now() - started < 3000) {
+      await writeFile(ing, version(++n));
+      await delay(20);
+    }
+    const stopped = Date.now();
+    const during = reloadedAt.filter((t) => t <= stopped);
+
+    // Applied at most MAX_WAIT_MS (500) after a change; 1 s leaves room for a loaded machine.
+    expect(during.length, `reloads during ${stopped - started} ms of writes`).toBeGreaterThanOrEqual(3);
+    const times = [started, ...during, stopped];
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(Math.max(...gaps), `gaps between reloads: ${gaps.join(", ")} ms`).toBeLessThanOrEqual(1000);
+
+    if (!routes(proxy.runtime.current, "gen.localhost", "a", `/v${n}`)) await nextReload(proxy, (s) => routes(s, "gen.localhost", "a", `/v${n}`));
+    expect(await whoAnswers(proxy.url, "gen.localhost", `/v${n}`)).toBe("a");
   });
 
   it("a new sub-folder with a rules file is picked up; removing the folder removes its routes", async () => {

@@ -36,6 +36,10 @@ function inHiddenFolder(relativePath: string): boolean {
  * shorter quiet period could read a file before its dropped second write. */
 const MIN_DEBOUNCE_MS = 60;
 
+/** Longest a change waits while others keep coming: a file rewritten every few ms
+ * (a generator in watch mode, a sync tool) is still applied about twice a second. */
+const MAX_WAIT_MS = 500;
+
 export interface FileSourceOptions {
   /** Files or directories (read recursively). */
   paths: string[];
@@ -55,6 +59,11 @@ export class FileSource implements ConfigSource {
   private watcher: FSWatcher | undefined;
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the oldest pending change arrived, and the latest. */
+  private pendingSince: number | undefined;
+  private lastChangeAt = 0;
+  /** Batches are read and handed over in order, even when a read is slow. */
+  private delivered: Promise<void> = Promise.resolve();
   /** Files currently known, so a removed directory reports each of its files. */
   private readonly known = new Set<string>();
 
@@ -107,16 +116,32 @@ export class FileSource implements ConfigSource {
     return root !== undefined && !inHiddenFolder(relative(root, path));
   }
 
+  /** Applies after a quiet period, but no later than MAX_WAIT_MS after the first pending change. */
   private schedule(onChanges: (changes: ConfigChange[]) => void): void {
+    const now = Date.now();
+    this.lastChangeAt = now;
+    this.pendingSince ??= now;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const paths = [...this.pending].sort();
-      this.pending.clear();
-      Promise.all(paths.map((p) => this.read(p)))
-        .then((changes) => onChanges(changes))
-        .catch((err: unknown) => this.options.onError?.(err as Error));
-    }, this.debounceMs);
+    const due = Math.min(now + this.debounceMs, this.pendingSince + MAX_WAIT_MS);
+    this.timer = setTimeout(() => this.flush(onChanges), due - now);
+  }
+
+  private flush(onChanges: (changes: ConfigChange[]) => void): void {
+    this.timer = undefined;
+    this.pendingSince = undefined;
+    const paths = [...this.pending].sort();
+    this.pending.clear();
+    if (Date.now() - this.lastChangeAt < this.debounceMs) {
+      // Cut short by the maximum wait while writes go on. chokidar drops a file's
+      // events for 50 ms after one it reports, so the write that ends the burst may
+      // never be reported: read these files once more when things are quiet.
+      for (const p of paths) this.pending.add(p);
+      this.timer = setTimeout(() => this.flush(onChanges), this.debounceMs);
+    }
+    this.delivered = this.delivered
+      .then(() => Promise.all(paths.map((p) => this.read(p))))
+      .then((changes) => onChanges(changes))
+      .catch((err: unknown) => this.options.onError?.(err as Error));
   }
 
   private async read(path: string): Promise<ConfigChange> {
