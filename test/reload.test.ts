@@ -410,6 +410,95 @@ describe("reload: bad input loses nothing", () => {
 
 // ---------------------------------------------------------------------------------------------
 
+describe("reload: an invalid new version of a resource leaves its last good version serving", () => {
+  it("a Service rewritten with sessionAffinity: ClusterIP: the host still answers from its upstream, /api/config says why; the fix serves", async () => {
+    const a = await upstream("a");
+    const rules = await dir();
+    const good = serviceYaml("web", [a.port]);
+    const svcPath = await rules.write("svc.yaml", good);
+    await rules.write("ing.yaml", web("app.localhost", "web"));
+    const proxy = await proxyOn(rules);
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+
+    const typo = good.replace("spec:\n", "spec:\n  sessionAffinity: ClusterIP\n");
+    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.field === "spec.sessionAffinity"));
+    await writeFile(svcPath, typo);
+    await rejected;
+
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    const at = positionOf(typo, "sessionAffinity");
+    expect(config.errors).toEqual([
+      expect.objectContaining({ severity: "error", file: svcPath, line: at.line, col: at.col, field: "spec.sessionAffinity", resource: "Service default/web" }),
+    ]);
+    expect(config.errors[0].message).toContain(`the last good version of Service default/web (${svcPath}:1) is still served`);
+    expect(config.files).toEqual(expect.arrayContaining([{ path: svcPath, status: "invalid", resources: 2, servingLastGood: true }]));
+    expect(config.services).toEqual([expect.objectContaining({ backend: "default/web:80", sessionAffinity: "None" })]);
+
+    const fixed = nextReload(proxy, (s) => s.issues.length === 0);
+    await writeFile(svcPath, typo.replace("ClusterIP", "ClientIP"));
+    await fixed;
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    const after = (await getJson(`${proxy.admin}/api/config`)).body;
+    expect(after.errors).toEqual([]);
+    expect(after.files).toEqual(expect.arrayContaining([{ path: svcPath, status: "ok", resources: 2, servingLastGood: false }]));
+    expect(after.services).toEqual([expect.objectContaining({ backend: "default/web:80", sessionAffinity: "ClientIP" })]);
+  });
+
+  it("a Service whose spec is indented under metadata (no ports): the last good version serves", async () => {
+    const a = await upstream("a");
+    const rules = await dir();
+    const good = serviceYaml("web", [a.port]);
+    const svcPath = await rules.write("svc.yaml", good);
+    await rules.write("ing.yaml", web("app.localhost", "web"));
+    const proxy = await proxyOn(rules);
+
+    const misIndented = good.replace("spec:\n  ports:\n    - port: 80\n", "  spec:\n    ports:\n      - port: 80\n");
+    expect(misIndented).not.toBe(good);
+    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.code === "missing-ports"));
+    await writeFile(svcPath, misIndented);
+    await rejected;
+
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    expect(config.errors).toEqual([expect.objectContaining({ code: "missing-ports", file: svcPath, line: 1, field: "spec.ports", resource: "Service default/web" })]);
+    expect(config.errors[0].message).toContain("is still served");
+    expect(config.files).toEqual(expect.arrayContaining([{ path: svcPath, status: "invalid", resources: 2, servingLastGood: true }]));
+  });
+
+  it("an Ingress backend naming a port the Service lacks: no fall-through to the catch-all rule, the last good version serves; the fix serves", async () => {
+    const a = await upstream("a");
+    const fallback = await upstream("fallback");
+    const rules = await dir();
+    await rules.write("svc.yaml", docs(serviceYaml("web", [a.port]).replace("    - port: 80", "    - name: http\n      port: 80"), serviceYaml("fallback", [fallback.port])));
+    await rules.write("catch-all.yaml", ingressYaml("catch-all", null, [{ path: "/", service: "fallback" }]));
+    const good = web("app.localhost", "web");
+    const ingPath = await rules.write("ing.yaml", good);
+    const proxy = await proxyOn(rules);
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+
+    const typo = good.replace("number: 80", "name: htp");
+    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.code === "unknown-port"));
+    await writeFile(ingPath, typo);
+    await rejected;
+
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    expect(config.errors).toEqual([
+      expect.objectContaining({ code: "unknown-port", file: ingPath, line: positionOf(typo, "port:\n                  name: htp").line, resource: "Ingress default/app" }),
+    ]);
+    expect(config.errors[0].message).toContain(`the last good version of Ingress default/app (${ingPath}:1) is still served`);
+    expect(config.files).toEqual(expect.arrayContaining([{ path: ingPath, status: "invalid", resources: 1, servingLastGood: true }]));
+
+    const fixed = nextReload(proxy, (s) => s.issues.length === 0);
+    await writeFile(ingPath, typo.replace("name: htp", "name: http"));
+    await fixed;
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    expect(proxy.runtime.current.routes.lookup("app.localhost", "/")?.backend.port).toBe(80);
+    expect(proxy.runtime.current.files.every((f) => !f.servingLastGood)).toBe(true);
+  });
+});
+
 describe("reload: what is in flight carries on", () => {
   it("a request in flight finishes on the original upstream; a new one goes to the new target", async () => {
     const slow = await holdingUpstream("original");

@@ -79,12 +79,14 @@ const REMOVED: Record<string, { kind: KindName; removedIn: string; use: string; 
 
 export interface ValidationResult {
   resources: Loaded[];
+  /** Identities (`Kind namespace/name`) of the named resources that were rejected. */
+  rejected: string[];
   issues: ConfigIssue[];
 }
 
 /** Validates every document of a parsed file. One bad resource never rejects its neighbours. */
 export function validateDocuments(docs: readonly ParsedDocument[]): ValidationResult {
-  const out: ValidationResult = { resources: [], issues: [] };
+  const out: ValidationResult = { resources: [], rejected: [], issues: [] };
   for (const doc of docs) validateValue(doc, doc.value, [], out);
   return out;
 }
@@ -117,35 +119,39 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
     out.issues.push(...r.issues);
     return;
   }
+  // The identity is known even when the rest is wrong, so a rejected version can leave
+  // the last good version of the same resource serving.
   const metadata = isObject(value.metadata) ? value.metadata : {};
   const name = typeof metadata.name === "string" ? metadata.name : "";
   const namespace = typeof metadata.namespace === "string" && metadata.namespace !== "" ? metadata.namespace : "default";
-  r.resource = `${(known ?? removed)!.kind} ${namespace}/${name || "<unnamed>"}`;
+  const id = `${(known ?? removed)!.kind} ${namespace}/${name || "<unnamed>"}`;
+  r.resource = id;
   if (!known) {
     r.error(["apiVersion"], "removed-api", `${kind} ${apiVersion} was removed in Kubernetes ${removed!.removedIn} and is not served: use apiVersion ${removed!.use}, where ${removed!.changes}`);
-    out.issues.push(...r.issues);
-    return;
+  } else {
+    try {
+      new known.model(value as never).validate();
+    } catch (err) {
+      const errors = (err as { errors?: SchemaError[] }).errors;
+      if (!Array.isArray(errors)) throw err;
+      for (const e of errors) reportSchemaError(r, e);
+    }
+    checkMetadata(r, known.kind, metadata);
+    if (!r.failed) SEMANTIC[known.kind](r, value as never);
   }
-
-  try {
-    new known.model(value as never).validate();
-  } catch (err) {
-    const errors = (err as { errors?: SchemaError[] }).errors;
-    if (!Array.isArray(errors)) throw err;
-    for (const e of errors) reportSchemaError(r, e);
-  }
-  checkMetadata(r, known.kind, metadata);
-  if (!r.failed) SEMANTIC[known.kind](r, value as never);
 
   out.issues.push(...r.issues);
-  if (r.failed) return;
+  if (!known || r.failed) {
+    if (name !== "") out.rejected.push(id);
+    return;
+  }
   let source: SourceLocation | undefined;
   out.resources.push({
     kind: known.kind,
     object: value as unknown as KindMap[typeof known.kind],
     namespace,
     name,
-    id: r.resource,
+    id,
     file: doc.file,
     get source() {
       return (source ??= doc.locate(base));
