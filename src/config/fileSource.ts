@@ -56,12 +56,14 @@ export interface FileSourceOptions {
 export class FileSource implements ConfigSource {
   private readonly roots: string[];
   private readonly debounceMs: number;
+  private readonly maxWaitMs: number;
   private watcher: FSWatcher | undefined;
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
-  /** When the oldest pending change arrived, and the latest. */
+  /** When the oldest pending change arrived. */
   private pendingSince: number | undefined;
-  private lastChangeAt = 0;
+  /** The timer is due at the maximum wait, before the quiet period ends. */
+  private cutShort = false;
   /** Batches are read and handed over in order, even when a read is slow. */
   private delivered: Promise<void> = Promise.resolve();
   /** Files currently known, so a removed directory reports each of its files. */
@@ -70,6 +72,7 @@ export class FileSource implements ConfigSource {
   constructor(private readonly options: FileSourceOptions) {
     this.roots = options.paths.map((p) => resolve(p));
     this.debounceMs = Math.max(options.debounceMs ?? 100, MIN_DEBOUNCE_MS);
+    this.maxWaitMs = Math.max(MAX_WAIT_MS, this.debounceMs);
   }
 
   async readAll(): Promise<ConfigChange[]> {
@@ -116,14 +119,14 @@ export class FileSource implements ConfigSource {
     return root !== undefined && !inHiddenFolder(relative(root, path));
   }
 
-  /** Applies after a quiet period, but no later than MAX_WAIT_MS after the first pending change. */
+  /** Applies after a quiet period, but no later than the maximum wait after the first pending change. */
   private schedule(onChanges: (changes: ConfigChange[]) => void): void {
     const now = Date.now();
-    this.lastChangeAt = now;
     this.pendingSince ??= now;
     if (this.timer) clearTimeout(this.timer);
-    const due = Math.min(now + this.debounceMs, this.pendingSince + MAX_WAIT_MS);
-    this.timer = setTimeout(() => this.flush(onChanges), due - now);
+    const wait = Math.min(this.debounceMs, this.pendingSince + this.maxWaitMs - now);
+    this.cutShort = wait < this.debounceMs;
+    this.timer = setTimeout(() => this.flush(onChanges), wait);
   }
 
   private flush(onChanges: (changes: ConfigChange[]) => void): void {
@@ -131,7 +134,8 @@ export class FileSource implements ConfigSource {
     this.pendingSince = undefined;
     const paths = [...this.pending].sort();
     this.pending.clear();
-    if (Date.now() - this.lastChangeAt < this.debounceMs) {
+    if (this.cutShort) {
+      this.cutShort = false;
       // Cut short by the maximum wait while writes go on. chokidar drops a file's
       // events for 50 ms after one it reports, so the write that ends the burst may
       // never be reported: read these files once more when things are quiet.
