@@ -445,7 +445,7 @@ describe("reload: an invalid new version of a resource leaves its last good vers
     expect(after.services).toEqual([expect.objectContaining({ backend: "default/web:80", sessionAffinity: "ClientIP" })]);
   });
 
-  it("a Service whose spec is indented under metadata (no ports): the last good version serves", async () => {
+  it("a Service whose ports are dedented out of spec: an error at that key, the last good version serves", async () => {
     const a = await upstream("a");
     const rules = await dir();
     const good = serviceYaml("web", [a.port]);
@@ -453,17 +453,43 @@ describe("reload: an invalid new version of a resource leaves its last good vers
     await rules.write("ing.yaml", web("app.localhost", "web"));
     const proxy = await proxyOn(rules);
 
-    const misIndented = good.replace("spec:\n  ports:\n    - port: 80\n", "  spec:\n    ports:\n      - port: 80\n");
+    const misIndented = good.replace("spec:\n  ports:\n    - port: 80\n", "spec:\n  type: ClusterIP\nports:\n  - port: 80\n");
     expect(misIndented).not.toBe(good);
-    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.code === "missing-ports"));
+    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.code === "unknown-field"));
     await writeFile(svcPath, misIndented);
     await rejected;
 
     expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
     const config = (await getJson(`${proxy.admin}/api/config`)).body;
-    expect(config.errors).toEqual([expect.objectContaining({ code: "missing-ports", file: svcPath, line: 1, field: "spec.ports", resource: "Service default/web" })]);
+    const at = positionOf(misIndented, "ports:");
+    expect(config.errors).toEqual([expect.objectContaining({ code: "unknown-field", file: svcPath, line: at.line, col: 1, field: "ports", resource: "Service default/web" })]);
     expect(config.errors[0].message).toContain("is still served");
     expect(config.files).toEqual(expect.arrayContaining([{ path: svcPath, status: "invalid", resources: 2, servingLastGood: true }]));
+  });
+
+  it("an Ingress whose spec is indented under metadata: an error, no fall-through to the catch-all rule, the last good version serves", async () => {
+    const a = await upstream("a");
+    const fallback = await upstream("fallback");
+    const rules = await dir();
+    await rules.write("svc.yaml", docs(serviceYaml("web", [a.port]), serviceYaml("fallback", [fallback.port])));
+    await rules.write("catch-all.yaml", ingressYaml("catch-all", null, [{ path: "/", service: "fallback" }]));
+    const good = web("app.localhost", "web");
+    const ingPath = await rules.write("ing.yaml", good);
+    const proxy = await proxyOn(rules);
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+
+    // Every line from spec on, two spaces further in.
+    const misIndented = good.replace(/^spec:[^]*$/m, (rest) => rest.replace(/^(?=.)/gm, "  "));
+    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.code === "unknown-field"));
+    await writeFile(ingPath, misIndented);
+    await rejected;
+
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    const at = positionOf(misIndented, "spec:");
+    expect(config.errors).toEqual([expect.objectContaining({ code: "unknown-field", file: ingPath, line: at.line, col: at.col, field: "metadata.spec", resource: "Ingress default/app" })]);
+    expect(config.errors[0].message).toContain("is still served");
+    expect(config.files).toEqual(expect.arrayContaining([{ path: ingPath, status: "invalid", resources: 1, servingLastGood: true }]));
   });
 
   it("an Ingress backend naming a port the Service lacks: no fall-through to the catch-all rule, the last good version serves; the fix serves", async () => {

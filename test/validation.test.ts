@@ -234,6 +234,50 @@ ${SERVICE}`;
     });
   });
 
+  it("a block indented under the wrong parent (spec under metadata) is an error at that key, not an empty Ingress", () => {
+    const text = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  spec:
+    rules:
+      - host: web.localhost
+`;
+    const r = validate("i.yaml", text);
+    expect(r.resources).toEqual([]);
+    expect(r.rejected).toEqual(["Ingress default/web"]);
+    expect(r.issues).toMatchObject([{ severity: "error", code: "unknown-field", file: "i.yaml", line: 5, col: 3, field: "metadata.spec", resource: "Ingress default/web" }]);
+    expect(r.issues[0]!.message).toBe("metadata has no field spec: is it indented under the wrong parent, or misspelled?");
+  });
+
+  it("an unknown top-level key (spec misspelled, ports dedented) is an error per key; metadata's and each kind's own fields are not", () => {
+    const r = validate("s.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspce:\n  type: ClusterIP\nports:\n  - port: 80\n");
+    expect(r.issues.filter((i) => i.code === "unknown-field")).toMatchObject([
+      { line: 5, col: 1, field: "spce", message: "Service has no field spce: is it indented under the wrong parent, or misspelled?" },
+      { line: 7, col: 1, field: "ports" },
+    ]);
+    const full = `apiVersion: v1
+kind: Secret
+metadata:
+  name: s
+  namespace: default
+  labels: { a: b }
+  annotations: { a: b }
+  uid: 0d5f
+  resourceVersion: "1"
+  generation: 1
+  creationTimestamp: "2024-01-01T00:00:00Z"
+  managedFields: []
+  finalizers: []
+  ownerReferences: []
+type: Opaque
+immutable: false
+data: {}
+stringData: {}
+`;
+    expect(validate("f.yaml", full).issues).toEqual([]);
+  });
+
   it("a v1 List: each item is a resource, located inside the List", () => {
     const text = `apiVersion: v1
 kind: List

@@ -137,6 +137,7 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
       for (const e of errors) reportSchemaError(r, e);
     }
     checkMetadata(r, known.kind, metadata);
+    checkKnownFields(r, known.kind, value, metadata);
     if (!r.failed) SEMANTIC[known.kind](r, value as never);
   }
 
@@ -213,6 +214,34 @@ function checkMetadata(r: Reporter, kind: KindName, metadata: Record<string, unk
   if (ns !== undefined && (typeof ns !== "string" || !DNS1123_LABEL.test(ns))) {
     r.error(["metadata", "namespace"], "invalid-namespace", `namespace "${String(ns)}" must be a DNS-1123 label`);
   }
+}
+
+/**
+ * The fields of metadata (ObjectMeta) and of each kind's top level. These have been
+ * stable for years, so any other key there is a mistake — most often a block indented
+ * under the wrong parent (`spec` under `metadata`), which would otherwise leave a
+ * valid but empty resource. An API server rejects unknown fields too.
+ */
+const METADATA_FIELDS = new Set([
+  "name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+  "deletionGracePeriodSeconds", "generateName", "finalizers", "ownerReferences", "managedFields", "selfLink",
+]);
+const TOP_LEVEL_FIELDS: Record<KindName, readonly string[]> = {
+  Service: ["spec", "status"],
+  Endpoints: ["subsets"],
+  EndpointSlice: ["addressType", "endpoints", "ports"],
+  Ingress: ["spec", "status"],
+  IngressClass: ["spec"],
+  Secret: ["data", "stringData", "type", "immutable"],
+};
+
+function checkKnownFields(r: Reporter, kind: KindName, value: Record<string, unknown>, metadata: Record<string, unknown>): void {
+  const unknown = (path: Path, parent: string): void =>
+    r.error(path, "unknown-field", `${parent} has no field ${String(path.at(-1))}: is it indented under the wrong parent, or misspelled?`);
+  for (const key of Object.keys(value)) {
+    if (key !== "apiVersion" && key !== "kind" && key !== "metadata" && !TOP_LEVEL_FIELDS[kind].includes(key)) unknown([key], kind);
+  }
+  for (const key of Object.keys(metadata)) if (!METADATA_FIELDS.has(key)) unknown(["metadata", key], "metadata");
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
