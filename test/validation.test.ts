@@ -245,7 +245,7 @@ metadata:
 `;
     const r = validate("i.yaml", text);
     expect(r.resources).toEqual([]);
-    expect(r.rejected).toEqual(["Ingress default/web"]);
+    expect(r.rejected.map((x) => x.id)).toEqual(["Ingress default/web"]);
     expect(r.issues).toMatchObject([{ severity: "error", code: "unknown-field", file: "i.yaml", line: 5, col: 3, field: "metadata.spec", resource: "Ingress default/web" }]);
     expect(r.issues[0]!.message).toBe("metadata has no field spec: is it indented under the wrong parent, or misspelled?");
   });
@@ -759,6 +759,39 @@ describe("ConfigStore: an invalid new version of a resource leaves its last good
     expect(ports(broken)).toEqual([80]);
     expect(broken.issues.map((i) => i.code).sort()).toEqual(["schema", "yaml-syntax"]);
     expect(broken.files).toEqual([{ path: "a.yaml", status: "syntax-error", resources: 1, servingLastGood: true }]);
+  });
+
+  it("a name indented under the wrong parent: the document is still the resource at its place, whose last good version serves", () => {
+    const store = new ConfigStore();
+    const other = SERVICE.replace("name: web", "name: other");
+    reload(store, [{ path: "a.yaml", text: `${other}---\n${SERVICE}` }]);
+    const nameless = SERVICE.replace("metadata:\n  name: web\n", "metadata:\nname: web\n").replace("port: 80", "port: 81");
+    const served = reload(store, [{ path: "a.yaml", text: `${other}---\n${nameless}` }]);
+    expect(served.resources.services.map((s) => [s.name, s.object.spec?.ports?.[0]?.port])).toEqual([
+      ["other", 80],
+      ["web", 80],
+    ]);
+    expect(served.issues.map((i) => [i.code, i.field, i.resource])).toEqual([
+      ["missing-name", "metadata.name", "Service default/web"],
+      ["unknown-field", "name", "Service default/web"],
+    ]);
+    expect(served.issues.every((i) => i.message.includes("still served"))).toBe(true);
+    expect(served.files).toEqual([{ path: "a.yaml", status: "invalid", resources: 2, servingLastGood: true }]);
+
+    // Fixed: served again under its name.
+    expect(ports(reload(store, [{ path: "a.yaml", text: `${other}---\n${SERVICE.replace("port: 80", "port: 82")}` }]))).toEqual([80, 82]);
+  });
+
+  it("a nameless document in a new file (or where no resource of its kind was) is not served", () => {
+    const store = new ConfigStore();
+    reload(store, [{ path: "a.yaml", text: SERVICE }]);
+    const nameless = SERVICE.replace("  name: web\n", "");
+    const served = reload(store, [{ path: "b.yaml", text: nameless }]);
+    expect(served.files).toEqual([
+      { path: "a.yaml", status: "ok", resources: 1, servingLastGood: false },
+      { path: "b.yaml", status: "invalid", resources: 0, servingLastGood: false },
+    ]);
+    expect(served.issues).toMatchObject([{ code: "missing-name", resource: "Service default/<unnamed>" }]);
   });
 
   it("a removed API version of a served resource is rejected like any invalid version", () => {

@@ -1,8 +1,8 @@
 import type { ConfigIssue } from "../issues.js";
 import { parseRulesFile } from "./parse.js";
-import { addToSet, emptyResourceSet, type Loaded, type ResourceSet } from "./resources.js";
+import { addToSet, emptyResourceSet, type KindName, type Loaded, type ResourceSet } from "./resources.js";
 import type { ConfigChange } from "./source.js";
-import { validateDocuments } from "./validate.js";
+import { validateDocuments, type Rejected } from "./validate.js";
 
 export type FileStatus = "ok" | "invalid" | "syntax-error";
 
@@ -20,7 +20,7 @@ interface FileState {
   /** Resources of the last version that parsed. */
   resources: Loaded[];
   /** Identities of the resources that version defines but were rejected. */
-  rejected: string[];
+  rejected: { id: string; kind: KindName; docIndex: number }[];
   /** Problems of the last version that parsed. */
   validationIssues: ConfigIssue[];
   /** Syntax errors of the current version, if it does not parse. */
@@ -81,11 +81,19 @@ export class ConfigStore {
         continue;
       }
       const result = validateDocuments(parsed.documents);
+      const rejected: FileState["rejected"] = [];
+      const named = new Map<ConfigIssue, ConfigIssue>();
+      for (const r of result.rejected) {
+        const id = r.id ?? (prev && sameDocument(prev, r));
+        if (!id) continue;
+        rejected.push({ id, kind: r.kind, docIndex: r.docIndex });
+        for (const issue of r.issues) named.set(issue, { ...issue, resource: id });
+      }
       this.files.set(change.path, {
         path: change.path,
         resources: result.resources,
-        rejected: result.rejected,
-        validationIssues: result.issues,
+        rejected,
+        validationIssues: result.issues.map((i) => named.get(i) ?? i),
         syntaxIssues: [],
         everParsed: true,
       });
@@ -159,7 +167,7 @@ export class ConfigStore {
         addToSet(set, res);
       }
     }
-    for (const id of [...replaced, ...files.flatMap((f) => f.rejected)]) {
+    for (const id of [...replaced, ...files.flatMap((f) => f.rejected.map((r) => r.id))]) {
       const good = this.lastGood.get(id)?.version;
       if (!good || served.has(id)) continue;
       served.set(id, good);
@@ -195,7 +203,7 @@ export class ConfigStore {
     return [...this.files.values()]
       .sort((a, b) => (a.path < b.path ? -1 : 1))
       .map((f) => {
-        const keeps = f.rejected.filter((id) => kept.has(id)).length;
+        const keeps = f.rejected.filter((r) => kept.has(r.id)).length;
         return {
           path: f.path,
           status: f.syntaxIssues.length > 0 ? "syntax-error" : withErrors.has(f.path) ? "invalid" : "ok",
@@ -204,6 +212,16 @@ export class ConfigStore {
         };
       });
   }
+}
+
+/**
+ * The identity a rejected document without a name had in the file's previous version:
+ * the resource of its kind at the same place. A mis-indented `name:` is a mistake in
+ * that resource, not its removal.
+ */
+function sameDocument(prev: FileState, rejected: Rejected): string | undefined {
+  const at = [...prev.resources, ...prev.rejected].filter((r) => r.kind === rejected.kind && r.docIndex === rejected.docIndex);
+  return at.length === 1 ? at[0]!.id : undefined;
 }
 
 /** The same resource text, whether or not its file was parsed again. */

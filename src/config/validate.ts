@@ -77,10 +77,19 @@ const REMOVED: Record<string, { kind: KindName; removedIn: string; use: string; 
   },
 };
 
+/** A resource of a kind ingressd reads that failed validation. */
+export interface Rejected {
+  kind: KindName;
+  /** `Kind namespace/name`; undefined when metadata.name is missing. */
+  id: string | undefined;
+  docIndex: number;
+  /** Its problems (also in `ValidationResult.issues`). */
+  issues: ConfigIssue[];
+}
+
 export interface ValidationResult {
   resources: Loaded[];
-  /** Identities (`Kind namespace/name`) of the named resources that were rejected. */
-  rejected: string[];
+  rejected: Rejected[];
   issues: ConfigIssue[];
 }
 
@@ -143,7 +152,7 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
 
   out.issues.push(...r.issues);
   if (!known || r.failed) {
-    if (name !== "") out.rejected.push(id);
+    out.rejected.push({ kind: (known ?? removed)!.kind, id: name !== "" ? id : undefined, docIndex: doc.index, issues: r.issues });
     return;
   }
   let source: SourceLocation | undefined;
