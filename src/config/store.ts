@@ -82,18 +82,19 @@ export class ConfigStore {
       }
       const result = validateDocuments(parsed.documents);
       const rejected: FileState["rejected"] = [];
-      const named = new Map<ConfigIssue, ConfigIssue>();
+      /** The issues of a nameless document, under the identity it was found to have. */
+      const renamed = new Map<ConfigIssue, ConfigIssue>();
       for (const r of result.rejected) {
         const id = r.id ?? (prev && sameDocument(prev, r));
         if (!id) continue;
         rejected.push({ id, kind: r.kind, docIndex: r.docIndex });
-        for (const issue of r.issues) named.set(issue, { ...issue, resource: id });
+        if (r.id === undefined) for (const issue of r.issues) renamed.set(issue, { ...issue, resource: id });
       }
       this.files.set(change.path, {
         path: change.path,
         resources: result.resources,
         rejected,
-        validationIssues: result.issues.map((i) => named.get(i) ?? i),
+        validationIssues: result.issues.map((i) => renamed.get(i) ?? i),
         syntaxIssues: [],
         everParsed: true,
       });
