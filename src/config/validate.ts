@@ -133,7 +133,8 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
   const metadata = isObject(value.metadata) ? value.metadata : {};
   const name = typeof metadata.name === "string" ? metadata.name : "";
   const namespace = typeof metadata.namespace === "string" && metadata.namespace !== "" ? metadata.namespace : "default";
-  const id = `${(known ?? removed)!.kind} ${namespace}/${name || "<unnamed>"}`;
+  const kindName = (known ?? removed)!.kind;
+  const id = `${kindName} ${namespace}/${name || "<unnamed>"}`;
   r.resource = id;
   if (!known) {
     r.error(["apiVersion"], "removed-api", `${kind} ${apiVersion} was removed in Kubernetes ${removed!.removedIn} and is not served: use apiVersion ${removed!.use}, where ${removed!.changes}`);
@@ -152,7 +153,7 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
 
   out.issues.push(...r.issues);
   if (!known || r.failed) {
-    out.rejected.push({ kind: (known ?? removed)!.kind, id: name !== "" ? id : undefined, docIndex: doc.index, issues: r.issues });
+    out.rejected.push({ kind: kindName, id: name !== "" ? id : undefined, docIndex: doc.index, issues: r.issues });
     return;
   }
   let source: SourceLocation | undefined;
