@@ -94,25 +94,25 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     const started = performance.now();
     const { logger } = this.options;
     this.store.apply(changes);
-    const { resources, issues } = this.store.resources();
     const prev = this.current;
-    const compiled = compileConfig(resources, {
-      ingressClass: this.options.ingressClass,
-      bind: this.options.bind,
-      previousNodePorts: prev.l4.nodePorts,
-      tlsContexts: this.tlsContexts,
-    });
+    const { compiled, issues: allIssues, files } = this.store.serve((resources) =>
+      compileConfig(resources, {
+        ingressClass: this.options.ingressClass,
+        bind: this.options.bind,
+        previousNodePorts: prev.l4.nodePorts,
+        tlsContexts: this.tlsContexts,
+      }),
+    );
     this.tlsContexts = compiled.tlsContexts;
     const { routes, l4 } = compiled;
     const next = reconcilePools(prev.pools, this.endpoints, compiled.backends, this.options.timeouts, this.onHealth);
-    const allIssues = [...issues, ...compiled.issues];
     const snapshot: Snapshot = {
       generation: prev.generation + 1,
       loadedAt: new Date(),
       routes: routes.table,
       pools: next.pools,
       issues: allIssues,
-      files: this.store.report(allIssues),
+      files,
       ignored: routes.ignored,
       l4: { listeners: l4.listeners, nodePorts: l4.nodePorts, loadBalancers: l4.loadBalancers },
       tls: compiled.tls,

@@ -1,5 +1,6 @@
 import { mkdir, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Snapshot } from "../src/snapshot.js";
 import { get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
@@ -208,6 +209,36 @@ describe("reload: files added, changed, removed, renamed", () => {
     expect(await whoAnswers(proxy.url, "again.localhost")).toBe("a");
   });
 
+  // A generator in watch mode or a sync tool: the quiet period never comes.
+  it("a file rewritten every 20 ms for 3 s is applied during the writes (about every 500 ms), and its last version once they stop", async () => {
+    const a = await upstream("a");
+    const rules = await dir();
+    await rules.write("svc.yaml", serviceYaml("a", [a.port]));
+    const version = (n: number): string => ingressYaml("gen", "gen.localhost", [{ path: `/v${n}`, service: "a" }]);
+    const ing = await rules.write("gen.yaml", version(0));
+    const proxy = await proxyOn(rules, { debounceMs: DEFAULT_DEBOUNCE });
+    const reloadedAt: number[] = [];
+    proxy.runtime.on("reload", () => reloadedAt.push(Date.now()));
+
+    const started = Date.now();
+    let n = 0;
+    while (Date.now() - started < 3000) {
+      await writeFile(ing, version(++n));
+      await delay(20);
+    }
+    const stopped = Date.now();
+    const during = reloadedAt.filter((t) => t <= stopped);
+
+    // Applied at most MAX_WAIT_MS (500) after a change; 1 s leaves room for a loaded machine.
+    expect(during.length, `reloads during ${stopped - started} ms of writes`).toBeGreaterThanOrEqual(3);
+    const times = [started, ...during, stopped];
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(Math.max(...gaps), `gaps between reloads: ${gaps.join(", ")} ms`).toBeLessThanOrEqual(1000);
+
+    if (!routes(proxy.runtime.current, "gen.localhost", "a", `/v${n}`)) await nextReload(proxy, (s) => routes(s, "gen.localhost", "a", `/v${n}`));
+    expect(await whoAnswers(proxy.url, "gen.localhost", `/v${n}`)).toBe("a");
+  });
+
   it("a new sub-folder with a rules file is picked up; removing the folder removes its routes", async () => {
     const a = await upstream("a");
     const rules = await dir();
@@ -379,6 +410,121 @@ describe("reload: bad input loses nothing", () => {
 
 // ---------------------------------------------------------------------------------------------
 
+describe("reload: an invalid new version of a resource leaves its last good version serving", () => {
+  it("a Service rewritten with sessionAffinity: ClusterIP: the host still answers from its upstream, /api/config says why; the fix serves", async () => {
+    const a = await upstream("a");
+    const rules = await dir();
+    const good = serviceYaml("web", [a.port]);
+    const svcPath = await rules.write("svc.yaml", good);
+    await rules.write("ing.yaml", web("app.localhost", "web"));
+    const proxy = await proxyOn(rules);
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+
+    const typo = good.replace("spec:\n", "spec:\n  sessionAffinity: ClusterIP\n");
+    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.field === "spec.sessionAffinity"));
+    await writeFile(svcPath, typo);
+    await rejected;
+
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    const at = positionOf(typo, "sessionAffinity");
+    expect(config.errors).toEqual([
+      expect.objectContaining({ severity: "error", file: svcPath, line: at.line, col: at.col, field: "spec.sessionAffinity", resource: "Service default/web" }),
+    ]);
+    expect(config.errors[0].message).toContain(`the last good version of Service default/web (${svcPath}:1) is still served`);
+    expect(config.files).toEqual(expect.arrayContaining([{ path: svcPath, status: "invalid", resources: 2, servingLastGood: true }]));
+    expect(config.services).toEqual([expect.objectContaining({ backend: "default/web:80", sessionAffinity: "None" })]);
+
+    const fixed = nextReload(proxy, (s) => s.issues.length === 0);
+    await writeFile(svcPath, typo.replace("ClusterIP", "ClientIP"));
+    await fixed;
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    const after = (await getJson(`${proxy.admin}/api/config`)).body;
+    expect(after.errors).toEqual([]);
+    expect(after.files).toEqual(expect.arrayContaining([{ path: svcPath, status: "ok", resources: 2, servingLastGood: false }]));
+    expect(after.services).toEqual([expect.objectContaining({ backend: "default/web:80", sessionAffinity: "ClientIP" })]);
+  });
+
+  it("a Service whose ports are dedented out of spec: an error at that key, the last good version serves", async () => {
+    const a = await upstream("a");
+    const rules = await dir();
+    const good = serviceYaml("web", [a.port]);
+    const svcPath = await rules.write("svc.yaml", good);
+    await rules.write("ing.yaml", web("app.localhost", "web"));
+    const proxy = await proxyOn(rules);
+
+    const misIndented = good.replace("spec:\n  ports:\n    - port: 80\n", "spec:\n  type: ClusterIP\nports:\n  - port: 80\n");
+    expect(misIndented).not.toBe(good);
+    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.code === "unknown-field"));
+    await writeFile(svcPath, misIndented);
+    await rejected;
+
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    const at = positionOf(misIndented, "ports:");
+    expect(config.errors).toEqual([expect.objectContaining({ code: "unknown-field", file: svcPath, line: at.line, col: 1, field: "ports", resource: "Service default/web" })]);
+    expect(config.errors[0].message).toContain("is still served");
+    expect(config.files).toEqual(expect.arrayContaining([{ path: svcPath, status: "invalid", resources: 2, servingLastGood: true }]));
+  });
+
+  it("an Ingress whose spec is indented under metadata: an error, no fall-through to the catch-all rule, the last good version serves", async () => {
+    const a = await upstream("a");
+    const fallback = await upstream("fallback");
+    const rules = await dir();
+    await rules.write("svc.yaml", docs(serviceYaml("web", [a.port]), serviceYaml("fallback", [fallback.port])));
+    await rules.write("catch-all.yaml", ingressYaml("catch-all", null, [{ path: "/", service: "fallback" }]));
+    const good = web("app.localhost", "web");
+    const ingPath = await rules.write("ing.yaml", good);
+    const proxy = await proxyOn(rules);
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+
+    // Every line from spec on, two spaces further in.
+    const misIndented = good.replace(/^spec:[^]*$/m, (rest) => rest.replace(/^(?=.)/gm, "  "));
+    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.code === "unknown-field"));
+    await writeFile(ingPath, misIndented);
+    await rejected;
+
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    const at = positionOf(misIndented, "spec:");
+    expect(config.errors).toEqual([expect.objectContaining({ code: "unknown-field", file: ingPath, line: at.line, col: at.col, field: "metadata.spec", resource: "Ingress default/app" })]);
+    expect(config.errors[0].message).toContain("is still served");
+    expect(config.files).toEqual(expect.arrayContaining([{ path: ingPath, status: "invalid", resources: 1, servingLastGood: true }]));
+  });
+
+  it("an Ingress backend naming a port the Service lacks: no fall-through to the catch-all rule, the last good version serves; the fix serves", async () => {
+    const a = await upstream("a");
+    const fallback = await upstream("fallback");
+    const rules = await dir();
+    await rules.write("svc.yaml", docs(serviceYaml("web", [a.port]).replace("    - port: 80", "    - name: http\n      port: 80"), serviceYaml("fallback", [fallback.port])));
+    await rules.write("catch-all.yaml", ingressYaml("catch-all", null, [{ path: "/", service: "fallback" }]));
+    const good = web("app.localhost", "web");
+    const ingPath = await rules.write("ing.yaml", good);
+    const proxy = await proxyOn(rules);
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+
+    const typo = good.replace("number: 80", "name: htp");
+    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.code === "unknown-port"));
+    await writeFile(ingPath, typo);
+    await rejected;
+
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    expect(config.errors).toEqual([
+      expect.objectContaining({ code: "unknown-port", file: ingPath, line: positionOf(typo, "port:\n                  name: htp").line, resource: "Ingress default/app" }),
+    ]);
+    expect(config.errors[0].message).toContain(`the last good version of Ingress default/app (${ingPath}:1) is still served`);
+    expect(config.files).toEqual(expect.arrayContaining([{ path: ingPath, status: "invalid", resources: 1, servingLastGood: true }]));
+
+    const fixed = nextReload(proxy, (s) => s.issues.length === 0);
+    await writeFile(ingPath, typo.replace("name: htp", "name: http"));
+    await fixed;
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    expect(proxy.runtime.current.routes.lookup("app.localhost", "/")?.backend.port).toBe(80);
+    expect(proxy.runtime.current.files.every((f) => !f.servingLastGood)).toBe(true);
+  });
+});
+
 describe("reload: what is in flight carries on", () => {
   it("a request in flight finishes on the original upstream; a new one goes to the new target", async () => {
     const slow = await holdingUpstream("original");
@@ -519,6 +665,37 @@ describe("reload: admin API and modes", () => {
     ]);
     expect(c3.files).toEqual([{ path: webPath, status: "ok", resources: 3, servingLastGood: false }]);
     expect(c3.hosts["api.localhost"]).toBeUndefined();
+  });
+
+  it("/api/config lists an Ingress of a removed API (extensions/v1beta1) as an error at its apiVersion; its host is not served", async () => {
+    const a = await upstream("a");
+    const rules = await dir();
+    await rules.write("svc.yaml", serviceYaml("old", [a.port]));
+    const text = `apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: old
+spec:
+  rules:
+    - host: old.localhost
+      http:
+        paths:
+          - path: /
+            backend:
+              serviceName: old
+              servicePort: 80
+`;
+    const file = await rules.write("old.yaml", text);
+    const proxy = await proxyOn(rules);
+
+    expect(await whoAnswers(proxy.url, "old.localhost")).toBe(404);
+    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    expect(config.errors).toEqual([
+      expect.objectContaining({ severity: "error", code: "removed-api", file, line: 1, col: 1, field: "apiVersion", resource: "Ingress default/old" }),
+    ]);
+    expect(config.errors[0].message).toContain("networking.k8s.io/v1");
+    expect(config.warnings).toEqual([]);
+    expect(config.files).toEqual(expect.arrayContaining([{ path: file, status: "invalid", resources: 0, servingLastGood: false }]));
   });
 
   it("/readyz is 200 once started", async () => {

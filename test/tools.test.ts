@@ -72,6 +72,13 @@ describe("ingressd check", () => {
     expect(res.code).toBe(0);
   });
 
+  it("APIs Kubernetes removed (Ingress and IngressClass v1beta1, EndpointSlice v1beta1): exit 1, an error at each apiVersion naming the replacement", async () => {
+    const res = await run(["check", "--rules", "test/fixtures/removed-apis"]);
+    expect(res.stderr).toBe("");
+    expect(res.stdout).toBe(golden("check-removed-apis"));
+    expect(res.code).toBe(1);
+  });
+
   it("paths are shown relative to the directory the command runs in", async () => {
     const res = await run(["check", "--rules", "fixtures/broken"], { cwd: fileURLToPath(new URL(".", import.meta.url)) });
     expect(res.code).toBe(1);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { compileConfig } from "../src/compileConfig.js";
 import { parseRulesFile, type ParsedDocument } from "../src/config/parse.js";
-import { ConfigStore } from "../src/config/store.js";
+import { ConfigStore, type FileReport } from "../src/config/store.js";
 import { validateDocuments, type ValidationResult } from "../src/config/validate.js";
 import { formatIssue, type ConfigIssue } from "../src/issues.js";
+import { positionOf } from "./reloadHelpers.js";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -191,10 +193,89 @@ ${SERVICE}`;
   });
 
   it("a known kind at the wrong apiVersion is unknown-kind with a hint", () => {
-    const r = validate("old.yaml", "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: old\n");
+    const r = validate("odd.yaml", "apiVersion: v1\nkind: Ingress\nmetadata:\n  name: odd\n");
     expect(r.resources).toEqual([]);
     expect(r.issues).toMatchObject([{ severity: "warning", code: "unknown-kind", line: 2 }]);
     expect(r.issues[0]!.message).toContain("networking.k8s.io/v1");
+  });
+
+  describe("an API version Kubernetes removed is an error at apiVersion, naming what to write instead", () => {
+    const removed = (apiVersion: string, kind: string): ConfigIssue => {
+      const r = validate("old.yaml", `# old manifest\nkind: ${kind}\napiVersion: ${apiVersion}\nmetadata:\n  name: old\n  namespace: shop\n`);
+      expect(r.resources).toEqual([]);
+      expect(r.issues).toHaveLength(1);
+      expect(r.issues[0]).toMatchObject({ severity: "error", code: "removed-api", file: "old.yaml", line: 3, col: 1, field: "apiVersion", resource: `${kind} shop/old` });
+      return r.issues[0]!;
+    };
+
+    for (const apiVersion of ["extensions/v1beta1", "networking.k8s.io/v1beta1"]) {
+      it(`Ingress ${apiVersion}: removed in 1.22; networking.k8s.io/v1, service.name + service.port.number|name, pathType required`, () => {
+        const { message } = removed(apiVersion, "Ingress");
+        expect(message).toContain(`Ingress ${apiVersion} was removed in Kubernetes 1.22`);
+        expect(message).toContain("use apiVersion networking.k8s.io/v1");
+        expect(message).toContain("serviceName and servicePort become service.name and service.port.number (service.port.name for a named port)");
+        expect(message).toContain("spec.backend becomes spec.defaultBackend");
+        expect(message).toContain("every path needs a pathType");
+      });
+    }
+
+    it("IngressClass networking.k8s.io/v1beta1: removed in 1.22, networking.k8s.io/v1", () => {
+      const { message } = removed("networking.k8s.io/v1beta1", "IngressClass");
+      expect(message).toContain("removed in Kubernetes 1.22");
+      expect(message).toContain("use apiVersion networking.k8s.io/v1");
+    });
+
+    it("EndpointSlice discovery.k8s.io/v1beta1: removed in 1.25, discovery.k8s.io/v1 with nodeName and zone", () => {
+      const { message } = removed("discovery.k8s.io/v1beta1", "EndpointSlice");
+      expect(message).toContain("removed in Kubernetes 1.25");
+      expect(message).toContain("use apiVersion discovery.k8s.io/v1");
+      expect(message).toContain("endpoints[].nodeName");
+      expect(message).toContain("endpoints[].zone");
+    });
+  });
+
+  it("a block indented under the wrong parent (spec under metadata) is an error at that key, not an empty Ingress", () => {
+    const text = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  spec:
+    rules:
+      - host: web.localhost
+`;
+    const r = validate("i.yaml", text);
+    expect(r.resources).toEqual([]);
+    expect(r.rejected.map((x) => x.id)).toEqual(["Ingress default/web"]);
+    expect(r.issues).toMatchObject([{ severity: "error", code: "unknown-field", file: "i.yaml", line: 5, col: 3, field: "metadata.spec", resource: "Ingress default/web" }]);
+    expect(r.issues[0]!.message).toBe("metadata has no field spec: is it indented under the wrong parent, or misspelled?");
+  });
+
+  it("an unknown top-level key (spec misspelled, ports dedented) is an error per key; metadata's and each kind's own fields are not", () => {
+    const r = validate("s.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspce:\n  type: ClusterIP\nports:\n  - port: 80\n");
+    expect(r.issues.filter((i) => i.code === "unknown-field")).toMatchObject([
+      { line: 5, col: 1, field: "spce", message: "Service has no field spce: is it indented under the wrong parent, or misspelled?" },
+      { line: 7, col: 1, field: "ports" },
+    ]);
+    const full = `apiVersion: v1
+kind: Secret
+metadata:
+  name: s
+  namespace: default
+  labels: { a: b }
+  annotations: { a: b }
+  uid: 0d5f
+  resourceVersion: "1"
+  generation: 1
+  creationTimestamp: "2024-01-01T00:00:00Z"
+  managedFields: []
+  finalizers: []
+  ownerReferences: []
+type: Opaque
+immutable: false
+data: {}
+stringData: {}
+`;
+    expect(validate("f.yaml", full).issues).toEqual([]);
   });
 
   it("a v1 List: each item is a resource, located inside the List", () => {
@@ -459,30 +540,32 @@ ports:
 describe("ConfigStore", () => {
   const svc = (name: string): string => SERVICE.replace("name: web", `name: ${name}`);
   const names = (store: ConfigStore): string[] => store.resources().resources.services.map((s) => s.name);
+  /** The file report of a reload that compiles to no further issue. */
+  const report = (store: ConfigStore): FileReport[] => store.serve(() => ({ issues: [] })).files;
 
   it("a file that stops parsing keeps its last good resources", () => {
     const store = new ConfigStore();
     store.apply([{ path: "a.yaml", text: `${svc("one")}---\n${svc("two")}` }]);
     expect(names(store)).toEqual(["one", "two"]);
-    expect(store.report()).toEqual([{ path: "a.yaml", status: "ok", resources: 2, servingLastGood: false }]);
+    expect(report(store)).toEqual([{ path: "a.yaml", status: "ok", resources: 2, servingLastGood: false }]);
 
     store.apply([{ path: "a.yaml", text: `${svc("one")}---\n${svc("three")}  bad: [\n` }]);
     expect(names(store)).toEqual(["one", "two"]);
-    expect(store.report()).toEqual([{ path: "a.yaml", status: "syntax-error", resources: 2, servingLastGood: true }]);
+    expect(report(store)).toEqual([{ path: "a.yaml", status: "syntax-error", resources: 2, servingLastGood: true }]);
     const { issues } = store.resources();
     expect(issues.length).toBeGreaterThan(0);
     expect(issues.every((i) => i.code === "yaml-syntax" && i.file === "a.yaml")).toBe(true);
 
     store.apply([{ path: "a.yaml", text: svc("three") }]);
     expect(names(store)).toEqual(["three"]);
-    expect(store.report()).toEqual([{ path: "a.yaml", status: "ok", resources: 1, servingLastGood: false }]);
+    expect(report(store)).toEqual([{ path: "a.yaml", status: "ok", resources: 1, servingLastGood: false }]);
     expect(store.resources().issues).toEqual([]);
   });
 
   it("a syntax error keeps the last good version's validation issues too", () => {
     const store = new ConfigStore();
     store.apply([{ path: "a.yaml", text: `${svc("one")}---\n${svc("Bad")}` }]);
-    expect(store.report()[0]).toMatchObject({ status: "invalid", resources: 1 });
+    expect(report(store)[0]).toMatchObject({ status: "invalid", resources: 1 });
     store.apply([{ path: "a.yaml", text: "a: [\n" }]);
     const codes = store.resources().issues.map((i) => i.code).sort();
     expect(codes).toEqual(["invalid-name", "yaml-syntax"]);
@@ -492,21 +575,21 @@ describe("ConfigStore", () => {
   it("a file that never parsed serves nothing and is not 'serving last good'", () => {
     const store = new ConfigStore();
     store.apply([{ path: "new.yaml", text: "kind: [\n" }]);
-    expect(store.report()).toEqual([{ path: "new.yaml", status: "syntax-error", resources: 0, servingLastGood: false }]);
+    expect(report(store)).toEqual([{ path: "new.yaml", status: "syntax-error", resources: 0, servingLastGood: false }]);
     expect(store.resources().issues).toMatchObject([{ code: "yaml-syntax", file: "new.yaml" }]);
   });
 
   it("a file with validation errors is 'invalid' and serves its valid resources", () => {
     const store = new ConfigStore();
     store.apply([{ path: "a.yaml", text: `${svc("one")}---\n${ingressWith({ pathType: "Foo" })}` }]);
-    expect(store.report()).toEqual([{ path: "a.yaml", status: "invalid", resources: 1, servingLastGood: false }]);
+    expect(report(store)).toEqual([{ path: "a.yaml", status: "invalid", resources: 1, servingLastGood: false }]);
     expect(names(store)).toEqual(["one"]);
   });
 
   it("a file with only warnings is 'ok'", () => {
     const store = new ConfigStore();
     store.apply([{ path: "a.yaml", text: `${svc("one")}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n` }]);
-    expect(store.report()).toEqual([{ path: "a.yaml", status: "ok", resources: 1, servingLastGood: false }]);
+    expect(report(store)).toEqual([{ path: "a.yaml", status: "ok", resources: 1, servingLastGood: false }]);
     expect(store.resources().issues).toMatchObject([{ severity: "warning", code: "unknown-kind" }]);
   });
 
@@ -520,7 +603,7 @@ describe("ConfigStore", () => {
     store.apply([{ path: "b.yaml", text: null }]);
     expect(names(store)).toEqual(["one"]);
     expect(store.resources().issues).toEqual([]);
-    expect(store.report().map((f) => f.path)).toEqual(["a.yaml"]);
+    expect(report(store).map((f) => f.path)).toEqual(["a.yaml"]);
   });
 
   it("a removed file that had a syntax error keeps nothing", () => {
@@ -530,7 +613,7 @@ describe("ConfigStore", () => {
     store.apply([{ path: "a.yaml", text: null }]);
     expect(names(store)).toEqual([]);
     expect(store.resources().issues).toEqual([]);
-    expect(store.report()).toEqual([]);
+    expect(report(store)).toEqual([]);
   });
 
   it("the same resource in two files: the first file by path wins, the other gets duplicate-resource", () => {
@@ -582,6 +665,194 @@ describe("ConfigStore", () => {
     expect(issues).toEqual([]);
     expect(resources.services.map((s) => s.id)).toEqual(["Service default/web", "Service other/web"]);
     expect(resources.endpoints.map((s) => s.id)).toEqual(["Endpoints default/web"]);
+  });
+});
+
+describe("ConfigStore: an invalid new version of a resource leaves its last good version serving", () => {
+  const reload = (store: ConfigStore, changes: { path: string; text: string | null }[]) => {
+    store.apply(changes);
+    return store.serve((set) => compileConfig(set, { ingressClass: "ingressd", bind: "127.0.0.1" }));
+  };
+  const ports = (served: ReturnType<typeof reload>): (number | undefined)[] => served.resources.services.map((s) => s.object.spec?.ports?.[0]?.port);
+  const withAffinityClusterIP = (port: number): string => SERVICE.replace("spec:\n", "spec:\n  sessionAffinity: ClusterIP\n").replace("port: 80", `port: ${port}`);
+  const STILL_SERVED = "the last good version of Service default/web";
+
+  it("sessionAffinity: ClusterIP: the previous version serves, the error says so, the file is 'servingLastGood'; the fix serves", () => {
+    const store = new ConfigStore();
+    expect(ports(reload(store, [{ path: "a.yaml", text: SERVICE }]))).toEqual([80]);
+
+    const bad = reload(store, [{ path: "a.yaml", text: withAffinityClusterIP(81) }]);
+    expect(ports(bad)).toEqual([80]);
+    expect(bad.issues).toMatchObject([{ severity: "error", code: "schema", file: "a.yaml", line: 6, col: 3, field: "spec.sessionAffinity", resource: "Service default/web" }]);
+    expect(bad.issues[0]!.message).toContain("did you mean ClientIP?");
+    expect(bad.issues[0]!.message).toContain(`${STILL_SERVED} (a.yaml:1) is still served`);
+    expect(bad.files).toEqual([{ path: "a.yaml", status: "invalid", resources: 1, servingLastGood: true }]);
+
+    // Still invalid: still the first version.
+    expect(ports(reload(store, [{ path: "a.yaml", text: withAffinityClusterIP(82) }]))).toEqual([80]);
+
+    const fixed = reload(store, [{ path: "a.yaml", text: SERVICE.replace("port: 80", "port: 83") }]);
+    expect(ports(fixed)).toEqual([83]);
+    expect(fixed.issues).toEqual([]);
+    expect(fixed.files).toEqual([{ path: "a.yaml", status: "ok", resources: 1, servingLastGood: false }]);
+  });
+
+  it("a resource that was never valid is not served, and nothing is 'still served'", () => {
+    const served = reload(new ConfigStore(), [{ path: "a.yaml", text: withAffinityClusterIP(80) }]);
+    expect(ports(served)).toEqual([]);
+    expect(served.issues[0]!.message).not.toContain("still served");
+    expect(served.files).toEqual([{ path: "a.yaml", status: "invalid", resources: 0, servingLastGood: false }]);
+  });
+
+  it("only the rejected resource keeps its last good version: its valid neighbours serve their new versions", () => {
+    const store = new ConfigStore();
+    const other = SERVICE.replace("name: web", "name: other");
+    reload(store, [{ path: "a.yaml", text: `${SERVICE}---\n${other}` }]);
+    const served = reload(store, [{ path: "a.yaml", text: `${withAffinityClusterIP(81)}---\n${other.replace("port: 80", "port: 9090")}` }]);
+    expect(served.resources.services.map((s) => [s.name, s.object.spec?.ports?.[0]?.port])).toEqual([
+      ["other", 9090],
+      ["web", 80],
+    ]);
+    expect(served.files).toEqual([{ path: "a.yaml", status: "invalid", resources: 2, servingLastGood: true }]);
+  });
+
+  it("a resource moved to another file serves from there; an invalid version there keeps the last good one", () => {
+    const store = new ConfigStore();
+    reload(store, [{ path: "a.yaml", text: SERVICE }]);
+    const moved = reload(store, [
+      { path: "a.yaml", text: null },
+      { path: "b.yaml", text: SERVICE.replace("port: 80", "port: 81") },
+    ]);
+    expect(moved.resources.services.map((s) => [s.file, s.object.spec?.ports?.[0]?.port])).toEqual([["b.yaml", 81]]);
+
+    const movedBroken = reload(store, [
+      { path: "b.yaml", text: null },
+      { path: "c.yaml", text: withAffinityClusterIP(82) },
+    ]);
+    expect(movedBroken.resources.services.map((s) => [s.file, s.object.spec?.ports?.[0]?.port])).toEqual([["b.yaml", 81]]);
+    expect(movedBroken.issues[0]!.message).toContain(`${STILL_SERVED} (b.yaml:1) is still served`);
+    expect(movedBroken.files).toEqual([{ path: "c.yaml", status: "invalid", resources: 1, servingLastGood: true }]);
+  });
+
+  it("a deleted file's resources go: an invalid version written later is not served", () => {
+    const store = new ConfigStore();
+    reload(store, [{ path: "a.yaml", text: SERVICE }]);
+    expect(ports(reload(store, [{ path: "a.yaml", text: null }]))).toEqual([]);
+    const again = reload(store, [{ path: "a.yaml", text: withAffinityClusterIP(80) }]);
+    expect(ports(again)).toEqual([]);
+    expect(again.files).toEqual([{ path: "a.yaml", status: "invalid", resources: 0, servingLastGood: false }]);
+  });
+
+  it("a renamed resource: the old name goes, the new name serves only once valid", () => {
+    const store = new ConfigStore();
+    reload(store, [{ path: "a.yaml", text: SERVICE }]);
+    const renamed = reload(store, [{ path: "a.yaml", text: withAffinityClusterIP(80).replace("name: web", "name: web2") }]);
+    expect(renamed.resources.services).toEqual([]);
+    expect(renamed.files).toEqual([{ path: "a.yaml", status: "invalid", resources: 0, servingLastGood: false }]);
+  });
+
+  it("a syntax error after a rejected version keeps serving the same last good version", () => {
+    const store = new ConfigStore();
+    reload(store, [{ path: "a.yaml", text: SERVICE }]);
+    reload(store, [{ path: "a.yaml", text: withAffinityClusterIP(81) }]);
+    const broken = reload(store, [{ path: "a.yaml", text: "kind: [\n" }]);
+    expect(ports(broken)).toEqual([80]);
+    expect(broken.issues.map((i) => i.code).sort()).toEqual(["schema", "yaml-syntax"]);
+    expect(broken.files).toEqual([{ path: "a.yaml", status: "syntax-error", resources: 1, servingLastGood: true }]);
+  });
+
+  it("a name indented under the wrong parent: the document is still the resource at its place, whose last good version serves", () => {
+    const store = new ConfigStore();
+    const other = SERVICE.replace("name: web", "name: other");
+    reload(store, [{ path: "a.yaml", text: `${other}---\n${SERVICE}` }]);
+    const nameless = SERVICE.replace("metadata:\n  name: web\n", "metadata:\nname: web\n").replace("port: 80", "port: 81");
+    const served = reload(store, [{ path: "a.yaml", text: `${other}---\n${nameless}` }]);
+    expect(served.resources.services.map((s) => [s.name, s.object.spec?.ports?.[0]?.port])).toEqual([
+      ["other", 80],
+      ["web", 80],
+    ]);
+    expect(served.issues.map((i) => [i.code, i.field, i.resource])).toEqual([
+      ["missing-name", "metadata.name", "Service default/web"],
+      ["unknown-field", "name", "Service default/web"],
+    ]);
+    expect(served.issues.every((i) => i.message.includes("still served"))).toBe(true);
+    expect(served.files).toEqual([{ path: "a.yaml", status: "invalid", resources: 2, servingLastGood: true }]);
+
+    // Fixed: served again under its name.
+    expect(ports(reload(store, [{ path: "a.yaml", text: `${other}---\n${SERVICE.replace("port: 80", "port: 82")}` }]))).toEqual([80, 82]);
+  });
+
+  it("a nameless document in a new file (or where no resource of its kind was) is not served", () => {
+    const store = new ConfigStore();
+    reload(store, [{ path: "a.yaml", text: SERVICE }]);
+    const nameless = SERVICE.replace("  name: web\n", "");
+    const served = reload(store, [{ path: "b.yaml", text: nameless }]);
+    expect(served.files).toEqual([
+      { path: "a.yaml", status: "ok", resources: 1, servingLastGood: false },
+      { path: "b.yaml", status: "invalid", resources: 0, servingLastGood: false },
+    ]);
+    expect(served.issues).toMatchObject([{ code: "missing-name", resource: "Service default/<unnamed>" }]);
+  });
+
+  it("a removed API version of a served resource is rejected like any invalid version", () => {
+    const store = new ConfigStore();
+    const ingress = ingressWith({});
+    reload(store, [{ path: "a.yaml", text: `${SERVICE}---\n${ingress}` }]);
+    const old = reload(store, [{ path: "a.yaml", text: `${SERVICE}---\n${ingress.replace("networking.k8s.io/v1", "networking.k8s.io/v1beta1")}` }]);
+    expect(old.resources.ingresses.map((i) => i.object.apiVersion)).toEqual(["networking.k8s.io/v1"]);
+    expect(old.issues).toMatchObject([{ code: "removed-api", line: 9, field: "apiVersion", resource: "Ingress default/web" }]);
+    expect(old.issues[0]!.message).toContain("the last good version of Ingress default/web (a.yaml:9) is still served");
+  });
+
+  describe("errors found against other resources (compile)", () => {
+    const NAMED = SERVICE.replace("- port: 80", "- name: http\n      port: 80");
+    const backendPort = (served: ReturnType<typeof reload>): unknown => served.resources.ingresses[0]?.object.spec?.rules?.[0]?.http?.paths[1]?.backend.service?.port;
+    const ingressPortName = (name: string): string =>
+      ingressWith({ backend: `              service:\n                name: web\n                port:\n                  name: ${name}` });
+
+    it("a new Ingress version naming a port the Service lacks: the last good version serves; fixed, the new one does", () => {
+      const store = new ConfigStore();
+      expect(backendPort(reload(store, [{ path: "svc.yaml", text: NAMED }, { path: "ing.yaml", text: ingressWith({}) }]))).toEqual({ number: 80 });
+
+      const typo = reload(store, [{ path: "ing.yaml", text: ingressPortName("htp") }]);
+      expect(backendPort(typo)).toEqual({ number: 80 });
+      expect(typo.compiled.routes.table.lookup("web.localhost", "/api")?.backend.port).toBe(80);
+      const at = positionOf(ingressPortName("htp"), "port:\n                  name: htp");
+      expect(typo.issues).toMatchObject([{ severity: "error", code: "unknown-port", file: "ing.yaml", line: at.line, resource: "Ingress default/web" }]);
+      expect(typo.issues[0]!.message).toContain("the last good version of Ingress default/web (ing.yaml:1) is still served");
+      expect(typo.files).toEqual([
+        { path: "ing.yaml", status: "invalid", resources: 1, servingLastGood: true },
+        { path: "svc.yaml", status: "ok", resources: 1, servingLastGood: false },
+      ]);
+
+      const fixed = reload(store, [{ path: "ing.yaml", text: ingressPortName("http") }]);
+      expect(backendPort(fixed)).toEqual({ name: "http" });
+      expect(fixed.issues).toEqual([]);
+      expect(fixed.files.every((f) => !f.servingLastGood)).toBe(true);
+    });
+
+    it("a Service change that breaks an unchanged Ingress is applied, as a cluster would; the Ingress reports it", () => {
+      const store = new ConfigStore();
+      reload(store, [{ path: "svc.yaml", text: NAMED }, { path: "ing.yaml", text: ingressPortName("http") }]);
+      const renamed = reload(store, [{ path: "svc.yaml", text: NAMED.replace("name: http", "name: web") }]);
+      expect(renamed.resources.services[0]!.object.spec?.ports?.[0]?.name).toBe("web");
+      expect(renamed.issues).toMatchObject([{ code: "unknown-port", resource: "Ingress default/web" }]);
+      expect(renamed.issues[0]!.message).not.toContain("still served");
+      expect(renamed.files.every((f) => !f.servingLastGood)).toBe(true);
+
+      // That version no longer served cleanly: a new one is not held back for it.
+      const edited = reload(store, [{ path: "ing.yaml", text: ingressPortName("htp") }]);
+      expect(backendPort(edited)).toEqual({ name: "htp" });
+      expect(edited.files.every((f) => !f.servingLastGood)).toBe(true);
+    });
+
+    it("a file parsed again with an unchanged resource is no new version of it", () => {
+      const store = new ConfigStore();
+      reload(store, [{ path: "all.yaml", text: `${NAMED}---\n${ingressPortName("http")}` }]);
+      const renamed = reload(store, [{ path: "all.yaml", text: `${NAMED.replace("name: http", "name: web")}---\n${ingressPortName("http")}` }]);
+      expect(renamed.resources.services[0]!.object.spec?.ports?.[0]?.name).toBe("web");
+      expect(renamed.issues[0]!.message).not.toContain("still served");
+    });
   });
 });
 

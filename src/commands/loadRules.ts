@@ -16,8 +16,7 @@ export interface LoadedRules {
 export async function loadRules(paths: string[], ingressClass: string, bind = "0.0.0.0"): Promise<LoadedRules> {
   const store = new ConfigStore();
   store.apply(await new FileSource({ paths }).readAll());
-  const { resources, issues } = store.resources();
-  const compiled = compileConfig(resources, { ingressClass, bind });
+  const { resources, compiled, issues, files } = store.serve((set) => compileConfig(set, { ingressClass, bind }));
   const resourceCount = Object.values(resources).reduce((n, list: unknown[]) => n + list.length, 0);
   // A mistyped path in CI must not pass as an empty, valid folder.
   const missing: ConfigIssue[] = [];
@@ -26,8 +25,7 @@ export async function loadRules(paths: string[], ingressClass: string, bind = "0
       missing.push({ severity: "error", code: "missing-rules-path", message: `rules path ${p} does not exist`, file: resolve(p), line: 1, col: 1 });
     }
   }
-  const all = [...missing, ...issues, ...compiled.issues];
-  return { files: store.report(all), resourceCount, issues: all, compiled };
+  return { files, resourceCount, issues: [...missing, ...issues], compiled };
 }
 
 /** Paths shown relative to where the command runs, as compilers print them. */

@@ -36,6 +36,10 @@ function inHiddenFolder(relativePath: string): boolean {
  * shorter quiet period could read a file before its dropped second write. */
 const MIN_DEBOUNCE_MS = 60;
 
+/** Longest a change waits while others keep coming: a file rewritten every few ms
+ * (a generator in watch mode, a sync tool) is still applied about twice a second. */
+const MAX_WAIT_MS = 500;
+
 export interface FileSourceOptions {
   /** Files or directories (read recursively). */
   paths: string[];
@@ -52,15 +56,23 @@ export interface FileSourceOptions {
 export class FileSource implements ConfigSource {
   private readonly roots: string[];
   private readonly debounceMs: number;
+  private readonly maxWaitMs: number;
   private watcher: FSWatcher | undefined;
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the oldest pending change arrived. */
+  private pendingSince: number | undefined;
+  /** The timer is due at the maximum wait, before the quiet period ends. */
+  private cutShort = false;
+  /** Batches are read and handed over in order, even when a read is slow. */
+  private delivered: Promise<void> = Promise.resolve();
   /** Files currently known, so a removed directory reports each of its files. */
   private readonly known = new Set<string>();
 
   constructor(private readonly options: FileSourceOptions) {
     this.roots = options.paths.map((p) => resolve(p));
     this.debounceMs = Math.max(options.debounceMs ?? 100, MIN_DEBOUNCE_MS);
+    this.maxWaitMs = Math.max(MAX_WAIT_MS, this.debounceMs);
   }
 
   async readAll(): Promise<ConfigChange[]> {
@@ -107,16 +119,33 @@ export class FileSource implements ConfigSource {
     return root !== undefined && !inHiddenFolder(relative(root, path));
   }
 
+  /** Applies after a quiet period, but no later than the maximum wait after the first pending change. */
   private schedule(onChanges: (changes: ConfigChange[]) => void): void {
+    const now = Date.now();
+    this.pendingSince ??= now;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const paths = [...this.pending].sort();
-      this.pending.clear();
-      Promise.all(paths.map((p) => this.read(p)))
-        .then((changes) => onChanges(changes))
-        .catch((err: unknown) => this.options.onError?.(err as Error));
-    }, this.debounceMs);
+    const wait = Math.min(this.debounceMs, this.pendingSince + this.maxWaitMs - now);
+    this.cutShort = wait < this.debounceMs;
+    this.timer = setTimeout(() => this.flush(onChanges), wait);
+  }
+
+  private flush(onChanges: (changes: ConfigChange[]) => void): void {
+    this.timer = undefined;
+    this.pendingSince = undefined;
+    const paths = [...this.pending].sort();
+    this.pending.clear();
+    if (this.cutShort) {
+      this.cutShort = false;
+      // Cut short by the maximum wait while writes go on. chokidar drops a file's
+      // events for 50 ms after one it reports, so the write that ends the burst may
+      // never be reported: read these files once more when things are quiet.
+      for (const p of paths) this.pending.add(p);
+      this.timer = setTimeout(() => this.flush(onChanges), this.debounceMs);
+    }
+    this.delivered = this.delivered
+      .then(() => Promise.all(paths.map((p) => this.read(p))))
+      .then((changes) => onChanges(changes))
+      .catch((err: unknown) => this.options.onError?.(err as Error));
   }
 
   private async read(path: string): Promise<ConfigChange> {

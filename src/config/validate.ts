@@ -56,14 +56,46 @@ const KINDS: Record<string, { kind: KindName; model: new (data: never) => Model 
   "networking.k8s.io/v1/IngressClass": { kind: "IngressClass", model: IngressClassModel as never },
 };
 
+/** Where an Ingress of a removed beta API differs from networking.k8s.io/v1. */
+const INGRESS_V1_CHANGES =
+  "backend serviceName and servicePort become service.name and service.port.number (service.port.name for a named port), spec.backend becomes spec.defaultBackend, and every path needs a pathType (Prefix, Exact or ImplementationSpecific)";
+
+/**
+ * API versions Kubernetes has removed, of the kinds ingressd reads. A cluster no longer
+ * accepts them, so neither does ingressd: an error, never an ignored document that
+ * leaves its routes silently unserved.
+ */
+const REMOVED: Record<string, { kind: KindName; removedIn: string; use: string; changes: string }> = {
+  "extensions/v1beta1/Ingress": { kind: "Ingress", removedIn: "1.22", use: "networking.k8s.io/v1", changes: INGRESS_V1_CHANGES },
+  "networking.k8s.io/v1beta1/Ingress": { kind: "Ingress", removedIn: "1.22", use: "networking.k8s.io/v1", changes: INGRESS_V1_CHANGES },
+  "networking.k8s.io/v1beta1/IngressClass": { kind: "IngressClass", removedIn: "1.22", use: "networking.k8s.io/v1", changes: "the spec is unchanged" },
+  "discovery.k8s.io/v1beta1/EndpointSlice": {
+    kind: "EndpointSlice",
+    removedIn: "1.25",
+    use: "discovery.k8s.io/v1",
+    changes: 'endpoints[].topology["kubernetes.io/hostname"] becomes endpoints[].nodeName and topology["topology.kubernetes.io/zone"] becomes endpoints[].zone; the rest is unchanged',
+  },
+};
+
+/** A resource of a kind ingressd reads that failed validation. */
+export interface Rejected {
+  kind: KindName;
+  /** `Kind namespace/name`; undefined when metadata.name is missing. */
+  id: string | undefined;
+  docIndex: number;
+  /** Its problems (also in `ValidationResult.issues`). */
+  issues: ConfigIssue[];
+}
+
 export interface ValidationResult {
   resources: Loaded[];
+  rejected: Rejected[];
   issues: ConfigIssue[];
 }
 
 /** Validates every document of a parsed file. One bad resource never rejects its neighbours. */
 export function validateDocuments(docs: readonly ParsedDocument[]): ValidationResult {
-  const out: ValidationResult = { resources: [], issues: [] };
+  const out: ValidationResult = { resources: [], rejected: [], issues: [] };
   for (const doc of docs) validateValue(doc, doc.value, [], out);
   return out;
 }
@@ -87,7 +119,8 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
     return;
   }
   const known = KINDS[`${apiVersion}/${kind}`];
-  if (!known) {
+  const removed = REMOVED[`${apiVersion}/${kind}`];
+  if (!known && !removed) {
     const hint = Object.values(KINDS).find((k) => k.kind === kind)
       ? `; ingressd reads ${kind} as apiVersion ${Object.keys(KINDS).find((k) => k.endsWith(`/${kind}`))!.replace(`/${kind}`, "")}`
       : "";
@@ -95,30 +128,41 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
     out.issues.push(...r.issues);
     return;
   }
+  // The identity is known even when the rest is wrong, so a rejected version can leave
+  // the last good version of the same resource serving.
   const metadata = isObject(value.metadata) ? value.metadata : {};
   const name = typeof metadata.name === "string" ? metadata.name : "";
   const namespace = typeof metadata.namespace === "string" && metadata.namespace !== "" ? metadata.namespace : "default";
-  r.resource = `${known.kind} ${namespace}/${name || "<unnamed>"}`;
-
-  try {
-    new known.model(value as never).validate();
-  } catch (err) {
-    const errors = (err as { errors?: SchemaError[] }).errors;
-    if (!Array.isArray(errors)) throw err;
-    for (const e of errors) reportSchemaError(r, e);
+  const kindName = (known ?? removed)!.kind;
+  const id = `${kindName} ${namespace}/${name || "<unnamed>"}`;
+  r.resource = id;
+  if (!known) {
+    r.error(["apiVersion"], "removed-api", `${kind} ${apiVersion} was removed in Kubernetes ${removed!.removedIn} and is not served: use apiVersion ${removed!.use}, where ${removed!.changes}`);
+  } else {
+    try {
+      new known.model(value as never).validate();
+    } catch (err) {
+      const errors = (err as { errors?: SchemaError[] }).errors;
+      if (!Array.isArray(errors)) throw err;
+      for (const e of errors) reportSchemaError(r, e);
+    }
+    checkMetadata(r, known.kind, metadata);
+    checkKnownFields(r, known.kind, value, metadata);
+    if (!r.failed) SEMANTIC[known.kind](r, value as never);
   }
-  checkMetadata(r, known.kind, metadata);
-  if (!r.failed) SEMANTIC[known.kind](r, value as never);
 
   out.issues.push(...r.issues);
-  if (r.failed) return;
+  if (!known || r.failed) {
+    out.rejected.push({ kind: kindName, id: name !== "" ? id : undefined, docIndex: doc.index, issues: r.issues });
+    return;
+  }
   let source: SourceLocation | undefined;
   out.resources.push({
     kind: known.kind,
     object: value as unknown as KindMap[typeof known.kind],
     namespace,
     name,
-    id: r.resource,
+    id,
     file: doc.file,
     get source() {
       return (source ??= doc.locate(base));
@@ -180,6 +224,34 @@ function checkMetadata(r: Reporter, kind: KindName, metadata: Record<string, unk
   if (ns !== undefined && (typeof ns !== "string" || !DNS1123_LABEL.test(ns))) {
     r.error(["metadata", "namespace"], "invalid-namespace", `namespace "${String(ns)}" must be a DNS-1123 label`);
   }
+}
+
+/**
+ * The fields of metadata (ObjectMeta) and of each kind's top level. These have been
+ * stable for years, so any other key there is a mistake — most often a block indented
+ * under the wrong parent (`spec` under `metadata`), which would otherwise leave a
+ * valid but empty resource. An API server rejects unknown fields too.
+ */
+const METADATA_FIELDS = new Set([
+  "name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+  "deletionGracePeriodSeconds", "generateName", "finalizers", "ownerReferences", "managedFields", "selfLink",
+]);
+const TOP_LEVEL_FIELDS: Record<KindName, readonly string[]> = {
+  Service: ["spec", "status"],
+  Endpoints: ["subsets"],
+  EndpointSlice: ["addressType", "endpoints", "ports"],
+  Ingress: ["spec", "status"],
+  IngressClass: ["spec"],
+  Secret: ["data", "stringData", "type", "immutable"],
+};
+
+function checkKnownFields(r: Reporter, kind: KindName, value: Record<string, unknown>, metadata: Record<string, unknown>): void {
+  const unknown = (path: Path, parent: string): void =>
+    r.error(path, "unknown-field", `${parent} has no field ${String(path.at(-1))}: is it indented under the wrong parent, or misspelled?`);
+  for (const key of Object.keys(value)) {
+    if (key !== "apiVersion" && key !== "kind" && key !== "metadata" && !TOP_LEVEL_FIELDS[kind].includes(key)) unknown([key], kind);
+  }
+  for (const key of Object.keys(metadata)) if (!METADATA_FIELDS.has(key)) unknown(["metadata", key], "metadata");
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
