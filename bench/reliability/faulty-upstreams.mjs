@@ -40,21 +40,17 @@ const BEHAVIOURS = {
   'headers-100k': (c) => c.write(HEADERS_100K),
 };
 
-/** A raw TCP upstream; `open` counts its connections still open, `sockets` holds them. */
+/** A raw TCP upstream; `sockets` are its connections still open. */
 async function fakeUpstream(behaviour) {
-  const state = { open: 0, sockets: new Set() };
+  const sockets = new Set();
   const server = net.createServer((c) => {
-    state.open++;
-    state.sockets.add(c);
+    sockets.add(c);
     c.on('error', () => {});
-    c.once('close', () => {
-      state.open--;
-      state.sockets.delete(c);
-    });
+    c.once('close', () => sockets.delete(c));
     c.once('data', () => behaviour(c));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: server.address().port, state };
+  return { server, port: server.address().port, sockets };
 }
 
 /** Sockets held by a process (its /proc fd table): a leak shows here whatever its cause. */
@@ -72,7 +68,7 @@ function socketCount(pid) {
 
 async function until(pred, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
+  while (!pred()) {
     if (Date.now() > deadline) return false;
     await sleep(50);
   }
@@ -92,9 +88,8 @@ const ingressd = await startIngressd({ rules: [rules.dir] });
 const hostOf = (name) => `${name}.faulty.localhost`;
 
 try {
-  const config = await getConfig(ingressd.adminPort);
-  const serviceOf = (name) => config.services.find((s) => s.backend === `default/${name}:80`);
-  const maxFails = serviceOf('garbage').health.maxFails;
+  const service = async (name) => (await getConfig(ingressd.adminPort)).services.find((s) => s.backend === `default/${name}:80`);
+  const maxFails = (await service('garbage')).health.maxFails;
   // Sockets of ingressd at rest: listeners, admin, the log pipes. Upstream pools are made on first use.
   const baseline = socketCount(ingressd.pid);
   progress(SCENARIO, `ingressd pid ${ingressd.pid} on :${ingressd.httpPort}; ${baseline} sockets at rest; max-fails ${maxFails} (default)`);
@@ -109,8 +104,7 @@ try {
       }),
     );
   const health = async (name) => {
-    const svc = (await getConfig(ingressd.adminPort)).services.find((s) => s.backend === `default/${name}:80`);
-    const ep = svc.endpoints[0];
+    const ep = (await service(name)).endpoints[0];
     return { out: ep.inRotation === false, text: `inRotation=${ep.inRotation} passive=${JSON.stringify(ep.passive)}` };
   };
   const statuses = (results) => results.map((r) => r.status || 'cut').join(' ');
@@ -146,15 +140,15 @@ try {
   figure(SCENARIO, `never-answers: health after ${maxFails} timeouts`, h.text, 'out of rotation', h.out);
 
   // Nothing left open: every fake's connections closed, ingressd back to its sockets at rest.
-  const fakesClosed = await until(() => Object.values(fakes).every((f) => f.state.open === 0), 5_000);
-  const open = Object.entries(fakes).filter(([, f]) => f.state.open > 0).map(([n, f]) => `${n}:${f.state.open}`);
+  const fakesClosed = await until(() => Object.values(fakes).every((f) => f.sockets.size === 0), 5_000);
+  const open = Object.entries(fakes).filter(([, f]) => f.sockets.size > 0).map(([n, f]) => `${n}:${f.sockets.size}`);
   figure(SCENARIO, 'upstream connections left open', fakesClosed ? '0' : open.join(' '), '0', fakesClosed);
   const back = await until(() => socketCount(ingressd.pid) <= baseline, 5_000);
   figure(SCENARIO, 'ingressd sockets after the runs', `${socketCount(ingressd.pid)} (at rest ${baseline})`, `<= ${baseline}`, back);
 } finally {
   await ingressd.stop();
   for (const f of Object.values(fakes)) {
-    for (const c of f.state.sockets) c.destroy();
+    for (const c of f.sockets) c.destroy();
     f.server.close();
   }
   await rules.cleanup();

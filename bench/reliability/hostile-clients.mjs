@@ -132,7 +132,7 @@ async function until(pred, timeoutMs) {
 }
 
 /**
- * A slowloris connection: `head`, then `byte` every second (or none after `stopAfter`
+ * A slowloris connection: `head`, then one byte a second (none after `stopAfter`
  * bytes). Resolves with when the server closed it, or null if it was still open at `limitMs`.
  */
 function slowloris(port, head, { stopAfter = Infinity, limitMs }) {
