@@ -23,7 +23,7 @@ const BURST_EVERY_MS = 20;
  * after the first change pending since the last one, which itself comes up to one write
  * after that reload (20 ms, more on a busy machine); reading, compiling and a timer late
  * under load come on top: measured 500–670 ms between reloads on the shared 2-core
- * machine, where the quiet-period-only debounce of main left 1.4–3.2 s (none at all while
+ * machine, where the quiet-period-only debounce of main left 1.4–5.2 s (none at all while
  * writes come closer together than its 100 ms).
  */
 const BURST_GAP_GOAL_MS = 500;
