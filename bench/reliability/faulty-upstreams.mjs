@@ -90,8 +90,13 @@ const hostOf = (name) => `${name}.faulty.localhost`;
 try {
   const service = async (name) => (await getConfig(ingressd.adminPort)).services.find((s) => s.backend === `default/${name}:80`);
   const maxFails = (await service('garbage')).health.maxFails;
-  // Sockets of ingressd at rest: listeners, admin, the log pipes. Upstream pools are made on first use.
-  const baseline = socketCount(ingressd.pid);
+  // Sockets of ingressd at rest: listeners, the log pipes. Upstream pools are made on first use.
+  // The lowest of a few readings: the admin connection just used may still be closing.
+  let baseline = Infinity;
+  for (let i = 0; i < 10; i++) {
+    baseline = Math.min(baseline, socketCount(ingressd.pid));
+    await sleep(50);
+  }
   progress(SCENARIO, `ingressd pid ${ingressd.pid} on :${ingressd.httpPort}; ${baseline} sockets at rest; max-fails ${maxFails} (default)`);
 
   /** `maxFails` requests to one fake, at once: enough failures to take it out of rotation. */
