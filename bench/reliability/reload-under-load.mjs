@@ -5,8 +5,9 @@
 // One rules file holds everything and is rewritten (atomically: written beside, renamed
 // in) every 100–150 ms; every rewrite changes one thing, alternately:
 //   - the path of a route the load does not use (`churn.reload.localhost/v<i>`), and
-//   - an annotation on the Service the load does use (its pool is rebuilt around the
-//     same endpoint, whose keep-alive sockets must carry over).
+//   - an annotation on the Service the load does use (`ingressd.io/fail-timeout`, 10 s
+//     plus a few ms): its pool is rebuilt around the same endpoint, whose keep-alive
+//     sockets must carry over.
 // Then a burst phase writes every 20 ms for 10 s: continuous writes must still be
 // applied at least every 500 ms, not held back until the writes stop.
 import { WebSocket, WebSocketServer } from 'ws';
@@ -37,7 +38,7 @@ const LOAD_HOST = 'load.reload.localhost';
 const WS_HOST = 'ws.reload.localhost';
 const CHURN_HOST = 'churn.reload.localhost';
 
-function rulesYaml({ upstreamPort, wsPort, revision, churnPath }) {
+function rulesYaml({ upstreamPort, wsPort, failTimeoutMs, churnPath }) {
   const service = (name, port, annotations = '') => `apiVersion: v1
 kind: Service
 metadata:
@@ -65,7 +66,7 @@ subsets:
                 port:
                   number: 80
 `;
-  return `${service('load', upstreamPort, `\n  annotations:\n    bench.example/revision: "${revision}"`)}---
+  return `${service('load', upstreamPort, `\n  annotations:\n    ingressd.io/fail-timeout: "${failTimeoutMs}ms"`)}---
 ${service('ws', wsPort)}---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -115,17 +116,17 @@ async function openWebSocket(port) {
 const upstream = await startUpstream();
 const wsUpstream = await startWsUpstream();
 const rules = await tempDir();
-const content = { upstreamPort: upstream.port, wsPort: wsUpstream.port, revision: 0, churnPath: '/v0' };
+const content = { upstreamPort: upstream.port, wsPort: wsUpstream.port, failTimeoutMs: 10_000, churnPath: '/v0' };
 await rules.write('rules.yaml', rulesYaml(content));
 // warn: the access log of every request would cost more than the reloads being measured.
 const ingressd = await startIngressd({ rules: [rules.dir], logLevel: 'warn' });
 const port = ingressd.httpPort;
 let rewrites = 0;
-/** The next rewrite: alternately the unused route's path and the used Service's annotation. */
+/** The next rewrite: alternately the unused route's path and the used Service's fail-timeout. */
 const rewrite = () => {
   rewrites++;
   if (rewrites % 2 === 0) content.churnPath = `/v${rewrites}`;
-  else content.revision = rewrites;
+  else content.failTimeoutMs = 10_000 + rewrites;
   return rules.write('rules.yaml', rulesYaml(content));
 };
 
@@ -215,7 +216,9 @@ try {
 
   loadDone = true;
   const traffic = await load;
-  const genEnd = await generation(ingressd.adminPort);
+  const final = await getConfig(ingressd.adminPort);
+  const genEnd = final.generation;
+  progress(SCENARIO, `final configuration: generation ${genEnd}, ${final.errors.length} errors, ${final.warnings.length} warnings; ${CHURN_HOST} at ${lastPath}, fail-timeout ${final.services.find((x) => x.backend === 'default/load:80').health.failTimeoutMs} ms`);
   // The WebSocket: still open, and still echoing (one more round trip after the load).
   const echoedBefore = ws.echoed;
   await sleep(WS_PING_MS * 3);
