@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 # Order and time bound (seconds) of each scenario.
 SCENARIOS=(reload-under-load fuzz hostile-clients faulty-upstreams soak)
-declare -A BOUND=([reload-under-load]=300 [fuzz]=600 [hostile-clients]=300 [faulty-upstreams]=300 [soak]=480)
+declare -A BOUND=([reload-under-load]=300 [fuzz]=900 [hostile-clients]=300 [faulty-upstreams]=300 [soak]=480)
 TIME_SCALE=${TIME_SCALE:-1}
 
 die() { echo "reliability: $*" >&2; exit 1; }
