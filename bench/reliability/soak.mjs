@@ -22,8 +22,16 @@ await rules.write('a-soak.yaml', c.serviceYaml('soak', upstream.port) + '---\n' 
 const churn = (v) =>
   [c.serviceYaml(`churn-${v}`, upstream.port), ...Array.from({ length: 20 }, (_, i) => c.ingressYaml(`churn-${v}-${i}`, `c${i}.${v}.churn.localhost`, `churn-${v}`, { path: `/${v}/${i}` }))].join('---\n');
 await rules.write('churn.yaml', churn('a'));
+// A leak and the garbage collector's sizing both show as RSS growth. To tell them apart,
+// ingressd runs with a probe that, on SIGUSR2, collects garbage fully and reports the
+// heap still in use; it is sent only after each RSS reading.
+const probeDir = await c.tempDir('ingressd-soak-probe-');
+const probeFile = await probeDir.write('gc-probe.cjs', `process.on('SIGUSR2', () => {
+  globalThis.gc(); globalThis.gc();
+  process.stderr.write('GC-PROBE ' + JSON.stringify(process.memoryUsage()) + '\\n');
+});`);
 // The access log goes straight to a file: parsing a million lines here would load the machine.
-const server = await c.startIngressd({ rules: [rules.dir], pipeLogs: false });
+const server = await c.startIngressd({ rules: [rules.dir], pipeLogs: false, env: { NODE_OPTIONS: `--expose-gc --require ${probeFile}` } });
 const deadline = Date.now() + SECONDS * 1000;
 c.progress(S, `ingressd pid ${server.pid} on :${server.httpPort}; goal ${REQUESTS} requests and ${RELOADS} reloads within ${SECONDS} s; RSS at start ${c.rssKb(server.pid)} kB`);
 
@@ -32,11 +40,8 @@ let reloadStalls = 0;
 let loadDone = false;
 const reloading = (async () => {
   let gen = await c.generation(server.adminPort);
-  while ((reloads < RELOADS || !loadDone) && Date.now() < deadline && server.alive()) {
-    if (reloads >= RELOADS) {
-      await c.sleep(200);
-      continue;
-    }
+  // Reloads go on as long as the load, so both RSS readings are taken under the same churn.
+  while (!loadDone && Date.now() < deadline && server.alive()) {
     await rules.write('churn.yaml', churn(reloads % 2 === 0 ? 'b' : 'a'));
     try {
       gen = await c.waitForGeneration(server.adminPort, gen + 1, 10_000);
@@ -50,31 +55,51 @@ const reloading = (async () => {
 
 let requests = 0;
 let failed = 0;
-let baseline; // { requests, rss }
 const samples = [];
-while ((requests < REQUESTS || reloads < RELOADS) && Date.now() < deadline && server.alive()) {
-  // Short rounds until the baseline, so it is taken near 100,000 requests.
-  const seconds = baseline ? Math.max(1, Math.min(15, Math.floor((deadline - Date.now()) / 1000) - 5)) : 2;
-  if (seconds < 1) break;
+/** One wrk round; with `measure`, RSS sampled every 250 ms through it (its median is the reading). */
+async function round(seconds, measure = false) {
+  const rss = [];
+  const timer = measure ? setInterval(() => server.alive() && rss.push(c.rssKb(server.pid)), 250) : undefined;
   const r = await c.runWrk({ port: server.httpPort, host: HOST, seconds, connections: 50 });
+  clearInterval(timer);
   requests += r.requests;
   failed += r.non2xx + r.socketErrors;
-  const rss = c.rssKb(server.pid);
-  samples.push(rss);
-  if (!baseline && requests >= BASELINE_AT) {
-    baseline = { requests, rss };
-    c.progress(S, `baseline: RSS ${rss} kB after ${requests} requests (${reloads} reloads so far)`);
-  } else {
-    c.progress(S, `${requests} requests (${Math.round(r.reqPerSec)}/s, ${r.non2xx + r.socketErrors} failed), ${reloads} reloads, RSS ${rss} kB`);
+  samples.push(c.rssKb(server.pid));
+  c.progress(S, `${requests} requests (${Math.round(r.reqPerSec)}/s, ${r.non2xx + r.socketErrors} failed), ${reloads} reloads, RSS ${samples.at(-1)} kB`);
+  return rss.sort((a, b) => a - b);
+}
+/**
+ * RSS under load moves by tens of MB with the garbage collector's timing, so a single
+ * reading says little: each of the two readings is the median of the samples of a
+ * 5-second round, and both are taken under the same load.
+ */
+const reading = async (rss) => ({ requests, rss: rss[rss.length >> 1], low: rss[0], high: rss.at(-1), heap: await heapAfterGc() });
+/** Heap in use after a full collection, in kB, from the probe. */
+async function heapAfterGc() {
+  const from = server.stderr().length;
+  server.child.kill('SIGUSR2');
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const m = /GC-PROBE (\{.*\})/.exec(server.stderr().slice(from));
+    if (m) return Math.round(JSON.parse(m[1]).heapUsed / 1024);
+    if (Date.now() > until || !server.alive()) return NaN;
+    await c.sleep(50);
   }
 }
+const left = () => Math.floor((deadline - Date.now()) / 1000);
+while (requests < BASELINE_AT && left() > 10 && server.alive()) await round(2);
+const baseline = server.alive() ? await reading(await round(5, true)) : undefined;
+if (baseline) c.progress(S, `baseline: RSS ${baseline.rss} kB (median; ${baseline.low}–${baseline.high}), heap after GC ${baseline.heap} kB, at ${baseline.requests} requests, ${reloads} reloads`);
+while ((requests < REQUESTS || reloads < RELOADS) && left() > 10 && server.alive()) await round(Math.min(15, left() - 10));
+const end = server.alive() ? await reading(await round(5, true)) : undefined;
 loadDone = true;
 await reloading;
 const alive = server.alive();
-const endRss = alive ? c.rssKb(server.pid) : 0;
+const endRss = end?.rss ?? 0;
 const stopped = await server.stop();
 await upstream.stop();
 await rules.cleanup();
+await probeDir.cleanup();
 
 const ratio = baseline && endRss ? endRss / baseline.rss - 1 : NaN;
 const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
@@ -83,8 +108,18 @@ c.figure(S, 'failed requests (non-2xx, socket errors)', failed, '0', failed === 
 c.figure(
   S,
   `RSS at end vs after the first ${BASELINE_AT} requests`,
-  baseline ? `${ratio >= 0 ? '+' : ''}${(ratio * 100).toFixed(1)} % (${mb(baseline.rss)} at ${baseline.requests} → ${mb(endRss)}; peak ${mb(Math.max(...samples))})` : 'no baseline',
+  baseline && end
+    ? `${ratio >= 0 ? '+' : ''}${(ratio * 100).toFixed(1)} % (median ${mb(baseline.rss)} at ${baseline.requests} → ${mb(end.rss)} at ${end.requests}; samples ${mb(baseline.low)}–${mb(baseline.high)} → ${mb(end.low)}–${mb(end.high)}; peak ${mb(Math.max(...samples))})`
+    : 'no reading',
   'within ±10 %',
   Math.abs(ratio) <= 0.1,
+);
+const heapRatio = baseline && end ? end.heap / baseline.heap - 1 : NaN;
+c.figure(
+  S,
+  `heap in use after a full GC, end vs after the first ${BASELINE_AT} requests (a leak, not GC sizing)`,
+  baseline && end ? `${heapRatio >= 0 ? '+' : ''}${(heapRatio * 100).toFixed(1)} % (${mb(baseline.heap)} → ${mb(end.heap)})` : 'no reading',
+  'within ±10 %',
+  Math.abs(heapRatio) <= 0.1,
 );
 c.figure(S, 'process alive, clean exit', alive ? `yes, exit ${stopped.code ?? stopped.signal}` : `died: ${server.stderr().slice(0, 200)}`, 'yes, exit 0', alive && stopped.code === 0);
