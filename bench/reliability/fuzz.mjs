@@ -20,6 +20,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31)
 const PER_FOLDER = 500;
 /** Rules files rewritten per server reload: each batch is one generation. */
 const SLOTS = 20;
+/** Time given to the server part; inputs not written by then count as not run. */
+const SERVER_BUDGET_MS = 420_000;
 
 // ---------------------------------------------------------------------------
 // Generators
@@ -101,7 +103,8 @@ const ingress = fc
     className: opt(fc.constantFrom('ingressd', 'other', 'nginx')),
     rules: fc.array(
       fc.record({
-        host: opt(host),
+        // `host:` left empty (null) is valid YAML, and Kubernetes reads it as no host.
+        host: fc.oneof({ weight: 60, arbitrary: opt(host) }, { weight: 1, arbitrary: fc.constant(null) }),
         paths: fc.array(
           fc.record({ path: fc.array(label, { maxLength: 3 }).map((p) => '/' + p.join('/')), pathType: fc.constantFrom('Exact', 'Prefix', 'ImplementationSpecific'), backend }),
           { minLength: 1, maxLength: 3 },
@@ -125,7 +128,7 @@ const ingress = fc
       ingressClassName: className,
       defaultBackend,
       tls,
-      rules: rules.map((r) => clean({ host: r.host, http: { paths: r.paths } })),
+      rules: rules.map((r) => ({ ...clean({ host: r.host }), ...(r.host === null ? { host: null } : {}), http: { paths: r.paths } })),
     }),
   }));
 
@@ -162,7 +165,7 @@ function corpus() {
 }
 const CORPUS = corpus();
 
-const anyValue = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 10 }), fc.array(fc.nat(), { maxLength: 3 }), fc.dictionary(label, fc.nat(), { maxKeys: 2 }), fc.constant('x'.repeat(5000)));
+const anyValue = fc.oneof(fc.constant(null), fc.constant(null), fc.constant(''), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 10 }), fc.array(fc.nat(), { maxLength: 3 }), fc.dictionary(label, fc.nat(), { maxKeys: 2 }), fc.constant('x'.repeat(5000)));
 const treeOp = fc.record({ op: fc.constantFrom('delete', 'retype', 'duplicate', 'rename'), at: fc.nat(), value: anyValue });
 const textOp = fc.record({ op: fc.constantFrom('deleteLine', 'duplicateLine', 'indent', 'dedent', 'tab', 'swap', 'truncate', 'garbage', 'colon'), at: fc.nat(), other: fc.nat(), garbage: fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }) });
 const mutatedText = fc
@@ -304,6 +307,9 @@ async function isolate(files, deadline) {
   return [...(await isolate(files.slice(0, mid), deadline)), ...(await isolate(files.slice(mid), deadline))];
 }
 
+/** Halving costs many check runs: the time given to it over the whole scenario. */
+const ISOLATION_BUDGET_MS = 120_000;
+
 async function checkPhase(inputs, work) {
   const folders = [];
   for (let start = 0; start < inputs.length; start += PER_FOLDER) {
@@ -317,6 +323,7 @@ async function checkPhase(inputs, work) {
     folders.push({ folder, files });
   }
   const result = { inputs: 0, crashes: 0, crashingInputs: [], unhandled: 0, withoutLocation: [], filesMissing: 0 };
+  const isolationDeadline = Date.now() + ISOLATION_BUDGET_MS;
   for (const { folder, files } of folders) {
     const r = await runCheck(['--rules', folder]);
     result.inputs += files.length;
@@ -324,7 +331,7 @@ async function checkPhase(inputs, work) {
     if (crashed(r)) {
       result.crashes++;
       c.progress(S, `check ${path.basename(folder)}: exit ${r.code ?? r.signal}; ${r.stderr.split('\n').slice(0, 3).join(' | ')}`);
-      result.crashingInputs.push(...(await isolate(files, Date.now() + 60_000)));
+      result.crashingInputs.push(...(await isolate(files, isolationDeadline)));
       continue;
     }
     let report;
@@ -380,7 +387,7 @@ async function serverPhase(inputs, work) {
   const ns = { namespace: 'reliability' };
   // `a-` sorts first: should a fuzzed resource share an identity, this one takes precedence.
   await rules.write('a-good.yaml', c.serviceYaml('good', upstream.port, ns) + '---\n' + c.ingressYaml('good', 'good.localhost', 'good', ns));
-  const log = { lines: 0, unhandled: [], errorsWithoutLocation: new Map(), notJson: 0 };
+  const log = { lines: 0, unhandled: [], errorsWithoutLocation: new Map(), notJson: 0, reloadsFailed: 0 };
   const server = await c.startIngressd({
     rules: [rules.dir],
     keepLogs: false,
@@ -394,6 +401,7 @@ async function serverPhase(inputs, work) {
         log.notJson++;
         return;
       }
+      if (entry.msg === 'reload failed') log.reloadsFailed++;
       if (entry.level >= 50 && !(entry.file && Number.isInteger(entry.line))) {
         const key = entry.msg.replace(/\d+/g, 'N').slice(0, 160);
         log.errorsWithoutLocation.set(key, (log.errorsWithoutLocation.get(key) ?? 0) + 1);
@@ -401,23 +409,43 @@ async function serverPhase(inputs, work) {
     },
   });
   const client = goodClient(server.httpPort);
-  const result = { inputs: 0, loaded: 0, generations: 0, stalls: 0, died: false };
+  /** `crashedReload`: inputs of batches whose reload threw (read, but not loaded). */
+  const result = { inputs: 0, loaded: 0, crashedReload: 0, generations: 0, stalls: 0, failed: 0, died: false };
   const first = await c.generation(server.adminPort);
   let gen = first;
   const started = Date.now();
-  for (let start = 0; start < inputs.length && server.alive(); start += SLOTS) {
+  for (let start = 0; start < inputs.length && server.alive() && Date.now() < started + SERVER_BUDGET_MS; start += SLOTS) {
     const batch = inputs.slice(start, start + SLOTS);
     await Promise.all(batch.map((input, k) => rules.write(`fuzz-${String(k).padStart(2, '0')}.yaml`, input.text)));
     result.inputs += batch.length;
-    // Wait for the reload that read this batch: writing on without it would keep
-    // restarting the watcher's quiet period, and nothing would load.
-    try {
-      gen = await c.waitForGeneration(server.adminPort, gen + 1, 10_000);
-      result.loaded += batch.length;
-    } catch (err) {
+    // Wait for the reload that read this batch (a new generation, or a reload that
+    // failed): writing on without it would keep restarting the watcher's quiet period,
+    // and nothing would load.
+    const failedBefore = log.reloadsFailed;
+    const until = Date.now() + 10_000;
+    let outcome = 'stalled';
+    while (server.alive() && Date.now() < until) {
+      const g = await c.generation(server.adminPort).catch(() => gen);
+      if (g > gen) {
+        gen = g;
+        outcome = 'loaded';
+        break;
+      }
+      if (log.reloadsFailed > failedBefore) {
+        outcome = 'failed';
+        break;
+      }
+      await c.sleep(20);
+    }
+    if (outcome === 'loaded') result.loaded += batch.length;
+    else if (outcome === 'failed') {
+      result.failed++;
+      result.crashedReload += batch.length;
+    }
+    else {
       result.stalls++;
       if (!server.alive()) break;
-      c.progress(S, `reload of inputs ${start}–${start + batch.length - 1} not seen: ${err.message}`);
+      c.progress(S, `reload of inputs ${start}–${start + batch.length - 1} not seen within 10 s`);
     }
     if ((start / SLOTS) % 50 === 0) c.progress(S, `server: ${result.inputs} inputs written, generation ${gen}, ${client.stats.requests} good requests (${client.stats.failures} failed), RSS ${c.rssKb(server.pid)} kB`);
   }
@@ -467,7 +495,7 @@ for (const f of checked.crashingInputs.slice(0, 10)) c.progress(S, `check crashe
 for (const i of checked.withoutLocation.slice(0, 5)) c.progress(S, `issue without file:line: ${JSON.stringify(i).slice(0, 300)}`);
 
 const served = await serverPhase(inputs, work.dir);
-c.progress(S, `server: ${served.inputs} inputs in ${served.seconds} s, ${served.loaded} loaded over ${served.generations} generations (${served.stalls} reloads not seen), ${served.client.requests} good-route requests, exit ${JSON.stringify(served.exit)}`);
+c.progress(S, `server: ${served.inputs} inputs in ${served.seconds} s, ${served.loaded} loaded over ${served.generations} generations (${served.failed} batches whose reload failed, ${served.stalls} reloads not seen), ${served.client.requests} good-route requests, exit ${JSON.stringify(served.exit)}`);
 for (const e of served.client.examples) c.progress(S, `good route failed: ${e}`);
 for (const [msg, n] of served.log.errorsWithoutLocation) c.progress(S, `error log line without file:line (${n}×): ${msg}`);
 for (const l of served.log.unhandled.slice(0, 5)) c.progress(S, `unhandled: ${l}`);
@@ -477,8 +505,14 @@ const serverCrashed = served.died || served.exit.code !== 0 || STACK.test(served
 const unhandled = checked.unhandled + served.log.unhandled.length + (UNHANDLED.test(served.stderr) ? 1 : 0);
 const noLocation = checked.withoutLocation.length + [...served.log.errorsWithoutLocation.values()].reduce((a, b) => a + b, 0);
 const goodFailures = served.client.failures + (served.finalStatus === 200 ? 0 : 1);
-c.figure(S, 'inputs run (check / server reload)', `${checked.inputs} / ${served.inputs} (${served.loaded} loaded in ${served.generations} reloads)`, `${TOTAL} / ${TOTAL}`, checked.inputs === TOTAL && served.inputs === TOTAL && served.loaded >= TOTAL * 0.9);
-c.figure(S, 'crashes (check runs / server)', `${checked.crashes} / ${serverCrashed ? 1 : 0}${checked.crashingInputs.length ? ` (${checked.crashingInputs.length} inputs isolated)` : ''}`, '0 / 0', checked.crashes === 0 && !serverCrashed);
+c.figure(S, 'inputs run (check / server reload)', `${checked.inputs} / ${served.inputs} (${served.loaded} loaded in ${served.generations} reloads${served.failed ? `, ${served.failed} reloads failed` : ''})`, `${TOTAL} / ${TOTAL}`, checked.inputs === TOTAL && served.inputs === TOTAL && served.loaded + served.crashedReload >= TOTAL * 0.9);
+c.figure(
+  S,
+  'crashes (check runs / server process / server reloads)',
+  `${checked.crashes} / ${serverCrashed ? 1 : 0} / ${served.failed}${checked.crashingInputs.length ? ` (${checked.crashingInputs.length} crashing inputs isolated)` : ''}`,
+  '0 / 0 / 0',
+  checked.crashes === 0 && !serverCrashed && served.failed === 0,
+);
 c.figure(S, 'unhandled rejections', unhandled, '0', unhandled === 0);
 c.figure(S, 'errors without file:line', `${noLocation} (check ${checked.withoutLocation.length}, server log ${noLocation - checked.withoutLocation.length})`, '0', noLocation === 0);
 c.figure(S, 'good-route failures', `${goodFailures} of ${served.client.requests + 1}`, '0', goodFailures === 0);
