@@ -391,6 +391,7 @@ async function serverPhase(inputs, work) {
   const server = await c.startIngressd({
     rules: [rules.dir],
     keepLogs: false,
+    gcProbe: true,
     onLine: (line) => {
       log.lines++;
       if (UNHANDLED.test(line)) log.unhandled.push(line.slice(0, 300));
@@ -408,6 +409,9 @@ async function serverPhase(inputs, work) {
       }
     },
   });
+  // Heap after a full GC with only the good route loaded, against the same at the end:
+  // what the inputs left behind (shown, not a goal of this scenario).
+  const heapBefore = await server.heapAfterGc();
   const client = goodClient(server.httpPort);
   /** `crashedReload`: inputs of batches whose reload threw (read, but not loaded). */
   const result = { inputs: 0, loaded: 0, crashedReload: 0, generations: 0, stalls: 0, failed: 0, died: false };
@@ -447,18 +451,23 @@ async function serverPhase(inputs, work) {
       if (!server.alive()) break;
       c.progress(S, `reload of inputs ${start}–${start + batch.length - 1} not seen within 10 s`);
     }
+    result.peakRss = Math.max(result.peakRss ?? 0, c.rssKb(server.pid));
     if ((start / SLOTS) % 50 === 0) c.progress(S, `server: ${result.inputs} inputs written, generation ${gen}, ${client.stats.requests} good requests (${client.stats.failures} failed), RSS ${c.rssKb(server.pid)} kB`);
   }
   // The fuzz files gone, only the good route is left, still served.
   for (let k = 0; k < SLOTS; k++) await rules.remove(`fuzz-${String(k).padStart(2, '0')}.yaml`);
   if (server.alive()) gen = await c.waitForGeneration(server.adminPort, gen + 1, 10_000).catch(() => gen);
   const final = server.alive() ? await c.httpGet({ port: server.httpPort, host: 'good.localhost' }) : { status: 0 };
+  if (server.alive()) {
+    const after = await server.heapAfterGc();
+    c.progress(S, `server: heap after a full GC with only the good route loaded: ${heapBefore.heapUsed} kB before the inputs, ${after.heapUsed} kB after (RSS ${after.rss} kB, peak seen ${result.peakRss} kB)`);
+  }
   await client.stop();
   result.generations = gen - first;
   result.died = !server.alive();
   const stopped = await server.stop();
   result.exit = stopped;
-  result.stderr = server.stderr();
+  result.stderr = server.stderr().replace(/^GC-PROBE .*\n/gm, '');
   result.seconds = Math.round((Date.now() - started) / 1000);
   result.client = client.stats;
   result.finalStatus = final.status;

@@ -22,16 +22,10 @@ await rules.write('a-soak.yaml', c.serviceYaml('soak', upstream.port) + '---\n' 
 const churn = (v) =>
   [c.serviceYaml(`churn-${v}`, upstream.port), ...Array.from({ length: 20 }, (_, i) => c.ingressYaml(`churn-${v}-${i}`, `c${i}.${v}.churn.localhost`, `churn-${v}`, { path: `/${v}/${i}` }))].join('---\n');
 await rules.write('churn.yaml', churn('a'));
-// A leak and the garbage collector's sizing both show as RSS growth. To tell them apart,
-// ingressd runs with a probe that, on SIGUSR2, collects garbage fully and reports the
-// heap still in use; it is sent only after each RSS reading.
-const probeDir = await c.tempDir('ingressd-soak-probe-');
-const probeFile = await probeDir.write('gc-probe.cjs', `process.on('SIGUSR2', () => {
-  globalThis.gc(); globalThis.gc();
-  process.stderr.write('GC-PROBE ' + JSON.stringify(process.memoryUsage()) + '\\n');
-});`);
+// A leak and the garbage collector's sizing both show as RSS growth: the GC probe tells
+// them apart (asked only after each RSS reading).
 // The access log goes straight to a file: parsing a million lines here would load the machine.
-const server = await c.startIngressd({ rules: [rules.dir], pipeLogs: false, env: { NODE_OPTIONS: `--expose-gc --require ${probeFile}` } });
+const server = await c.startIngressd({ rules: [rules.dir], pipeLogs: false, gcProbe: true });
 const deadline = Date.now() + SECONDS * 1000;
 c.progress(S, `ingressd pid ${server.pid} on :${server.httpPort}; goal ${REQUESTS} requests and ${RELOADS} reloads within ${SECONDS} s; RSS at start ${c.rssKb(server.pid)} kB`);
 
@@ -73,19 +67,7 @@ async function round(seconds, measure = false) {
  * reading says little: each of the two readings is the median of the samples of a
  * 5-second round, and both are taken under the same load.
  */
-const reading = async (rss) => ({ requests, rss: rss[rss.length >> 1], low: rss[0], high: rss.at(-1), heap: await heapAfterGc() });
-/** Heap in use after a full collection, in kB, from the probe. */
-async function heapAfterGc() {
-  const from = server.stderr().length;
-  server.child.kill('SIGUSR2');
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const m = /GC-PROBE (\{.*\})/.exec(server.stderr().slice(from));
-    if (m) return Math.round(JSON.parse(m[1]).heapUsed / 1024);
-    if (Date.now() > until || !server.alive()) return NaN;
-    await c.sleep(50);
-  }
-}
+const reading = async (rss) => ({ requests, rss: rss[rss.length >> 1], low: rss[0], high: rss.at(-1), heap: (await server.heapAfterGc().catch(() => ({ heapUsed: NaN }))).heapUsed });
 const left = () => Math.floor((deadline - Date.now()) / 1000);
 while (requests < BASELINE_AT && left() > 10 && server.alive()) await round(2);
 const baseline = server.alive() ? await reading(await round(5, true)) : undefined;
@@ -99,7 +81,6 @@ const endRss = end?.rss ?? 0;
 const stopped = await server.stop();
 await upstream.stop();
 await rules.cleanup();
-await probeDir.cleanup();
 
 const ratio = baseline && endRss ? endRss / baseline.rss - 1 : NaN;
 const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
