@@ -66,6 +66,26 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     return this.queue;
   }
 
+  /**
+   * Reads every rules file again now, without waiting for the watcher (or without one:
+   * `--no-watch`), and resolves with the generation that applied them. Files gone since
+   * the last load are removed. Queued behind any reload in progress.
+   */
+  rescan(): Promise<number> {
+    const done = this.queue.then(async () => {
+      const changes = await this.options.source.readAll();
+      const present = new Set(changes.map((c) => c.path));
+      const gone = this.current.files.filter((f) => !present.has(f.path)).map((f) => ({ path: f.path, text: null }));
+      this.reload([...changes, ...gone]);
+      return this.current.generation;
+    });
+    this.queue = done.then(
+      () => undefined,
+      (err: unknown) => this.options.logger.error({ err }, "reload failed"),
+    );
+    return done;
+  }
+
   /** Endpoints leaving or rejoining rotation are logged as they happen. */
   private readonly onHealth: HealthListener = (e) => {
     const fields = { backend: e.pool, endpoint: e.endpoint, reason: e.reason };

@@ -25,16 +25,20 @@
 //       A Node http server in a child process (so the measured process is only
 //       ingressd). `handler` is optional JS source of `(req, res) => { ... }`,
 //       evaluated in the child; without it every request gets 200 `body`.
-//   startIngressd({ rules = [dir], args = [], env, logLevel = 'info', keepLogs = true, onLine, pipeLogs = true })
+//   startIngressd({ rules = [dir], args = [], env, logLevel = 'info', keepLogs = true, onLine, pipeLogs = true, gcProbe = false })
 //       -> { child, pid, httpPort, adminPort, httpsPort, logFile, lines, stderr(),
 //            waitForLine(pred | RegExp, timeoutMs) -> line, exited: Promise<{code, signal}>,
-//            alive(), stop(signal = 'SIGTERM', timeoutMs = 15000) -> {code, signal} }
+//            alive(), stop(signal = 'SIGTERM', timeoutMs = 15000) -> {code, signal},
+//            heapAfterGc() -> { heapUsed, rss } in kB (needs gcProbe) }
 //       `node $CLI --rules ... --bind 127.0.0.1` on free ports (probed, passed as
 //       --http-port/--https-port/--admin-port; --data-dir in a temp dir), resolved once
 //       /readyz answers 200 and the HTTP port accepts. Every stdout line goes to
 //       `logFile`; with keepLogs it is also kept in `lines` (raw text). pipeLogs: false
 //       writes stdout straight into `logFile` (no parsing in this process, for heavy
 //       access logging); `lines` then stays empty and waitForLine is unavailable.
+//       gcProbe: ingressd runs with `--expose-gc` and a preloaded probe that, on SIGUSR2,
+//       collects garbage fully and writes process.memoryUsage() to stderr: heapAfterGc()
+//       tells a leak (heap kept) from the collector's sizing (RSS only). Nothing else changes.
 //   getJson(port, path) -> parsed body; getConfig(adminPort) -> /api/config
 //   generation(adminPort) -> number
 //   waitForGeneration(adminPort, min, timeoutMs = 10000) -> generation >= min
@@ -208,7 +212,14 @@ export async function startUpstream({ handler, body = 'ok\n', host = '127.0.0.1'
   };
 }
 
-export async function startIngressd({ rules, args = [], env = {}, logLevel = 'info', keepLogs = true, onLine, pipeLogs = true } = {}) {
+const GC_PROBE = `process.on('SIGUSR2', () => {
+  globalThis.gc();
+  globalThis.gc();
+  process.stderr.write('GC-PROBE ' + JSON.stringify(process.memoryUsage()) + '\\n');
+});
+`;
+
+export async function startIngressd({ rules, args = [], env = {}, logLevel = 'info', keepLogs = true, onLine, pipeLogs = true, gcProbe = false } = {}) {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} not found: run 'npm run build' first`);
   const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ingressd-run-'));
   const [httpPort, httpsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
@@ -225,7 +236,13 @@ export async function startIngressd({ rules, args = [], env = {}, logLevel = 'in
   ];
   const logFile = path.join(work, 'ingressd.log');
   const logFd = pipeLogs ? undefined : fs.openSync(logFile, 'a');
-  const child = track(spawn(process.execPath, argv, { stdio: ['ignore', logFd ?? 'pipe', 'pipe'], env: { ...process.env, ...env } }));
+  const childEnv = { ...process.env, ...env };
+  if (gcProbe) {
+    const probe = path.join(work, 'gc-probe.cjs');
+    fs.writeFileSync(probe, GC_PROBE);
+    childEnv.NODE_OPTIONS = `${childEnv.NODE_OPTIONS ?? ''} --expose-gc --require ${probe}`.trim();
+  }
+  const child = track(spawn(process.execPath, argv, { stdio: ['ignore', logFd ?? 'pipe', 'pipe'], env: childEnv }));
   if (logFd !== undefined) fs.closeSync(logFd);
   const log = pipeLogs ? fs.createWriteStream(logFile) : undefined;
   const lines = [];
@@ -287,6 +304,21 @@ export async function startIngressd({ rules, args = [], env = {}, logLevel = 'in
     waitForLine,
     exited,
     alive,
+    async heapAfterGc() {
+      if (!gcProbe) throw new Error('heapAfterGc needs gcProbe: true');
+      const from = stderr.length;
+      child.kill('SIGUSR2');
+      const until = Date.now() + 10_000;
+      for (;;) {
+        const m = /GC-PROBE (\{.*\})/.exec(stderr.slice(from));
+        if (m) {
+          const { heapUsed, rss } = JSON.parse(m[1]);
+          return { heapUsed: Math.round(heapUsed / 1024), rss: Math.round(rss / 1024) };
+        }
+        if (Date.now() > until || !alive()) throw new Error('no answer from the GC probe');
+        await sleep(50);
+      }
+    },
     async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
       if (alive()) child.kill(signal);
       const result = await withTimeout(exited, timeoutMs, 'ingressd stop').catch(() => {
