@@ -234,6 +234,35 @@ ${SERVICE}`;
     });
   });
 
+  it("an empty value (`host:` with nothing after it) is absent, as the API server reads it: a host-less rule, no crash", () => {
+    const text = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: any
+spec:
+  tls:
+    - hosts: [a.localhost]
+      secretName:
+  rules:
+    - host:
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`;
+    const r = validate("i.yaml", text);
+    expect(r.issues).toEqual([]);
+    expect(ids(r)).toEqual(["Ingress default/any"]);
+    const store = new ConfigStore();
+    store.apply([{ path: "s.yaml", text: SERVICE }, { path: "i.yaml", text }]);
+    const served = store.serve((set) => compileConfig(set, { ingressClass: "ingressd", bind: "127.0.0.1" }));
+    expect(served.issues).toEqual([]);
+    expect(served.compiled.routes.table.lookup("anything.localhost", "/")?.backend.key).toBe("default/web:80");
+  });
+
+  it("a required field left empty (`name:`) is reported missing, not a crash", () => {
+    const r = validate("s.yaml", SERVICE.replace("name: web", "name:"));
+    expect(r.resources).toEqual([]);
+    expect(errors(r)).toMatchObject([{ code: "missing-name", field: "metadata.name", line: 4 }]);
+  });
+
   it("a block indented under the wrong parent (spec under metadata) is an error at that key, not an empty Ingress", () => {
     const text = `apiVersion: networking.k8s.io/v1
 kind: Ingress

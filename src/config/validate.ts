@@ -139,16 +139,23 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
   if (!known) {
     r.error(["apiVersion"], "removed-api", `${kind} ${apiVersion} was removed in Kubernetes ${removed!.removedIn} and is not served: use apiVersion ${removed!.use}, where ${removed!.changes}`);
   } else {
+    dropNullFields(value);
     try {
-      new known.model(value as never).validate();
+      try {
+        new known.model(value as never).validate();
+      } catch (err) {
+        const errors = (err as { errors?: SchemaError[] }).errors;
+        if (!Array.isArray(errors)) throw err;
+        for (const e of errors) reportSchemaError(r, e);
+      }
+      checkMetadata(r, known.kind, metadata);
+      checkKnownFields(r, known.kind, value, metadata);
+      if (!r.failed) SEMANTIC[known.kind](r, value as never);
     } catch (err) {
-      const errors = (err as { errors?: SchemaError[] }).errors;
-      if (!Array.isArray(errors)) throw err;
-      for (const e of errors) reportSchemaError(r, e);
+      // A check that throws is ingressd's bug, never the input's fault: the resource is
+      // rejected with an error where it starts, and every other resource still loads.
+      r.error([], "internal-error", `ingressd could not check this ${kind} (${(err as Error).message}); it is not served — please report this with the resource`);
     }
-    checkMetadata(r, known.kind, metadata);
-    checkKnownFields(r, known.kind, value, metadata);
-    if (!r.failed) SEMANTIC[known.kind](r, value as never);
   }
 
   out.issues.push(...r.issues);
@@ -170,6 +177,23 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
     docIndex: doc.index,
     locate: (path) => doc.locate([...base, ...path]),
   });
+}
+
+/**
+ * An explicit `null` (`host:` with nothing after it) is how YAML writes "absent", and the
+ * API server decodes it so: optional fields fall back to their defaults and required ones
+ * are reported missing. Dropped in place (the value was just parsed) before any check
+ * reads a field, so no check meets a null where the types promise a string.
+ */
+function dropNullFields(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const item of value) dropNullFields(item);
+  } else if (isObject(value)) {
+    for (const key of Object.keys(value)) {
+      if (value[key] === null) delete value[key];
+      else dropNullFields(value[key]);
+    }
+  }
 }
 
 function reportSchemaError(r: Reporter, e: SchemaError): void {
