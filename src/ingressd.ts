@@ -59,6 +59,8 @@ export interface Ingressd {
   readonly httpsPort: number | undefined;
   /** Resolves once HTTPS listens (for tests and tools). */
   httpsReady(): Promise<number>;
+  /** Why ingressd is not ready (what `/readyz` answers 503 with), or undefined once it is. */
+  notReady(): string | undefined;
   adminPort: number;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes upstream sockets. */
   close(): Promise<void>;
@@ -255,6 +257,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     get httpsPort() {
       return httpsPort;
     },
+    notReady,
     httpsReady: () => (httpsPort !== undefined ? Promise.resolve(httpsPort) : new Promise((res) => httpsWaiters.push(res))),
     adminPort,
     l4,
