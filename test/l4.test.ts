@@ -142,7 +142,8 @@ describe("planL4Listeners", () => {
   it("an explicit nodePort is one listener on the bind address; ClusterIP Services get none", () => {
     const plan = planL4Listeners(services({ "a.yaml": docs(svcYaml("np", { nodePort: 30123 }), svcYaml("cip", { type: "ClusterIP" })) }), BIND, new Map());
     expect(plan.issues).toEqual([]);
-    expect(plan.listeners).toEqual([{ id: "127.0.0.1:30123", address: "127.0.0.1", port: 30123, backend: "default/np:80", service: "default/np", kind: "NodePort" }]);
+    expect(plan.listeners).toEqual([{ id: "127.0.0.1:30123", address: "127.0.0.1", port: 30123, backend: "default/np:80", service: "default/np", kind: "NodePort", field: "spec.ports[0].nodePort", locate: expect.any(Function) }]);
+    expect(plan.listeners[0]!.locate()).toMatchObject({ file: "a.yaml", line: expect.any(Number) });
     expect([...plan.nodePorts]).toEqual([["default/np:80", 30123]]);
     expect(plan.loadBalancers.size).toBe(0);
   });
@@ -776,7 +777,20 @@ describe("a port that cannot be bound", () => {
     expect(failed[0]!.message).toContain(String(busy));
     expect(doc.listeners.find((l) => l.port === busy)).toMatchObject({ state: "error", service: `default/${busyName}` });
     expect(doc.listeners.find((l) => l.port === ok)?.state).toBe("listening");
-    expect(lines.some((l) => l.level === 50 && String(l.msg).includes(`default/${busyName}`))).toBe(true);
+    const said = (): Record<string, unknown>[] => lines.filter((l) => l.level === 50 && String(l.msg).includes(`default/${busyName}`));
+    expect(said()).toHaveLength(1);
+    // Named where the port is written, in the log line and in /api/config.
+    const written = { file: join(rules.dir, "busy.yaml"), field: "spec.ports[0].nodePort" };
+    expect(failed[0]).toMatchObject({ ...written, line: expect.any(Number) });
+    expect(said()[0]).toMatchObject({ ...written, line: failed[0]!.line });
+    expect(String(said()[0]!.msg)).toContain(`busy.yaml:${failed[0]!.line}:`);
+    // Tried again on every reload, in case the port was freed, but said once while it stays the same.
+    const retried = nextReload(proxy);
+    await rules.write("unrelated-first.yaml", serviceYaml(svcName("unrelated"), [web.port]));
+    await within(retried, 5_000, "reload");
+    await waitFor(() => proxy.notReady() === undefined, "the L4 plan of the reload to be applied");
+    expect((await config(proxy)).listeners.find((l) => l.port === busy)?.state).toBe("error");
+    expect(said()).toHaveLength(1);
 
     // The other listener and the HTTP proxy still work.
     expect(await whoAnswersTcp(ok)).toBe("ok");
@@ -788,7 +802,7 @@ describe("a port that cannot be bound", () => {
     await new Promise<void>((r) => squatter.close(() => r()));
     squatting = false;
     const reloaded = nextReload(proxy);
-    await rules.write("unrelated.yaml", serviceYaml(svcName("unrelated"), [web.port]));
+    await rules.write("unrelated.yaml", serviceYaml(svcName("unrelated2"), [web.port]));
     await within(reloaded, 5_000, "reload");
     await l4Where(proxy, (s) => s.some((l) => l.port === busy && l.state === "listening"), "the freed port to be listening");
     await opens(busy);

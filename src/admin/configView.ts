@@ -29,7 +29,7 @@ export function configView(snapshot: Snapshot, ready: boolean, listeners: readon
     files: snapshot.files,
     errors: [
       ...snapshot.issues.filter((i) => i.severity === "error"),
-      ...listenerErrors.map((l) => ({ severity: "error", code: "listen-failed", message: `Service ${l.service}: ${l.error}`, resource: `Service ${l.service}` })),
+      ...listenerErrors.map((l) => ({ severity: "error", code: "listen-failed", message: `Service ${l.service}: ${l.error}`, resource: `Service ${l.service}`, file: l.file, line: l.line, col: l.col, field: l.field })),
     ],
     warnings: snapshot.issues.filter((i) => i.severity === "warning"),
     ignored: snapshot.ignored.map((i) => ({ ingress: i.ingress, reason: i.reason, source: `${i.source.file}:${i.source.line}` })),

@@ -4,10 +4,11 @@ import type { SnapshotSource } from "../snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { peerAddress } from "./headers.js";
+import type { SourceLocation } from "../issues.js";
 import type { L4ListenerSpec } from "./l4Plan.js";
 import { relay } from "./relay.js";
 
-export interface L4ListenerStatus extends L4ListenerSpec {
+export interface L4ListenerStatus extends Omit<L4ListenerSpec, "locate">, SourceLocation {
   state: "listening" | "error" | "draining";
   error?: string;
   connections: number;
@@ -43,6 +44,8 @@ export interface L4Options {
 export class L4Listeners {
   private readonly listeners = new Map<string, Listener>();
   private readonly draining = new Set<Listener>();
+  /** The bind error last logged per listener id. */
+  private readonly failures = new Map<string, string>();
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: L4Options) {}
@@ -54,8 +57,9 @@ export class L4Listeners {
   }
 
   status(): L4ListenerStatus[] {
-    return [...this.listeners.values(), ...this.draining].map((l) => ({
-      ...l.spec,
+    return [...this.listeners.values(), ...this.draining].map(({ spec: { locate, ...spec }, ...l }) => ({
+      ...spec,
+      ...locate(),
       state: l.state,
       ...(l.error ? { error: l.error } : {}),
       connections: l.connections.size,
@@ -98,10 +102,17 @@ export class L4Listeners {
       l.server.once("error", (err: NodeJS.ErrnoException) => {
         l.state = "error";
         l.error = err.code === "EADDRINUSE" ? `port ${spec.port} on ${spec.address} is already in use` : err.code === "EACCES" ? `not allowed to listen on ${spec.address}:${spec.port} (privileged port?)` : err.message;
-        this.options.logger.error({ listener: spec.id, service: spec.service, code: err.code }, `cannot open L4 listener for Service ${spec.service}: ${l.error}`);
+        // Tried again on every reload (the port may have been freed); said once until it changes.
+        const said = this.failures.get(spec.id) === l.error;
+        this.failures.set(spec.id, l.error);
+        if (!said) {
+          const at = spec.locate();
+          this.options.logger.error({ listener: spec.id, service: spec.service, code: err.code, file: at.file, line: at.line, col: at.col, field: spec.field }, `${at.file}:${at.line}:${at.col}: cannot open L4 listener for Service ${spec.service}: ${l.error}`);
+        }
         resolve();
       });
       l.server.listen(spec.port, spec.address, () => {
+        this.failures.delete(spec.id);
         this.options.logger.info({ listener: spec.id, service: spec.service, backend: spec.backend, kind: spec.kind }, "L4 listener open");
         resolve();
       });

@@ -1,6 +1,6 @@
 import type { Loaded } from "../config/resources.js";
 import { NODE_PORT_MAX, NODE_PORT_MIN } from "../config/validate.js";
-import { fieldPath, type ConfigIssue } from "../issues.js";
+import { fieldPath, type ConfigIssue, type SourceLocation } from "../issues.js";
 import { backendKey } from "../routing/route.js";
 
 /** One L4 (TCP) listener a Service asks for, as plain data. */
@@ -14,6 +14,10 @@ export interface L4ListenerSpec {
   /** `namespace/name` of the Service. */
   service: string;
   kind: "NodePort" | "LoadBalancer";
+  /** The Service port asking for it (`spec.ports[i].nodePort` or `.port`), for errors such as a port in use. */
+  field: string;
+  /** Where that field is written (computed on demand: positions cost a second parse). */
+  locate(): SourceLocation;
 }
 
 export interface L4Plan {
@@ -93,7 +97,8 @@ export function planL4Listeners(services: readonly Loaded<"Service">[], bind: st
         if (p.nodePort === undefined) error(svc, ["spec", "ports", i], "node-ports-exhausted", `no free nodePort left in ${NODE_PORT_MIN}-${NODE_PORT_MAX}`);
         return;
       }
-      plan.listeners.push({ id: `${bind}:${nodePort}`, address: bind, port: nodePort, backend, service, kind });
+      const written = (path: (string | number)[]) => ({ field: fieldPath(path), locate: () => svc.locate(path) });
+      plan.listeners.push({ id: `${bind}:${nodePort}`, address: bind, port: nodePort, backend, service, kind, ...written(["spec", "ports", i, p.nodePort === undefined ? "port" : "nodePort"]) });
       if (kind !== "LoadBalancer") return;
       const address = spec.loadBalancerIP ?? bind;
       const id = `${address}:${p.port}`;
@@ -104,7 +109,7 @@ export function planL4Listeners(services: readonly Loaded<"Service">[], bind: st
       }
       addresses.set(id, backend);
       plan.loadBalancers.set(service, address);
-      plan.listeners.push({ id, address, port: p.port, backend, service, kind });
+      plan.listeners.push({ id, address, port: p.port, backend, service, kind, ...written(["spec", "ports", i, "port"]) });
     });
   }
   return plan;
