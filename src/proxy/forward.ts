@@ -83,17 +83,3 @@ export function hasRequestBody(req: IncomingMessage): boolean {
   const len = req.headers["content-length"];
   return req.headers["transfer-encoding"] !== undefined || (len !== undefined && len !== "0");
 }
-
-/** Errors where the upstream never produced a response and the request may go elsewhere. */
-const CONNECT_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ENOTFOUND", "EAI_AGAIN"]);
-
-export function isConnectFailure(err: Error): boolean {
-  const code = (err as { code?: string }).code;
-  return code !== undefined && CONNECT_ERRORS.has(code);
-}
-
-/** 504 for timeouts, 502 for everything else the upstream did wrong. */
-export function statusForUpstreamError(err: Error): number {
-  const code = (err as { code?: string }).code;
-  return code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" ? 504 : 502;
-}
