@@ -15,7 +15,7 @@ import { ForwardHandler, hasRequestBody } from "./forward.js";
 import type { ClientAddressResolver } from "./clientAddress.js";
 import { hasDuplicateHost, peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 import { relay } from "./relay.js";
-import { classify, type UpstreamFailure } from "./upstreamError.js";
+import { classify, mayResend, type UpstreamFailure } from "./upstreamError.js";
 
 export interface FrontendOptions {
   snapshots: SnapshotSource;
@@ -259,7 +259,8 @@ export class HttpFrontend {
 
   /**
    * Streams to `endpoint`. A failure before any response is counted against the endpoint
-   * (see `classify`); a failed connection before any body was sent tries one other endpoint.
+   * (see `classify`); the request then tries one other endpoint, or is held, only when it
+   * may be sent again (see `mayResend`: never a POST that may have reached the upstream).
    */
   private forward(x: Exchange, pool: ServicePool, endpoint: Endpoint, attempt: number, holding: boolean): void {
     const { req, res } = x;
@@ -279,17 +280,20 @@ export class HttpFrontend {
         return;
       }
       this.reportFailure(pool, endpoint, failure);
-      if (failure.connection && !req.readableDidRead) {
+      if (mayResend(failure, { sent: outcome.sent, method: req.method ?? "GET", bodyRead: req.readableDidRead })) {
         const other = attempt === 0 && !holding ? pool.pickOther(endpoint, { clientIp: x.fwd.client }) : undefined;
         if (other) {
           this.forward(x, pool, other, 1, holding);
           return;
         }
-        if (this.hold(x, pool)) return;
-        if (holding) {
-          const none = noEndpoint(pool);
-          this.fail(x, 503, `every endpoint of Service ${pool.key} refused connections for the whole try duration`, none.headers);
-          return;
+        if (failure.connection) {
+          // Held only when connections fail (an upstream restarting), not after a read timeout.
+          if (this.hold(x, pool)) return;
+          if (holding) {
+            const none = noEndpoint(pool);
+            this.fail(x, 503, `every endpoint of Service ${pool.key} refused connections for the whole try duration`, none.headers);
+            return;
+          }
         }
       }
       x.bytes += sendError(res, failure.status, `upstream ${pool.key} failed: ${failure.description}`, x.fwd.requestId);

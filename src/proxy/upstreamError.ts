@@ -29,6 +29,8 @@ export interface UpstreamFailure {
   passive: boolean;
   /** The connection failed (refused, reset, timed out connecting): the connect-errors metric. */
   connection: boolean;
+  /** In nginx's default `proxy_next_upstream error timeout`: an idempotent request may go to another endpoint. */
+  nextUpstream: boolean;
   /** Short, for the client's error body. */
   description: string;
 }
@@ -63,6 +65,7 @@ export function classify(err: Error): UpstreamFailure {
     status: timeout ? 504 : 502,
     passive: kind === "unreachable" || kind === "broken" || kind === "read-timeout" || kind === "invalid",
     connection: kind === "unreachable" || kind === "broken",
+    nextUpstream: kind === "unreachable" || kind === "broken" || kind === "read-timeout",
     description: DESCRIPTIONS[code] ?? (kind === "invalid" ? `invalid response (${code})` : kind === "declined-upgrade" ? "answered without switching protocols" : code),
   };
 }
@@ -76,4 +79,18 @@ function kindOf(err: Error, code: string): UpstreamFailureKind {
   if (code === "UND_ERR_BODY_TIMEOUT") return "body-timeout";
   if (INVALID.has(code) || code.startsWith("HPE_") || err.name === "HTTPParserError") return "invalid";
   return "other";
+}
+
+/** nginx's non-idempotent methods: never passed to another server once sent (proxy_next_upstream non_idempotent off). */
+const NON_IDEMPOTENT = new Set(["POST", "LOCK", "PATCH"]);
+
+/**
+ * Whether a request that failed with an `error` or `timeout` (nginx's default
+ * proxy_next_upstream) may go to another endpoint, or be held and sent again: when no body
+ * was read (a streamed body cannot be sent twice) and either nothing of it was sent or, as
+ * nginx, its method is idempotent.
+ */
+export function mayResend(failure: UpstreamFailure, request: { sent: boolean; method: string; bodyRead: boolean }): boolean {
+  if (!failure.nextUpstream || request.bodyRead) return false;
+  return !request.sent || !NON_IDEMPOTENT.has(request.method);
 }
