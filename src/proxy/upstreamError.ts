@@ -55,6 +55,11 @@ function errorCode(err: Error): string {
   return (err as { code?: string }).code ?? err.name;
 }
 
+/**
+ * An undici error, as the client and passive health see it. Asked only before a response
+ * reached the client: a failure once one is under way cuts it and counts for nothing, as
+ * nginx counts an error in the middle of a response body against no server.
+ */
 export function classify(err: Error): UpstreamFailure {
   const code = errorCode(err);
   const kind = kindOf(err, code);
