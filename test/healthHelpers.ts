@@ -219,3 +219,56 @@ export function memoryLog(): MemoryLog {
     },
   };
 }
+
+/** How a faulty upstream misbehaves once a request's first bytes arrive on a connection. */
+export type Fault = "reset-in-head" | "never-answers" | "garbage" | "headers-100k";
+
+/** 100 KiB of response headers: more than undici's limit (UND_ERR_HEADERS_OVERFLOW). */
+const HEADERS_100K = (() => {
+  let head = "HTTP/1.1 200 OK\r\n";
+  for (let i = 0; head.length < 100 * 1024; i++) head += `X-Filler-${i}: ${"a".repeat(80)}\r\n`;
+  return `${head}Content-Length: 3\r\n\r\nok\n`;
+})();
+
+const FAULTS: Record<Fault, (s: Socket) => void> = {
+  // A TCP RST (not a FIN) after part of the status line and headers, as from a crashed process.
+  "reset-in-head": (s) => s.write("HTTP/1.1 200 OK\r\nContent-Ty", () => s.resetAndDestroy()),
+  "never-answers": () => undefined,
+  garbage: (s) => s.write("\x00\x01\x02 this is not HTTP \xff\xfe\r\n\r\n"),
+  "headers-100k": (s) => s.write(HEADERS_100K),
+};
+
+/** A raw TCP upstream misbehaving as `fault` (bench/reliability/faulty-upstreams.mjs's cases). */
+export interface FaultyUpstream {
+  port: number;
+  /** Requests that reached it (connections on which bytes arrived). */
+  requests(): number;
+  /** Its connections still open. */
+  open(): number;
+  close(): Promise<void>;
+}
+
+export async function faultyUpstream(fault: Fault): Promise<FaultyUpstream> {
+  const sockets = new Set<Socket>();
+  let requests = 0;
+  const server: NetServer = createNetServer((s) => {
+    sockets.add(s);
+    s.on("error", () => undefined);
+    s.once("close", () => sockets.delete(s));
+    s.once("data", () => {
+      requests++;
+      FAULTS[fault](s);
+    });
+  });
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  return {
+    port: (server.address() as AddressInfo).port,
+    requests: () => requests,
+    open: () => sockets.size,
+    close: () =>
+      new Promise<void>((res) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => res());
+      }),
+  };
+}

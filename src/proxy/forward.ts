@@ -6,6 +6,8 @@ import { clientResponseHeaders } from "./headers.js";
 export interface ForwardOutcome {
   /** Set when the upstream failed; `responded` tells whether the client already got headers. */
   error?: Error;
+  /** Whether any of the request may have reached the upstream (false: it never left ingressd). */
+  sent: boolean;
   responded: boolean;
   bytes: number;
 }
@@ -18,6 +20,8 @@ export interface ForwardOutcome {
 export class ForwardHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private aborted: Error | undefined;
+  /** undici took the request onto a connection: from here on, bytes of it may have reached the upstream. */
+  sent = false;
   responded = false;
   bytes = 0;
   private finished = false;
@@ -36,6 +40,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    this.sent = true;
     if (this.aborted) controller.abort(this.aborted);
   }
 
@@ -64,11 +69,11 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.res.end();
-    this.finish({ responded: true, bytes: this.bytes });
+    this.finish({ sent: true, responded: true, bytes: this.bytes });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.finish({ error, responded: this.responded, bytes: this.bytes });
+    this.finish({ error, sent: this.sent, responded: this.responded, bytes: this.bytes });
   }
 
   private finish(outcome: ForwardOutcome): void {
@@ -82,18 +87,4 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 export function hasRequestBody(req: IncomingMessage): boolean {
   const len = req.headers["content-length"];
   return req.headers["transfer-encoding"] !== undefined || (len !== undefined && len !== "0");
-}
-
-/** Errors where the upstream never produced a response and the request may go elsewhere. */
-const CONNECT_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ENOTFOUND", "EAI_AGAIN"]);
-
-export function isConnectFailure(err: Error): boolean {
-  const code = (err as { code?: string }).code;
-  return code !== undefined && CONNECT_ERRORS.has(code);
-}
-
-/** 504 for timeouts, 502 for everything else the upstream did wrong. */
-export function statusForUpstreamError(err: Error): number {
-  const code = (err as { code?: string }).code;
-  return code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" ? 504 : 502;
 }

@@ -11,10 +11,11 @@ import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
 import { errorBody, sendError } from "./errorResponse.js";
-import { ForwardHandler, hasRequestBody, isConnectFailure, statusForUpstreamError } from "./forward.js";
+import { ForwardHandler, hasRequestBody } from "./forward.js";
 import type { ClientAddressResolver } from "./clientAddress.js";
 import { hasDuplicateHost, peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 import { relay } from "./relay.js";
+import { classify, mayResend, type UpstreamFailure } from "./upstreamError.js";
 
 export interface FrontendOptions {
   snapshots: SnapshotSource;
@@ -173,14 +174,11 @@ export class HttpFrontend {
         this.options.accessLog("info", { method: req.method ?? "GET", host: fwd.host, path: requestPath(req.url), status: 101, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.client, error: undefined });
       })
       .catch((err: Error) => {
-        if (isConnectFailure(err)) {
-          target.pool.reportFailure(target.endpoint, errorCode(err));
-          this.options.observer?.connectError(target.pool.key, target.endpoint.address);
-        }
+        const failure = classify(err);
+        this.reportFailure(target.pool, target.endpoint, failure);
         if (socket.destroyed) return;
-        const status = statusForUpstreamError(err);
-        rawError(socket, status, `upstream ${target.backend} did not accept the upgrade (${errorCode(err)})`, fwd.requestId);
-        this.options.accessLog("warn", { method: req.method ?? "GET", host: fwd.host, path: requestPath(req.url), status, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.client, error: errorCode(err) });
+        rawError(socket, failure.status, `upstream ${target.backend} did not accept the upgrade (${failure.description})`, fwd.requestId);
+        this.options.accessLog("warn", { method: req.method ?? "GET", host: fwd.host, path: requestPath(req.url), status: failure.status, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.client, error: failure.code });
       });
   };
 
@@ -259,7 +257,11 @@ export class HttpFrontend {
     return true;
   }
 
-  /** Streams to `endpoint`; a refused connection before any body was sent tries one other endpoint. */
+  /**
+   * Streams to `endpoint`. A failure before any response is counted against the endpoint
+   * (see `classify`); the request then tries one other endpoint, or is held, only when it
+   * may be sent again (see `mayResend`: never a POST that may have reached the upstream).
+   */
   private forward(x: Exchange, pool: ServicePool, endpoint: Endpoint, attempt: number, holding: boolean): void {
     const { req, res } = x;
     x.upstream = endpoint.address;
@@ -271,20 +273,21 @@ export class HttpFrontend {
         return;
       }
       if (!res.writableEnded && res.destroyed) return; // the client left first: logged as 499
-      x.error = errorCode(err);
+      const failure = classify(err);
+      x.error = failure.code;
       if (outcome.responded) {
         res.destroy(); // a response under way cannot change status: cut it so the client sees the failure
         return;
       }
-      if (isConnectFailure(err) || errorCode(err) === "UND_ERR_CONNECT_TIMEOUT") {
-        pool.reportFailure(endpoint, x.error);
-        this.options.observer?.connectError(pool.key, endpoint.address);
-        if (!req.readableDidRead) {
-          const other = attempt === 0 && !holding ? pool.pickOther(endpoint, { clientIp: x.fwd.client }) : undefined;
-          if (other) {
-            this.forward(x, pool, other, 1, holding);
-            return;
-          }
+      this.reportFailure(pool, endpoint, failure);
+      if (mayResend(failure, { sent: outcome.sent, method: req.method ?? "GET", bodyRead: req.readableDidRead })) {
+        const other = attempt === 0 && !holding ? pool.pickOther(endpoint, { clientIp: x.fwd.client }) : undefined;
+        if (other) {
+          this.forward(x, pool, other, 1, holding);
+          return;
+        }
+        if (failure.connection) {
+          // Held only when connections fail (an upstream restarting), not after a read timeout.
           if (this.hold(x, pool)) return;
           if (holding) {
             const none = noEndpoint(pool);
@@ -293,7 +296,7 @@ export class HttpFrontend {
           }
         }
       }
-      x.bytes += sendError(res, statusForUpstreamError(err), `upstream ${pool.key} failed: ${describeError(err)}`, x.fwd.requestId);
+      x.bytes += sendError(res, failure.status, `upstream ${pool.key} failed: ${failure.description}`, x.fwd.requestId);
     });
     x.inFlight = handler;
     const body = hasRequestBody(req) ? req : null;
@@ -307,6 +310,12 @@ export class HttpFrontend {
       },
       handler,
     );
+  }
+
+  /** Passive health and the connect-errors metric hear of a failure that counts. */
+  private reportFailure(pool: ServicePool, endpoint: Endpoint, failure: UpstreamFailure): void {
+    if (failure.passive) pool.reportFailure(endpoint, failure.code);
+    if (failure.connection) this.options.observer?.connectError(pool.key, endpoint.address);
   }
 
   /** ingressd's own answer, recorded for the access log. */
@@ -360,22 +369,6 @@ function noEndpoint(pool: ServicePool): { status: number; detail: string; header
     detail: `every endpoint of Service ${pool.key} is out of rotation (failing health checks)`,
     headers: { "retry-after": String(pool.retryAfterSeconds()) },
   };
-}
-
-function errorCode(err: Error): string {
-  return (err as { code?: string }).code ?? err.name;
-}
-
-function describeError(err: Error): string {
-  switch (errorCode(err)) {
-    case "ECONNREFUSED": return "connection refused";
-    case "ECONNRESET": return "connection reset";
-    case "UND_ERR_CONNECT_TIMEOUT": return "connect timeout";
-    case "UND_ERR_HEADERS_TIMEOUT": return "no response in time (read timeout)";
-    case "UND_ERR_BODY_TIMEOUT": return "response body stalled (read timeout)";
-    case "ENOTFOUND": return "host name not found";
-    default: return errorCode(err);
-  }
 }
 
 function bracketed(address: string): string {
