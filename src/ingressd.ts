@@ -10,6 +10,7 @@ import { createAdminServer } from "./admin/adminServer.js";
 import { Metrics } from "./admin/metrics.js";
 import { FileSource } from "./config/fileSource.js";
 import { ClientAddressResolver } from "./proxy/clientAddress.js";
+import { clientErrorHandler } from "./proxy/clientErrors.js";
 import { HttpFrontend } from "./proxy/httpFrontend.js";
 import { L4Listeners } from "./proxy/l4Listeners.js";
 import type { L4ListenerSpec } from "./proxy/l4Plan.js";
@@ -96,6 +97,8 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     new HttpFrontend({ snapshots: runtime, accessLog, proto, clientAddress, tryDurationMs: options.upstreamTryDurationMs ?? 0, observer: metrics });
   const frontend = frontendFor("http");
   const httpsFrontend = frontendFor("https");
+  const serverTimeouts = { keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 };
+  const onClientError = clientErrorHandler(accessLog);
   const certificates = new CertificateSelector({
     snapshots: runtime,
     logger,
@@ -120,10 +123,11 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     httpsOpening = (async () => {
       const pem = await certificates.loadDefault();
       https = createHttpsServer(
-        { ...pem, SNICallback: certificates.sniCallback, minVersion: "TLSv1.2", keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 },
+        { ...pem, SNICallback: certificates.sniCallback, minVersion: "TLSv1.2", ...serverTimeouts },
         httpsFrontend.handleRequest,
       );
       https.on("upgrade", httpsFrontend.handleUpgrade);
+      https.on("clientError", onClientError);
       countConnections(https, "https", metrics);
       https.on("tlsClientError", (err) => logger.debug({ err: err.message }, "TLS handshake failed"));
       const port = await listen(https, options.httpsPort ?? 8443, options.bind);
@@ -155,13 +159,10 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     void reconcileL4(snapshot.l4.listeners);
     void openHttpsIfNeeded()?.catch(() => undefined);
   });
-  const http = createServer({ keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 }, frontend.handleRequest);
+  const http = createServer(serverTimeouts, frontend.handleRequest);
   http.on("upgrade", frontend.handleUpgrade);
   countConnections(http, "http", metrics);
-  http.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nServer: ingressd\r\nConnection: close\r\n\r\n");
-    else socket.destroy();
-  });
+  http.on("clientError", onClientError);
   let httpListening = false;
   /**
    * Ready: the first configuration is loaded and every listener it asks for (HTTP,

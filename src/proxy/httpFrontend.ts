@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { RequestObserver } from "../admin/metrics.js";
 import type { AccessLog } from "../log.js";
@@ -10,11 +9,12 @@ import type { Snapshot, SnapshotSource } from "../snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
-import { errorBody, sendError } from "./errorResponse.js";
+import { rawError, sendError } from "./errorResponse.js";
 import { ForwardHandler, hasRequestBody, isConnectFailure, statusForUpstreamError } from "./forward.js";
 import type { ClientAddressResolver } from "./clientAddress.js";
 import { hasDuplicateHost, peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 import { relay } from "./relay.js";
+import { framingRefusal } from "./requestFraming.js";
 
 export interface FrontendOptions {
   snapshots: SnapshotSource;
@@ -97,6 +97,12 @@ export class HttpFrontend {
       this.draining?.();
     });
     if (this.draining) res.setHeader("connection", "close");
+    const refusal = framingRefusal(req);
+    if (refusal) {
+      this.refusedConnections.add(req.socket);
+      this.fail(x, refusal.status, refusal.detail, CLOSE_CONNECTION);
+      return;
+    }
     if (hasDuplicateHost(req.rawHeaders)) {
       this.refusedConnections.add(req.socket);
       this.fail(x, 400, DUPLICATE_HOST, CLOSE_CONNECTION);
@@ -118,6 +124,11 @@ export class HttpFrontend {
   };
 
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const refusal = framingRefusal(req);
+    if (refusal) {
+      rawError(socket, refusal.status, refusal.detail, this.forwardedInfo(req).requestId);
+      return;
+    }
     if (!isWebSocketUpgrade(req)) {
       serveWithoutUpgrade(req, socket, head);
       return;
@@ -388,13 +399,4 @@ function sendRedirect(res: ServerResponse, location: string, requestId: string):
   res.writeHead(308, { location, "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body), server: "ingressd", "x-request-id": requestId });
   res.end(body);
   return Buffer.byteLength(body);
-}
-
-/** An error answer on a raw socket (upgrade requests have no ServerResponse). */
-function rawError(socket: Duplex, status: number, detail: string, requestId: string): void {
-  const body = errorBody(status, detail);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nServer: ingressd\r\nDate: ${new Date().toUTCString()}\r\n` +
-      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }

@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { get, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import { proxyWith, rawUntilClosed, site, waitFor, within, type Proxy } from "./proxyHelpers.js";
+
+/**
+ * Hostile clients at the front door (issue 9): each answered as nginx 1.22 answers them,
+ * with `Server: ingressd`, `Connection: close` and a short text body, nothing of the
+ * request forwarded, and the connection closed after the answer.
+ */
+const HOST = "web.localhost";
+const H = `Host: ${HOST}\r\n`;
+/** What a proxy framing the body differently from the upstream would forward as a second request. */
+const SMUGGLED = `GET /smuggled HTTP/1.1\r\n${H}\r\n`;
+
+interface Answer {
+  status: number;
+  /** Header lines, lower-cased. */
+  head: string[];
+  body: string;
+}
+
+/** Every response in `text`, in order (framed by Content-Length, or chunked as upstream answers are relayed). */
+function answers(text: string): Answer[] {
+  const out: Answer[] = [];
+  let rest = text;
+  while (rest.startsWith("HTTP/1.1 ")) {
+    const end = rest.indexOf("\r\n\r\n");
+    const lines = rest.slice(0, end).split("\r\n");
+    const head = lines.map((l) => l.toLowerCase());
+    rest = rest.slice(end + 4);
+    let body = "";
+    if (head.includes("transfer-encoding: chunked")) {
+      for (;;) {
+        const sizeEnd = rest.indexOf("\r\n");
+        const size = parseInt(rest.slice(0, sizeEnd), 16);
+        body += rest.slice(sizeEnd + 2, sizeEnd + 2 + size);
+        rest = rest.slice(sizeEnd + 2 + size + 2);
+        if (size === 0) break;
+      }
+    } else {
+      const length = Number(head.find((l) => l.startsWith("content-length:"))?.split(":")[1] ?? 0);
+      body = rest.slice(0, length);
+      rest = rest.slice(length);
+    }
+    out.push({ status: Number(lines[0]!.split(" ")[1]), head, body });
+  }
+  expect(rest, `bytes after the responses in ${JSON.stringify(text.slice(0, 300))}`).toBe("");
+  return out;
+}
+
+describe("the front door refuses hostile requests as nginx does (issue 9)", () => {
+  let up: Upstream;
+  let proxy: Proxy;
+  let rules: RulesDir;
+  beforeAll(async () => {
+    up = await startUpstream("web");
+    ({ proxy, rules } = await proxyWith({ "web.yaml": site("web", HOST, [up.port]) }));
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await up.close();
+    await rules.cleanup();
+  });
+
+  /** Paths the upstream received from now until a request of the test's own arrives. */
+  async function forwardedBefore(sentinel: string): Promise<string[]> {
+    expect((await get(`${proxy.url}${sentinel}`, { host: HOST })).status).toBe(200);
+    const urls = up.received.map((r) => r.url!);
+    up.received.length = 0;
+    return urls.filter((u) => u !== sentinel);
+  }
+
+  async function openConnections(): Promise<number> {
+    const text = (await get(`${proxy.admin}/metrics`)).body;
+    return Number(/^ingressd_active_connections\{listener="http"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  }
+
+  /** The one answer to `data`, ingressd's own, the connection closed after it and nothing forwarded. */
+  async function refusal(data: string): Promise<Answer> {
+    await forwardedBefore("/before");
+    const all = answers(await within(rawUntilClosed(proxy.httpPort, data), 5_000, "close of the connection by ingressd"));
+    expect(all.map((a) => a.status)).toHaveLength(1);
+    const res = all[0]!;
+    expect(res.head).toContain("server: ingressd");
+    expect(res.head).toContain("connection: close");
+    expect(res.body).toMatch(new RegExp(`^${res.status} [A-Z][^:]*: .+\\n$`));
+    expect(await forwardedBefore("/sentinel")).toEqual([]);
+    await waitFor(async () => (await openConnections()) === 0, "ingressd to hold no client connection");
+    return res;
+  }
+
+  it("headers over Node's 16 KiB: 431 Request Header Fields Too Large", async () => {
+    const res = await refusal(`GET / HTTP/1.1\r\n${H}X-Big: ${"a".repeat(20 * 1024)}\r\n\r\n`);
+    expect(res.status).toBe(431);
+    expect(res.body).toMatch(/^431 Request Header Fields Too Large: /);
+  });
+
+  it.each([
+    ["9 KiB (parsed, refused before forwarding)", 9 * 1024],
+    ["20 KiB (past Node's header limit)", 20 * 1024],
+  ])("a request-target of %s: 414 URI Too Long", async (_name, size) => {
+    const res = await refusal(`GET /${"a".repeat(size)} HTTP/1.1\r\n${H}\r\n${SMUGGLED}`);
+    expect(res.status).toBe(414);
+    expect(res.body).toMatch(/^414 URI Too Long: /);
+  });
+
+  it("an upgrade request with a 9 KiB request-target: 414", async () => {
+    const res = await refusal(
+      `GET /${"a".repeat(9 * 1024)} HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+    expect(res.status).toBe(414);
+  });
+
+  it("a request-target of exactly 8 KiB is forwarded", async () => {
+    const path = `/${"a".repeat(8191)}`;
+    expect((await get(`${proxy.url}${path}`, { host: HOST })).status).toBe(200);
+    expect(await forwardedBefore("/sentinel")).toEqual([path]);
+  });
+
+  it("Transfer-Encoding in an HTTP/1.0 request: 400 (RFC 9112 §6.1, faulty framing)", async () => {
+    expect((await refusal(`POST / HTTP/1.0\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n`)).status).toBe(400);
+  });
+
+  it.each([
+    ["identity, chunked", `Transfer-Encoding: identity, chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ["gzip, chunked", `Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ["xchunked (with Content-Length)", `Transfer-Encoding: xchunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ["xchunked", `Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ["a vertical tab before chunked", `Transfer-Encoding:\x0bchunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ["chunked, identity", `Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+  ])("Transfer-Encoding %s: 501 Not Implemented", async (_name, rest) => {
+    const res = await refusal(`POST / HTTP/1.1\r\n${H}${rest}`);
+    expect(res.status).toBe(501);
+    expect(res.body).toMatch(/^501 Not Implemented: /);
+  });
+
+  it.each([
+    ["two Transfer-Encoding fields", `Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ["a folded Transfer-Encoding", `Transfer-Encoding:\r\n chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ["a space before the colon", `Transfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ["chunked with Content-Length", `Content-Length: ${5 + SMUGGLED.length}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    ["a NUL in the Transfer-Encoding value", `Transfer-Encoding: chunked\x00\r\n\r\n0\r\n\r\n`],
+    ["a chunk size past 64 bits", `Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF1\r\nx\r\n0\r\n\r\n${SMUGGLED}`],
+  ])("%s: 400", async (_name, rest) => {
+    expect((await refusal(`POST / HTTP/1.1\r\n${H}${rest}`)).status).toBe(400);
+  });
+
+  it("Transfer-Encoding: Chunked in any case, blanks around it, is forwarded", async () => {
+    const text = await within(rawUntilClosed(proxy.httpPort, `POST /chunked HTTP/1.1\r\n${H}Transfer-Encoding:  Chunked \r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n`), 5_000, "the answer");
+    expect(answers(text).map((a) => a.status)).toEqual([200]);
+    expect(JSON.parse(answers(text)[0]!.body)).toMatchObject({ url: "/chunked", bytes: 3 });
+    expect(await forwardedBefore("/sentinel")).toEqual(["/chunked"]);
+  });
+
+  it("a valid request, then a malformed one on the same connection: 200, then 400, then closed", async () => {
+    await forwardedBefore("/before");
+    const text = await within(rawUntilClosed(proxy.httpPort, `GET /first HTTP/1.1\r\n${H}\r\nGARBAGE\r\n\r\n`), 5_000, "close of the connection by ingressd");
+    const all = answers(text);
+    expect(all.map((a) => a.status)).toEqual([200, 400]);
+    expect(JSON.parse(all[0]!.body)).toMatchObject({ url: "/first" });
+    expect(all[1]!.head).toContain("connection: close");
+    expect(all[1]!.body).toMatch(/^400 Bad Request: /);
+    expect(await forwardedBefore("/sentinel")).toEqual(["/first"]);
+  });
+});
