@@ -50,6 +50,8 @@ export interface IngressdOptions {
   now?: () => number;
   /** How often the local CA's default certificate is checked for renewal (default 1 min). */
   defaultRenewalCheckMs?: number;
+  /** How long a client may take to send a request's headers (default 60 s, nginx's client_header_timeout). */
+  clientHeaderTimeoutMs?: number;
 }
 
 export interface Ingressd {
@@ -97,7 +99,10 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     new HttpFrontend({ snapshots: runtime, accessLog, proto, clientAddress, tryDurationMs: options.upstreamTryDurationMs ?? 0, observer: metrics });
   const frontend = frontendFor("http");
   const httpsFrontend = frontendFor("https");
-  const serverTimeouts = { keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 };
+  const headersTimeout = options.clientHeaderTimeoutMs ?? 60_000;
+  // Node checks the header timeout only every connectionsCheckingInterval (30 s by default):
+  // checked every second, a slow client is closed at the timeout, not up to 30 s past it.
+  const serverTimeouts = { keepAliveTimeout: 75_000, headersTimeout, requestTimeout: 0, connectionsCheckingInterval: Math.min(1_000, headersTimeout) };
   const onClientError = clientErrorHandler(accessLog);
   const certificates = new CertificateSelector({
     snapshots: runtime,

@@ -11,6 +11,8 @@ const HOST = "web.localhost";
 const H = `Host: ${HOST}\r\n`;
 /** What a proxy framing the body differently from the upstream would forward as a second request. */
 const SMUGGLED = `GET /smuggled HTTP/1.1\r\n${H}\r\n`;
+/** Short timeouts, so slow clients are closed in a test's time. */
+const HEADER_TIMEOUT_MS = 1_000;
 
 interface Answer {
   status: number;
@@ -54,7 +56,7 @@ describe("the front door refuses hostile requests as nginx does (issue 9)", () =
   let rules: RulesDir;
   beforeAll(async () => {
     up = await startUpstream("web");
-    ({ proxy, rules } = await proxyWith({ "web.yaml": site("web", HOST, [up.port]) }));
+    ({ proxy, rules } = await proxyWith({ "web.yaml": site("web", HOST, [up.port]) }, { clientHeaderTimeoutMs: HEADER_TIMEOUT_MS }));
   });
   afterAll(async () => {
     await proxy.close();
@@ -161,5 +163,20 @@ describe("the front door refuses hostile requests as nginx does (issue 9)", () =
     expect(all[1]!.head).toContain("connection: close");
     expect(all[1]!.body).toMatch(/^400 Bad Request: /);
     expect(await forwardedBefore("/sentinel")).toEqual(["/first"]);
+  });
+
+  it("headers sent too slowly: 408 at the header timeout, connection closed", async () => {
+    const start = performance.now();
+    const text = await within(rawUntilClosed(proxy.httpPort, `GET /slow HTTP/1.1\r\n${H}X-Slow: `), 10 * HEADER_TIMEOUT_MS, "close of the connection by ingressd");
+    expect(performance.now() - start).toBeGreaterThanOrEqual(HEADER_TIMEOUT_MS - 50);
+    const [res] = answers(text);
+    expect(res!.status).toBe(408);
+    expect(res!.head).toContain("connection: close");
+    expect(await forwardedBefore("/sentinel")).toEqual([]);
+  });
+
+  it("a connection that never sends a byte is closed at the header timeout, unanswered (as nginx)", async () => {
+    const text = await within(rawUntilClosed(proxy.httpPort, ""), 10 * HEADER_TIMEOUT_MS, "close of the connection by ingressd");
+    expect(text).toBe("");
   });
 });
