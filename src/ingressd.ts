@@ -10,6 +10,7 @@ import { createAdminServer } from "./admin/adminServer.js";
 import { Metrics } from "./admin/metrics.js";
 import { FileSource } from "./config/fileSource.js";
 import { ClientAddressResolver } from "./proxy/clientAddress.js";
+import { CLIENT_BODY_TIMEOUT_MS } from "./proxy/clientBodyTimeout.js";
 import { clientErrorHandler } from "./proxy/clientErrors.js";
 import { HttpFrontend } from "./proxy/httpFrontend.js";
 import { L4Listeners } from "./proxy/l4Listeners.js";
@@ -52,6 +53,8 @@ export interface IngressdOptions {
   defaultRenewalCheckMs?: number;
   /** How long a client may take to send a request's headers (default 60 s, nginx's client_header_timeout). */
   clientHeaderTimeoutMs?: number;
+  /** How long a client may send nothing of a request body (default 60 s, nginx's client_body_timeout). */
+  clientBodyTimeoutMs?: number;
 }
 
 export interface Ingressd {
@@ -96,7 +99,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   const clientAddress = new ClientAddressResolver(options.trustProxy ?? []);
   /** HTTP and HTTPS differ only in what they tell upstreams in X-Forwarded-Proto. */
   const frontendFor = (proto: "http" | "https"): HttpFrontend =>
-    new HttpFrontend({ snapshots: runtime, accessLog, proto, clientAddress, tryDurationMs: options.upstreamTryDurationMs ?? 0, observer: metrics });
+    new HttpFrontend({ snapshots: runtime, accessLog, proto, clientAddress, tryDurationMs: options.upstreamTryDurationMs ?? 0, observer: metrics, clientBodyTimeoutMs: options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS });
   const frontend = frontendFor("http");
   const httpsFrontend = frontendFor("https");
   const headersTimeout = options.clientHeaderTimeoutMs ?? 60_000;

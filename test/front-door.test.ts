@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { proxyWith, rawUntilClosed, site, waitFor, within, type Proxy } from "./proxyHelpers.js";
@@ -13,6 +14,7 @@ const H = `Host: ${HOST}\r\n`;
 const SMUGGLED = `GET /smuggled HTTP/1.1\r\n${H}\r\n`;
 /** Short timeouts, so slow clients are closed in a test's time. */
 const HEADER_TIMEOUT_MS = 1_000;
+const BODY_TIMEOUT_MS = 1_000;
 
 interface Answer {
   status: number;
@@ -56,7 +58,7 @@ describe("the front door refuses hostile requests as nginx does (issue 9)", () =
   let rules: RulesDir;
   beforeAll(async () => {
     up = await startUpstream("web");
-    ({ proxy, rules } = await proxyWith({ "web.yaml": site("web", HOST, [up.port]) }, { clientHeaderTimeoutMs: HEADER_TIMEOUT_MS }));
+    ({ proxy, rules } = await proxyWith({ "web.yaml": site("web", HOST, [up.port]) }, { clientHeaderTimeoutMs: HEADER_TIMEOUT_MS, clientBodyTimeoutMs: BODY_TIMEOUT_MS }));
   });
   afterAll(async () => {
     await proxy.close();
@@ -178,5 +180,42 @@ describe("the front door refuses hostile requests as nginx does (issue 9)", () =
   it("a connection that never sends a byte is closed at the header timeout, unanswered (as nginx)", async () => {
     const text = await within(rawUntilClosed(proxy.httpPort, ""), 10 * HEADER_TIMEOUT_MS, "close of the connection by ingressd");
     expect(text).toBe("");
+  });
+
+  /** A POST of 1000 bytes whose body stops after `sent` bytes; resolves with what ingressd sent once it closed. */
+  function stalledBody(sent: number): Promise<string> {
+    return rawUntilClosed(proxy.httpPort, `POST /stalled HTTP/1.1\r\n${H}Content-Length: 1000\r\n\r\n${"x".repeat(sent)}`);
+  }
+
+  it("a request body that stalls: 408 at the body timeout, the upstream request aborted unfinished", async () => {
+    await forwardedBefore("/before");
+    const text = await within(stalledBody(10), 10 * BODY_TIMEOUT_MS, "close of the connection by ingressd");
+    const [res] = answers(text);
+    expect(res!.status).toBe(408);
+    expect(res!.head).toContain("connection: close");
+    expect(res!.body).toMatch(/^408 Request Timeout: /);
+    // The head was streamed upstream before the body stalled: that request never completes there.
+    const upstreamReq = up.received.find((r) => r.url === "/stalled")!;
+    expect(upstreamReq).toBeDefined();
+    await waitFor(() => upstreamReq.destroyed, "the upstream request to be aborted");
+    expect(upstreamReq.complete).toBe(false);
+    await waitFor(async () => (await openConnections()) === 0, "ingressd to hold no client connection");
+  });
+
+  it("a body trickling slower than the body timeout in total, but faster between reads, is served", async () => {
+    const sock = connect(proxy.httpPort, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    sock.on("data", (c: Buffer) => chunks.push(c));
+    const ended = new Promise<void>((res) => sock.once("end", () => res()));
+    sock.write(`POST /trickle HTTP/1.1\r\n${H}Content-Length: 8\r\nConnection: close\r\n\r\n`);
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, BODY_TIMEOUT_MS / 4)); // a pace set by the test, not a wait for an event
+      sock.write("x");
+    }
+    await within(ended, 5_000, "the answer");
+    sock.destroy();
+    const [res] = answers(Buffer.concat(chunks).toString("latin1"));
+    expect(res!.status).toBe(200);
+    expect(JSON.parse(res!.body)).toMatchObject({ url: "/trickle", bytes: 8 });
   });
 });

@@ -10,6 +10,7 @@ import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
 import { rawError, sendError } from "./errorResponse.js";
+import { watchBodyStall } from "./clientBodyTimeout.js";
 import { ForwardHandler, hasRequestBody, isConnectFailure, statusForUpstreamError } from "./forward.js";
 import type { ClientAddressResolver } from "./clientAddress.js";
 import { hasDuplicateHost, peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
@@ -26,6 +27,8 @@ export interface FrontendOptions {
   tryDurationMs: number;
   /** Metrics: told of every answered request and every failed upstream connection. */
   observer?: RequestObserver;
+  /** The longest a client may send nothing of a request body (nginx's client_body_timeout). */
+  clientBodyTimeoutMs: number;
 }
 
 /** Where plain-HTTP requests of TLS hosts are sent: the HTTPS port clients reach. */
@@ -103,6 +106,7 @@ export class HttpFrontend {
       this.fail(x, refusal.status, refusal.detail, CLOSE_CONNECTION);
       return;
     }
+    if (hasRequestBody(req)) watchBodyStall(req, this.options.clientBodyTimeoutMs, () => this.bodyStalled(x));
     if (hasDuplicateHost(req.rawHeaders)) {
       this.refusedConnections.add(req.socket);
       this.fail(x, 400, DUPLICATE_HOST, CLOSE_CONNECTION);
@@ -207,6 +211,22 @@ export class HttpFrontend {
 
   closeTunnels(): void {
     for (const t of this.tunnels) t.destroy();
+  }
+
+  /**
+   * The client sent nothing of the body for the client body timeout: 408 if no answer has
+   * started (nginx's client_body_timeout), else the connection is cut. The upstream request
+   * is stopped either way, its body never completed.
+   */
+  private bodyStalled(x: Exchange): void {
+    if (x.res.headersSent) {
+      x.req.socket.destroy(); // an unfinished response is stopped upstream by its 'close'
+      return;
+    }
+    this.refusedConnections.add(x.req.socket);
+    this.fail(x, 408, "request body not received in time", CLOSE_CONNECTION);
+    // Once the 408 is out: stopping the upstream request first would answer the client 502.
+    x.res.once("finish", () => x.inFlight?.abort(new Error("client body timeout")));
   }
 
   /**
