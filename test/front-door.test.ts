@@ -167,6 +167,15 @@ describe("the front door refuses hostile requests as nginx does (issue 9)", () =
     expect(await forwardedBefore("/sentinel")).toEqual(["/first"]);
   });
 
+  it("two valid requests, then a malformed one: 200, 200, then 400", async () => {
+    await forwardedBefore("/before");
+    const text = await within(rawUntilClosed(proxy.httpPort, `GET /a HTTP/1.1\r\n${H}\r\nGET /b HTTP/1.1\r\n${H}\r\nGARBAGE\r\n\r\n`), 5_000, "close of the connection by ingressd");
+    const all = answers(text);
+    expect(all.map((a) => a.status)).toEqual([200, 200, 400]);
+    expect(all.slice(0, 2).map((a) => (JSON.parse(a.body) as { url: string }).url)).toEqual(["/a", "/b"]);
+    expect(await forwardedBefore("/sentinel")).toEqual(["/a", "/b"]);
+  });
+
   it("headers sent too slowly: 408 at the header timeout, connection closed", async () => {
     const start = performance.now();
     const text = await within(rawUntilClosed(proxy.httpPort, `GET /slow HTTP/1.1\r\n${H}X-Slow: `), 10 * HEADER_TIMEOUT_MS, "close of the connection by ingressd");

@@ -18,7 +18,7 @@ interface ParserError extends Error {
 /**
  * The server's 'clientError' listener: what nginx answers to a request Node's parser
  * refuses, with Connection: close, nothing forwarded, and the connection closed after it.
- * A response still under way for an earlier request on the connection is finished first
+ * Responses still under way for earlier requests on the connection are finished first
  * (nginx answers a valid request, then the malformed one pipelined behind it).
  */
 export function clientErrorHandler(accessLog: AccessLog): (err: Error, socket: Duplex) => void {
@@ -43,16 +43,22 @@ export function clientErrorHandler(accessLog: AccessLog): (err: Error, socket: D
       const client = peerAddress((socket as Socket).remoteAddress);
       accessLog(refusal.status >= 500 ? "warn" : "info", { method: "", host: "", path: "", status: refusal.status, backend: undefined, upstream: undefined, request_id: requestId, client, error: (err as ParserError).code ?? err.message });
     };
-    const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (!pending) answer();
-    else if (pending.writableEnded || pending.req.complete) {
-      // The failure is in what follows a whole request, or the request is answered already:
-      // that response goes out first ('close' comes once Node is done with it; after an
-      // answer that closes the connection, nothing more is sent).
-      pending.once("close", () => (pending.writableFinished ? answer() : socket.destroy()));
-    } else if (pending.headersSent) socket.destroy(); // the failure is in the body of a request being answered
-    else answer(); // …whose answer has not started: closing the connection ends its upstream request
+    afterResponses(socket, answer);
   };
+}
+
+/**
+ * Runs `answer` once the responses under way on the connection are out: the failure is in
+ * what follows whole requests (or requests already answered), so their responses go out
+ * first, as nginx's would. Node hands the connection to the next pipelined response when one
+ * finishes, and is done with it by the response's 'close'.
+ */
+function afterResponses(socket: Duplex, answer: () => void): void {
+  const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!pending) answer();
+  else if (pending.writableEnded || pending.req.complete) pending.once("close", () => (pending.writableFinished ? afterResponses(socket, answer) : socket.destroy()));
+  else if (pending.headersSent) socket.destroy(); // the failure is in the body of a request being answered
+  else answer(); // …whose answer has not started: closing the connection ends its upstream request
 }
 
 /** The status nginx answers to what Node's parser refused. */
