@@ -1,7 +1,14 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
+import type { IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import { memoryLog, type MemoryLog } from "./healthHelpers.js";
 import { proxyWith, rawUntilClosed, site, waitFor, within, type Proxy } from "./proxyHelpers.js";
+import { createTestCa } from "./tlsHelpers.js";
 
 /**
  * Hostile clients at the front door (issue 9): each answered as nginx 1.22 answers them,
@@ -54,15 +61,25 @@ function answers(text: string): Answer[] {
 
 describe("the front door refuses hostile requests as nginx does (issue 9)", () => {
   let up: Upstream;
+  /** Answers at once, before the request body is in, and never ends its response. */
+  let early: Upstream;
   let proxy: Proxy;
   let rules: RulesDir;
   beforeAll(async () => {
     up = await startUpstream("web");
-    ({ proxy, rules } = await proxyWith({ "web.yaml": site("web", HOST, [up.port]) }, { clientHeaderTimeoutMs: HEADER_TIMEOUT_MS, clientBodyTimeoutMs: BODY_TIMEOUT_MS }));
+    early = await startUpstream((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("started\n");
+    });
+    ({ proxy, rules } = await proxyWith(
+      { "web.yaml": site("web", HOST, [up.port]), "early.yaml": site("early", "early.localhost", [early.port]) },
+      { clientHeaderTimeoutMs: HEADER_TIMEOUT_MS, clientBodyTimeoutMs: BODY_TIMEOUT_MS },
+    ));
   });
   afterAll(async () => {
     await proxy.close();
     await up.close();
+    await early.close();
     await rules.cleanup();
   });
 
@@ -211,6 +228,20 @@ describe("the front door refuses hostile requests as nginx does (issue 9)", () =
     await waitFor(async () => (await openConnections()) === 0, "ingressd to hold no client connection");
   });
 
+  it("a request body that stalls after the response started: the connection is cut, the upstream request aborted", async () => {
+    const text = await within(
+      rawUntilClosed(proxy.httpPort, `POST /early HTTP/1.1\r\nHost: early.localhost\r\nContent-Length: 1000\r\n\r\n${"x".repeat(10)}`),
+      10 * BODY_TIMEOUT_MS,
+      "close of the connection by ingressd",
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text).toContain("started\n");
+    expect(text).not.toMatch(/\r\n0\r\n\r\n$/); // cut, not ended
+    const upstreamReq = early.received.find((r: IncomingMessage) => r.url === "/early")!;
+    await waitFor(() => upstreamReq.destroyed, "the upstream request to be aborted");
+    expect(upstreamReq.complete).toBe(false);
+  });
+
   it("a body trickling slower than the body timeout in total, but faster between reads, is served", async () => {
     const sock = connect(proxy.httpPort, "127.0.0.1");
     const chunks: Buffer[] = [];
@@ -226,5 +257,52 @@ describe("the front door refuses hostile requests as nginx does (issue 9)", () =
     const [res] = answers(Buffer.concat(chunks).toString("latin1"));
     expect(res!.status).toBe(200);
     expect(JSON.parse(res!.body)).toMatchObject({ url: "/trickle", bytes: 8 });
+  });
+});
+
+describe("the HTTPS front door answers refusals the same way, and logs them", () => {
+  let up: Upstream;
+  let proxy: Proxy;
+  let rules: RulesDir;
+  let log: MemoryLog;
+  let certDir: string;
+  let httpsPort: number;
+  beforeAll(async () => {
+    const ca = await createTestCa();
+    const pem = await ca.issue([HOST]);
+    certDir = await mkdtemp(join(tmpdir(), "front-door-"));
+    await writeFile(join(certDir, "tls.crt"), pem.cert);
+    await writeFile(join(certDir, "tls.key"), pem.key);
+    up = await startUpstream("web");
+    log = memoryLog();
+    ({ proxy, rules } = await proxyWith(
+      { "web.yaml": site("web", HOST, [up.port]) },
+      { logger: log.logger, httpsPort: 0, dataDir: certDir, defaultCert: join(certDir, "tls.crt"), defaultKey: join(certDir, "tls.key") },
+    ));
+    httpsPort = await proxy.httpsReady();
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await up.close();
+    await rules.cleanup();
+    await rm(certDir, { recursive: true, force: true });
+  });
+
+  it("headers over 16 KiB over TLS: 431 from ingressd, connection closed, an access line", async () => {
+    const sock = tlsConnect({ port: httpsPort, host: "127.0.0.1", servername: HOST, rejectUnauthorized: false });
+    const chunks: Buffer[] = [];
+    sock.on("data", (c: Buffer) => chunks.push(c));
+    const ended = new Promise<void>((res) => sock.once("end", () => res()));
+    sock.write(`GET / HTTP/1.1\r\n${H}X-Big: ${"a".repeat(20 * 1024)}\r\n\r\n`);
+    await within(ended, 5_000, "close of the connection by ingressd");
+    sock.destroy();
+    const [res, ...more] = answers(Buffer.concat(chunks).toString("latin1"));
+    expect(more).toEqual([]);
+    expect(res!.status).toBe(431);
+    expect(res!.head).toContain("server: ingressd");
+    expect(res!.head).toContain("connection: close");
+    expect(up.received).toEqual([]);
+    const line = await log.waitForLine((l) => l.log === "access" && l.status === 431, "for the refusal");
+    expect(line).toMatchObject({ client: "127.0.0.1", error: "HPE_HEADER_OVERFLOW" });
   });
 });
