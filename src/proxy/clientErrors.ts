@@ -79,8 +79,8 @@ export function clientErrorRefusal(err: ParserError): Refusal {
 }
 
 /**
- * The header lines of the request the parser stopped in, up to the line it stopped at
- * (only what is in the chunk it was parsing: a head split over several reads shows its tail).
+ * The lines of the request head the parser stopped in, up to the line it stopped at (only
+ * what is in the chunk it was parsing: of a head split over several reads, its tail).
  */
 function headLines(err: ParserError): string[] {
   const raw = err.rawPacket;
@@ -93,19 +93,13 @@ function headLines(err: ParserError): string[] {
   return raw.toString("latin1", start === -1 ? 0 : start + 4, end).split(/\r?\n/);
 }
 
-/** The length of the request-target on the request line the parser overflowed in. */
+/** The length of the request-target on the request line of the request the parser stopped in. */
 function requestTargetLength(err: ParserError): number {
-  const raw = err.rawPacket;
-  if (!raw) return 0;
-  const at = Math.min(err.bytesParsed ?? raw.length, raw.length);
-  const head = raw.lastIndexOf("\r\n\r\n", Math.max(at - 1, 0));
-  const from = head === -1 ? 0 : head + 4;
-  const lineEnd = raw.indexOf("\n", from);
-  const line = raw.subarray(from, lineEnd === -1 ? raw.length : lineEnd);
+  const line = headLines(err)[0] ?? "";
   const first = line.indexOf(" ");
   if (first === -1) return 0;
-  const last = lineEnd === -1 ? line.length : line.lastIndexOf(" ");
-  return (last > first ? last : line.length) - first - 1;
+  const last = line.lastIndexOf(" "); // before the version, unless the line is cut short
+  return (/ HTTP\/\d\.\d$/.test(line) ? last : line.length) - first - 1;
 }
 
 /**
