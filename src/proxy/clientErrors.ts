@@ -5,7 +5,7 @@ import type { Duplex } from "node:stream";
 import type { AccessLog } from "../log.js";
 import { rawError } from "./errorResponse.js";
 import { peerAddress } from "./headers.js";
-import { isChunkedOnly, MAX_REQUEST_TARGET_BYTES, unknownTransferCoding, type Refusal } from "./requestFraming.js";
+import { isChunkedOnly, MAX_REQUEST_TARGET_BYTES, targetTooLong, unknownTransferCoding, type Refusal } from "./requestFraming.js";
 
 /** What Node's HTTP parser tells of a request it could not parse (or did not get in time). */
 interface ParserError extends Error {
@@ -67,9 +67,7 @@ export function clientErrorRefusal(err: ParserError): Refusal {
     case "ERR_HTTP_REQUEST_TIMEOUT":
       return { status: 408, detail: "request headers not received in time" };
     case "HPE_HEADER_OVERFLOW":
-      return requestTargetLength(err) > MAX_REQUEST_TARGET_BYTES
-        ? { status: 414, detail: `request-target longer than ${MAX_REQUEST_TARGET_BYTES} bytes` }
-        : { status: 431, detail: "request header fields too large" };
+      return requestTargetLength(err) > MAX_REQUEST_TARGET_BYTES ? targetTooLong : { status: 431, detail: "request header fields too large" };
     case "HPE_INVALID_TRANSFER_ENCODING":
     case "HPE_INVALID_CONTENT_LENGTH":
     case "HPE_INVALID_HEADER_TOKEN":

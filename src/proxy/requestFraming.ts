@@ -15,6 +15,11 @@ export interface Refusal {
   detail: string;
 }
 
+export const targetTooLong: Refusal = { status: 414, detail: `request-target longer than ${MAX_REQUEST_TARGET_BYTES} bytes` };
+
+/** nginx's "client sent unknown Transfer-Encoding": RFC 9112 §6.1 SHOULD 501. */
+export const unknownTransferCoding: Refusal = { status: 501, detail: "unsupported Transfer-Encoding (only chunked is)" };
+
 /**
  * The request line and message framing nginx refuses (RFC 9112 §6.1, §6.3): a target past
  * 8 KiB (414); Transfer-Encoding in HTTP/1.0, which means faulty framing (400); any transfer
@@ -24,15 +29,13 @@ export interface Refusal {
  */
 export function framingRefusal(req: IncomingMessage): Refusal | undefined {
   const url = req.url ?? "";
-  if (url.length > MAX_REQUEST_TARGET_BYTES) return { status: 414, detail: `request-target longer than ${MAX_REQUEST_TARGET_BYTES} bytes` };
+  if (url.length > MAX_REQUEST_TARGET_BYTES) return targetTooLong;
   const te = req.headers["transfer-encoding"];
   if (te === undefined) return undefined;
   if (req.httpVersionMajor === 1 && req.httpVersionMinor === 0) return { status: 400, detail: "Transfer-Encoding in an HTTP/1.0 request" };
   if (!isChunkedOnly(te)) return unknownTransferCoding;
   return undefined;
 }
-
-export const unknownTransferCoding: Refusal = { status: 501, detail: "unsupported Transfer-Encoding (only chunked is)" };
 
 export function isChunkedOnly(value: string): boolean {
   return CHUNKED_ONLY.test(value);
