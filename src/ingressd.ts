@@ -10,6 +10,8 @@ import { createAdminServer } from "./admin/adminServer.js";
 import { Metrics } from "./admin/metrics.js";
 import { FileSource } from "./config/fileSource.js";
 import { ClientAddressResolver } from "./proxy/clientAddress.js";
+import { CLIENT_BODY_TIMEOUT_MS } from "./proxy/clientBodyTimeout.js";
+import { clientErrorHandler } from "./proxy/clientErrors.js";
 import { HttpFrontend } from "./proxy/httpFrontend.js";
 import { L4Listeners } from "./proxy/l4Listeners.js";
 import type { L4ListenerSpec } from "./proxy/l4Plan.js";
@@ -49,6 +51,10 @@ export interface IngressdOptions {
   now?: () => number;
   /** How often the local CA's default certificate is checked for renewal (default 1 min). */
   defaultRenewalCheckMs?: number;
+  /** How long a client may take to send a request's headers (default 60 s, nginx's client_header_timeout). */
+  clientHeaderTimeoutMs?: number;
+  /** How long a client may send nothing of a request body (default 60 s, nginx's client_body_timeout). */
+  clientBodyTimeoutMs?: number;
 }
 
 export interface Ingressd {
@@ -95,9 +101,14 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   const clientAddress = new ClientAddressResolver(options.trustProxy ?? []);
   /** HTTP and HTTPS differ only in what they tell upstreams in X-Forwarded-Proto. */
   const frontendFor = (proto: "http" | "https"): HttpFrontend =>
-    new HttpFrontend({ snapshots: runtime, accessLog, proto, clientAddress, tryDurationMs: options.upstreamTryDurationMs ?? 0, observer: metrics });
+    new HttpFrontend({ snapshots: runtime, accessLog, proto, clientAddress, tryDurationMs: options.upstreamTryDurationMs ?? 0, observer: metrics, clientBodyTimeoutMs: options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS });
   const frontend = frontendFor("http");
   const httpsFrontend = frontendFor("https");
+  const headersTimeout = options.clientHeaderTimeoutMs ?? 60_000;
+  // Node checks the header timeout only every connectionsCheckingInterval (30 s by default):
+  // checked every second, a slow client is closed at the timeout, not up to 30 s past it.
+  const serverTimeouts = { keepAliveTimeout: 75_000, headersTimeout, requestTimeout: 0, connectionsCheckingInterval: Math.min(1_000, headersTimeout) };
+  const onClientError = clientErrorHandler(accessLog);
   const certificates = new CertificateSelector({
     snapshots: runtime,
     logger,
@@ -122,10 +133,11 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     httpsOpening = (async () => {
       const pem = await certificates.loadDefault();
       https = createHttpsServer(
-        { ...pem, SNICallback: certificates.sniCallback, minVersion: "TLSv1.2", keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 },
+        { ...pem, SNICallback: certificates.sniCallback, minVersion: "TLSv1.2", ...serverTimeouts },
         httpsFrontend.handleRequest,
       );
       https.on("upgrade", httpsFrontend.handleUpgrade);
+      https.on("clientError", onClientError);
       countConnections(https, "https", metrics);
       https.on("tlsClientError", (err) => logger.debug({ err: err.message }, "TLS handshake failed"));
       const port = await listen(https, options.httpsPort ?? 8443, options.bind);
@@ -157,13 +169,10 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     void reconcileL4(snapshot.l4.listeners);
     void openHttpsIfNeeded()?.catch(() => undefined);
   });
-  const http = createServer({ keepAliveTimeout: 75_000, headersTimeout: 60_000, requestTimeout: 0 }, frontend.handleRequest);
+  const http = createServer(serverTimeouts, frontend.handleRequest);
   http.on("upgrade", frontend.handleUpgrade);
   countConnections(http, "http", metrics);
-  http.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nServer: ingressd\r\nConnection: close\r\n\r\n");
-    else socket.destroy();
-  });
+  http.on("clientError", onClientError);
   let httpListening = false;
   /**
    * Ready: the first configuration is loaded and every listener it asks for (HTTP,

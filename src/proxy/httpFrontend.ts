@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { RequestObserver } from "../admin/metrics.js";
 import type { AccessLog } from "../log.js";
@@ -10,11 +9,13 @@ import type { Snapshot, SnapshotSource } from "../snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
-import { errorBody, sendError } from "./errorResponse.js";
+import { rawError, sendError } from "./errorResponse.js";
+import { watchBodyStall } from "./clientBodyTimeout.js";
 import { ForwardHandler, hasRequestBody } from "./forward.js";
 import type { ClientAddressResolver } from "./clientAddress.js";
 import { hasDuplicateHost, peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 import { relay } from "./relay.js";
+import { framingRefusal } from "./requestFraming.js";
 import { classify, mayResend, type UpstreamFailure } from "./upstreamError.js";
 
 export interface FrontendOptions {
@@ -27,6 +28,8 @@ export interface FrontendOptions {
   tryDurationMs: number;
   /** Metrics: told of every answered request and every failed upstream connection. */
   observer?: RequestObserver;
+  /** The longest a client may send nothing of a request body (nginx's client_body_timeout). */
+  clientBodyTimeoutMs: number;
 }
 
 /** Where plain-HTTP requests of TLS hosts are sent: the HTTPS port clients reach. */
@@ -98,6 +101,13 @@ export class HttpFrontend {
       this.draining?.();
     });
     if (this.draining) res.setHeader("connection", "close");
+    const refusal = framingRefusal(req);
+    if (refusal) {
+      this.refusedConnections.add(req.socket);
+      this.fail(x, refusal.status, refusal.detail, CLOSE_CONNECTION);
+      return;
+    }
+    if (hasRequestBody(req)) watchBodyStall(req, this.options.clientBodyTimeoutMs, () => this.bodyStalled(x));
     if (hasDuplicateHost(req.rawHeaders)) {
       this.refusedConnections.add(req.socket);
       this.fail(x, 400, DUPLICATE_HOST, CLOSE_CONNECTION);
@@ -119,6 +129,11 @@ export class HttpFrontend {
   };
 
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const refusal = framingRefusal(req);
+    if (refusal) {
+      rawError(socket, refusal.status, refusal.detail, this.forwardedInfo(req).requestId);
+      return;
+    }
     if (!isWebSocketUpgrade(req)) {
       serveWithoutUpgrade(req, socket, head);
       return;
@@ -194,6 +209,22 @@ export class HttpFrontend {
 
   closeTunnels(): void {
     for (const t of this.tunnels) t.destroy();
+  }
+
+  /**
+   * The client sent nothing of the body for the client body timeout: 408 if no answer has
+   * started (nginx's client_body_timeout), else the connection is cut. The upstream request
+   * is stopped either way, its body never completed.
+   */
+  private bodyStalled(x: Exchange): void {
+    if (x.res.headersSent) {
+      x.req.socket.destroy(); // an unfinished response is stopped upstream by its 'close'
+      return;
+    }
+    this.refusedConnections.add(x.req.socket);
+    this.fail(x, 408, "request body not received in time", CLOSE_CONNECTION);
+    // Once the 408 is out: stopping the upstream request first would answer the client 502.
+    x.res.once("finish", () => x.inFlight?.abort(new Error("client body timeout")));
   }
 
   /**
@@ -381,13 +412,4 @@ function sendRedirect(res: ServerResponse, location: string, requestId: string):
   res.writeHead(308, { location, "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body), server: "ingressd", "x-request-id": requestId });
   res.end(body);
   return Buffer.byteLength(body);
-}
-
-/** An error answer on a raw socket (upgrade requests have no ServerResponse). */
-function rawError(socket: Duplex, status: number, detail: string, requestId: string): void {
-  const body = errorBody(status, detail);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nServer: ingressd\r\nDate: ${new Date().toUTCString()}\r\n` +
-      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
