@@ -9,6 +9,7 @@ import { get, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { memoryLog, type MemoryLog } from "./healthHelpers.js";
 import { proxyWith, rawUntilClosed, site, waitFor, within, type Proxy } from "./proxyHelpers.js";
 import { createTestCa } from "./tlsHelpers.js";
+import { MIN_BODY_BYTES_PER_SECOND } from "../src/proxy/clientBodyTimeout.js";
 
 /**
  * Hostile clients at the front door (issue 9): each answered as nginx 1.22 answers them,
@@ -242,21 +243,34 @@ describe("the front door refuses hostile requests as nginx does (issue 9)", () =
     expect(upstreamReq.complete).toBe(false);
   });
 
-  it("a body trickling slower than the body timeout in total, but faster between reads, is served", async () => {
+  /** Sends a body of `pieces` × `piece` bytes, one piece every quarter body timeout; resolves with the answer once ingressd closes. */
+  async function paced(piece: number, pieces: number): Promise<string> {
     const sock = connect(proxy.httpPort, "127.0.0.1");
     const chunks: Buffer[] = [];
     sock.on("data", (c: Buffer) => chunks.push(c));
-    const ended = new Promise<void>((res) => sock.once("end", () => res()));
-    sock.write(`POST /trickle HTTP/1.1\r\n${H}Content-Length: 8\r\nConnection: close\r\n\r\n`);
-    for (let i = 0; i < 8; i++) {
+    sock.on("error", () => undefined);
+    const closed = new Promise<void>((res) => sock.once("close", () => res()));
+    sock.write(`POST /trickle HTTP/1.1\r\n${H}Content-Length: ${piece * pieces}\r\nConnection: close\r\n\r\n`);
+    for (let i = 0; i < pieces && !sock.destroyed; i++) {
       await new Promise((r) => setTimeout(r, BODY_TIMEOUT_MS / 4)); // a pace set by the test, not a wait for an event
-      sock.write("x");
+      if (!sock.destroyed) sock.write("x".repeat(piece));
     }
-    await within(ended, 5_000, "the answer");
-    sock.destroy();
-    const [res] = answers(Buffer.concat(chunks).toString("latin1"));
+    await within(closed, 10 * BODY_TIMEOUT_MS, "the answer");
+    return Buffer.concat(chunks).toString("latin1");
+  }
+
+  it("a slow body that stays above the minimum rate (240 B/s on average) is served, however long it takes", async () => {
+    const piece = Math.ceil((MIN_BODY_BYTES_PER_SECOND * BODY_TIMEOUT_MS) / 1000 / 2); // twice the minimum per period
+    const [res] = answers(await paced(piece, 12));
     expect(res!.status).toBe(200);
-    expect(JSON.parse(res!.body)).toMatchObject({ url: "/trickle", bytes: 8 });
+    expect(JSON.parse(res!.body)).toMatchObject({ url: "/trickle", bytes: piece * 12 });
+  });
+
+  it("a body trickling below the minimum rate, though never idle for the body timeout, is cut (slowloris): 408", async () => {
+    const text = await paced(1, 40);
+    const [res] = answers(text);
+    expect(res!.status).toBe(408);
+    expect(res!.head).toContain("connection: close");
   });
 });
 
