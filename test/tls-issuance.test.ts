@@ -4,19 +4,13 @@ import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
-import type { AddressInfo } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emptySnapshot } from "../src/snapshot.js";
-import { CertificateSelector } from "../src/tls/certificateSelector.js";
-import { TlsTable } from "../src/tls/tlsTable.js";
 import { TokenBucket } from "../src/tls/tokenBucket.js";
 import { rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { inspect, type Proxy } from "./proxyHelpers.js";
-import { handshake, tlsIngressYaml, type Handshake } from "./tlsHelpers.js";
+import { handshake, selectorServer, tlsIngressYaml, type Handshake, type SelectorServer } from "./tlsHelpers.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -141,33 +135,15 @@ describe("local-CA issuance for SNI names chosen by the client is bounded (issue
 });
 
 describe("CertificateSelector's kept leaves (issue 9.7)", () => {
-  let dataDir: string;
-  let server: TlsServer;
-  let selector: CertificateSelector;
-  let port: number;
-
+  let wild: SelectorServer;
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), "ingressd-data-"));
-    const snapshot = { ...emptySnapshot(), tls: new TlsTable(new Map(), new Map([["wild.test", { host: "*.wild.test", ingress: "default/wild" }]])) };
-    selector = new CertificateSelector({
-      snapshots: { current: snapshot },
-      logger: pino({ level: "silent" }),
-      dataDir,
-      leafCacheSize: 5,
-      issuance: new TokenBucket(1_000_000, 1_000_000),
-    });
-    server = createTlsServer({ ...(await selector.loadDefault()), SNICallback: selector.sniCallback }, (s) => s.end());
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    port = (server.address() as AddressInfo).port;
+    wild = await selectorServer({ leafCacheSize: 5, issuance: new TokenBucket(1_000_000, 1_000_000) });
   });
-
-  afterAll(async () => {
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => wild?.close());
 
   it("keeps at most the cap, dropping the least recently used: a kept name gets the same leaf, a dropped one a new leaf", async () => {
     const names = Array.from({ length: 8 }, (_, i) => `n${i}.wild.test`);
+    const { port, selector } = wild;
     const first = await handshakeAll(port, names, 1);
     expect(first.map((h) => h.cn)).toEqual(names);
     expect(selector.cachedLeaves).toBe(5);

@@ -1,17 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
-import type { AddressInfo } from "node:net";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emptySnapshot } from "../src/snapshot.js";
-import { CertificateSelector } from "../src/tls/certificateSelector.js";
-import { TlsTable } from "../src/tls/tlsTable.js";
 import { rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { memoryLog } from "./healthHelpers.js";
 import { inspect, type Proxy } from "./proxyHelpers.js";
-import { createTestCa, handshake, secretYaml, tlsIngressYaml, type Handshake } from "./tlsHelpers.js";
+import { createTestCa, handshake, secretYaml, selectorServer, tlsIngressYaml, type Handshake, type SelectorServer } from "./tlsHelpers.js";
 
 const DAY = 24 * 3600_000;
 const LOCAL_CA_CN = "ingressd local development CA";
@@ -31,26 +25,15 @@ const served = (h: Handshake): { fingerprint256: string; serial: string; notAfte
 
 describe("local-CA leaves are reissued a day before they end (CertificateSelector, injected clock)", () => {
   const clock = testClock();
-  let dataDir: string;
-  let server: TlsServer;
-  let port: number;
-
+  let wild: SelectorServer;
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), "ingressd-data-"));
-    const snapshot = { ...emptySnapshot(), tls: new TlsTable(new Map(), new Map([["wild.test", { host: "*.wild.test", ingress: "default/wild" }]])) };
-    const selector = new CertificateSelector({ snapshots: { current: snapshot }, logger: pino({ level: "silent" }), dataDir, now: clock.now });
-    server = createTlsServer({ ...(await selector.loadDefault()), SNICallback: selector.sniCallback }, (s) => s.end());
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    port = (server.address() as AddressInfo).port;
+    wild = await selectorServer({ now: clock.now });
   });
-
-  afterAll(async () => {
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => wild?.close());
 
   it("serves the same leaf until a day before it ends, then a new one (a later end), and never the old one again", async () => {
     const host = "renew.wild.test";
+    const { port } = wild;
     const first = await handshake(port, host);
     expect(first.cn).toBe(host);
     expect(first.cert.issuer?.CN).toBe(LOCAL_CA_CN);

@@ -3,7 +3,15 @@ import * as x509 from "@peculiar/x509";
 import { randomBytes, webcrypto, X509Certificate } from "node:crypto";
 import { request as httpsRequest, type Agent as HttpsAgent } from "node:https";
 import type { IncomingMessage } from "node:http";
-import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from "node:tls";
+import { mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from "node:tls";
+import pino from "pino";
+import { emptySnapshot } from "../src/snapshot.js";
+import { CertificateSelector, type CertificateSelectorOptions } from "../src/tls/certificateSelector.js";
+import { TlsTable } from "../src/tls/tlsTable.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -269,4 +277,27 @@ export function httpsGet(port: number, host: string, path: string, opts: { ca: s
     req.on("error", reject);
     req.end();
   });
+}
+
+/** A bare TLS server whose certificates a CertificateSelector picks, for `*.wild.test` (a TLS host without a Secret). */
+export interface SelectorServer {
+  selector: CertificateSelector;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function selectorServer(options: Partial<Omit<CertificateSelectorOptions, "snapshots" | "logger" | "dataDir">> = {}): Promise<SelectorServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), "ingressd-data-"));
+  const snapshot = { ...emptySnapshot(), tls: new TlsTable(new Map(), new Map([["wild.test", { host: "*.wild.test", ingress: "default/wild" }]])) };
+  const selector = new CertificateSelector({ snapshots: { current: snapshot }, logger: pino({ level: "silent" }), dataDir, ...options });
+  const server = createTlsServer({ ...(await selector.loadDefault()), SNICallback: selector.sniCallback }, (s) => s.end());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    selector,
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
