@@ -14,7 +14,7 @@
 //       reliability.sh collects these lines into its table. Returns `ok`.
 //   progress(scenario, message)    a progress line (shown as is by reliability.sh)
 //   REPO, CLI                      repo root; dist/cli.js (override: INGRESSD=path)
-//   sleep(ms), withTimeout(promise, ms, what)
+//   sleep(ms), until(pred, timeoutMs) -> boolean, withTimeout(promise, ms, what)
 //   freePort()                     a free loopback port (listen(0) probe, then closed)
 //   tempDir(prefix) -> { dir, path(name), write(name, text), remove(name), cleanup() }
 //       write() is atomic (written beside, then renamed in): the watcher never sees half a file.
@@ -70,6 +70,16 @@ export function progress(scenario, message) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `pred` every 50 ms (for what no event tells); true once it holds, false after `timeoutMs`. */
+export async function until(pred, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
 
 export function withTimeout(promise, ms, what) {
   let timer;
@@ -212,10 +222,12 @@ export async function startUpstream({ handler, body = 'ok\n', host = '127.0.0.1'
   };
 }
 
+// The reading waits a moment after the collection: the collector's sweeper hands freed
+// pages back to the system concurrently, so RSS settles shortly after gc() returns.
 const GC_PROBE = `process.on('SIGUSR2', () => {
   globalThis.gc();
   globalThis.gc();
-  process.stderr.write('GC-PROBE ' + JSON.stringify(process.memoryUsage()) + '\\n');
+  setTimeout(() => process.stderr.write('GC-PROBE ' + JSON.stringify(process.memoryUsage()) + '\\n'), 500);
 });
 `;
 

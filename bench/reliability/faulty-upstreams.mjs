@@ -10,7 +10,7 @@
 // other cases run while they wait. About 70 s in all.
 import fs from 'node:fs';
 import net from 'node:net';
-import { figure, getConfig, httpGet, ingressYaml, progress, serviceYaml, sleep, startIngressd, tempDir } from './common.mjs';
+import { figure, getConfig, httpGet, ingressYaml, progress, serviceYaml, sleep, startIngressd, tempDir, until } from './common.mjs';
 
 const SCENARIO = 'faulty-upstreams';
 /** ingressd's upstream read timeout (src/ingressd.ts default; not configurable). */
@@ -64,15 +64,6 @@ function socketCount(pid) {
     }
   }
   return n;
-}
-
-async function until(pred, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
 }
 
 const fakes = {};

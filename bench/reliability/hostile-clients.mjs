@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { figure, getJson, ingressYaml, progress, serviceYaml, sleep, startIngressd, startUpstream, tempDir } from './common.mjs';
+import { figure, getJson, ingressYaml, progress, serviceYaml, startIngressd, startUpstream, tempDir, until } from './common.mjs';
 
 const SCENARIO = 'hostile-clients';
 const HOST = 'h.hostile.localhost';
@@ -124,15 +124,6 @@ function serverSide(port) {
     if (parseInt(f[1].split(':')[1], 16) === port) conns.push({ peer: parseInt(f[2].split(':')[1], 16), state: f[3] });
   }
   return conns;
-}
-
-async function until(pred, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
 }
 
 /**
