@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Snapshot } from "../src/snapshot.js";
+import type { ConfigIssue } from "../src/issues.js";
 import { get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import {
   countingUpstream,
@@ -224,7 +225,7 @@ describe("reload: files added, changed, removed, renamed", () => {
     let n = 0;
     while (Date.now() - started < 3000) {
       await writeFile(ing, version(++n));
-      await delay(20);
+      await delay(20); // the writer's pace under test, not a wait for an event
     }
     const stopped = Date.now();
     const during = reloadedAt.filter((t) => t <= stopped);
@@ -411,6 +412,18 @@ describe("reload: bad input loses nothing", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe("reload: an invalid new version of a resource leaves its last good version serving", () => {
+  /**
+   * Writes a broken version over `path`, awaits the reload that reports it, checks that
+   * app.localhost still answers from its last good version ("a"), and returns /api/config.
+   */
+  async function rejectedRewrite(proxy: Awaited<ReturnType<typeof proxyOn>>, path: string, text: string, reported: (i: ConfigIssue) => boolean) {
+    const rejected = nextReload(proxy, (s) => s.issues.some(reported));
+    await writeFile(path, text);
+    await rejected;
+    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
+    return (await getJson(`${proxy.admin}/api/config`)).body;
+  }
+
   it("a Service rewritten with sessionAffinity: ClusterIP: the host still answers from its upstream, /api/config says why; the fix serves", async () => {
     const a = await upstream("a");
     const rules = await dir();
@@ -421,12 +434,7 @@ describe("reload: an invalid new version of a resource leaves its last good vers
     expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
 
     const typo = good.replace("spec:\n", "spec:\n  sessionAffinity: ClusterIP\n");
-    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.field === "spec.sessionAffinity"));
-    await writeFile(svcPath, typo);
-    await rejected;
-
-    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
-    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    const config = await rejectedRewrite(proxy, svcPath, typo, (i) => i.field === "spec.sessionAffinity");
     const at = positionOf(typo, "sessionAffinity");
     expect(config.errors).toEqual([
       expect.objectContaining({ severity: "error", file: svcPath, line: at.line, col: at.col, field: "spec.sessionAffinity", resource: "Service default/web" }),
@@ -455,12 +463,7 @@ describe("reload: an invalid new version of a resource leaves its last good vers
 
     const misIndented = good.replace("spec:\n  ports:\n    - port: 80\n", "spec:\n  type: ClusterIP\nports:\n  - port: 80\n");
     expect(misIndented).not.toBe(good);
-    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.code === "unknown-field"));
-    await writeFile(svcPath, misIndented);
-    await rejected;
-
-    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
-    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    const config = await rejectedRewrite(proxy, svcPath, misIndented, (i) => i.code === "unknown-field");
     const at = positionOf(misIndented, "ports:");
     expect(config.errors).toEqual([expect.objectContaining({ code: "unknown-field", file: svcPath, line: at.line, col: 1, field: "ports", resource: "Service default/web" })]);
     expect(config.errors[0].message).toContain("is still served");
@@ -480,12 +483,7 @@ describe("reload: an invalid new version of a resource leaves its last good vers
 
     // Every line from spec on, two spaces further in.
     const misIndented = good.replace(/^spec:[^]*$/m, (rest) => rest.replace(/^(?=.)/gm, "  "));
-    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.code === "unknown-field"));
-    await writeFile(ingPath, misIndented);
-    await rejected;
-
-    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
-    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    const config = await rejectedRewrite(proxy, ingPath, misIndented, (i) => i.code === "unknown-field");
     const at = positionOf(misIndented, "spec:");
     expect(config.errors).toEqual([expect.objectContaining({ code: "unknown-field", file: ingPath, line: at.line, col: at.col, field: "metadata.spec", resource: "Ingress default/app" })]);
     expect(config.errors[0].message).toContain("is still served");
@@ -504,12 +502,7 @@ describe("reload: an invalid new version of a resource leaves its last good vers
     expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
 
     const typo = good.replace("number: 80", "name: htp");
-    const rejected = nextReload(proxy, (s) => s.issues.some((i) => i.code === "unknown-port"));
-    await writeFile(ingPath, typo);
-    await rejected;
-
-    expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
-    const config = (await getJson(`${proxy.admin}/api/config`)).body;
+    const config = await rejectedRewrite(proxy, ingPath, typo, (i) => i.code === "unknown-port");
     expect(config.errors).toEqual([
       expect.objectContaining({ code: "unknown-port", file: ingPath, line: positionOf(typo, "port:\n                  name: htp").line, resource: "Ingress default/app" }),
     ]);
