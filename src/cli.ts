@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { startIngressd } from "./ingressd.js";
-import { createLogger } from "./log.js";
+import { startIngressd } from "./server/ingressd.js";
+import { createLogger } from "./telemetry/log.js";
 import { checkCommand } from "./commands/check.js";
 import { routesCommand } from "./commands/routes.js";
-import { parseOptions, parseToolOptions, TOOL_USAGE, USAGE, UsageError } from "./options.js";
+import { parseOptions, parseToolOptions, TOOL_USAGE, USAGE, UsageError } from "./server/options.js";
 import { LocalCa, trustInstructions } from "./tls/localCa.js";
 
 /** The only place that reads argv and the environment. */

@@ -7,12 +7,12 @@ import pino, { type Logger } from "pino";
 import { configView } from "./admin/configView.js";
 import { loadRules } from "./commands/loadRules.js";
 import type { FileReport } from "./config/store.js";
-import { startIngressd, type IngressdOptions } from "./ingressd.js";
-import type { ConfigIssue } from "./issues.js";
+import { startIngressd, type IngressdOptions } from "./server/ingressd.js";
+import type { ConfigIssue } from "./model/issues.js";
 
-export type { ConfigIssue, Severity, SourceLocation } from "./issues.js";
+export type { ConfigIssue, Severity, SourceLocation } from "./model/issues.js";
 export type { FileReport, FileStatus } from "./config/store.js";
-export { formatIssue } from "./issues.js";
+export { formatIssue } from "./model/issues.js";
 
 export interface StartOptions {
   /** Rules folders (read recursively) or files. */

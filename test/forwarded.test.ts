@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IngressdOptions } from "../src/ingressd.js";
+import type { IngressdOptions } from "../src/server/ingressd.js";
 import { startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { memoryLog, type MemoryLog } from "./healthHelpers.js";
 import { inspect, proxyWith, rawValues, readAll, site, type Proxy, type Seen } from "./proxyHelpers.js";

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseDuration } from "../src/config/annotations.js";
 import { parseRulesFile } from "../src/config/parse.js";
 import { validateDocuments } from "../src/config/validate.js";
-import { formatIssue } from "../src/issues.js";
+import { formatIssue } from "../src/model/issues.js";
 import { Endpoint, type PassiveHealthReader } from "../src/upstream/endpoint.js";
 import { get, ingressYaml, nextReload, startUpstream } from "./helpers.js";
 import {

@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import pino from "pino";
-import { startIngressd, type Ingressd, type IngressdOptions } from "../src/ingressd.js";
-import type { Snapshot } from "../src/snapshot.js";
+import { startIngressd, type Ingressd, type IngressdOptions } from "../src/server/ingressd.js";
+import type { Snapshot } from "../src/snapshot/snapshot.js";
 
 /** A real upstream on 127.0.0.1 with an ephemeral port. */
 export interface Upstream {

@@ -6,9 +6,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseRulesFile } from "../src/config/parse.js";
 import type { Loaded } from "../src/config/resources.js";
 import { NODE_PORT_MAX, NODE_PORT_MIN, validateDocuments } from "../src/config/validate.js";
-import { formatIssue } from "../src/issues.js";
-import { planL4Listeners } from "../src/proxy/l4Plan.js";
-import type { L4ListenerStatus } from "../src/proxy/l4Listeners.js";
+import { formatIssue } from "../src/model/issues.js";
+import { planL4Listeners } from "../src/l4/plan.js";
+import type { L4ListenerStatus } from "../src/l4/listeners.js";
 import { get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir } from "./helpers.js";
 import {
   config,

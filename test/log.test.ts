@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { accessLineMaxBytes, encodeAccessLine, type AccessRecord } from "../src/accessLine.js";
-import { createAccessLog } from "../src/log.js";
-import { LogSink } from "../src/logSink.js";
+import { accessLineMaxBytes, encodeAccessLine, type AccessRecord } from "../src/telemetry/accessLine.js";
+import { createAccessLog } from "../src/telemetry/log.js";
+import { LogSink } from "../src/telemetry/logSink.js";
 import { waitFor } from "./proxyHelpers.js";
 
 /** `encodeAccessLine`'s bytes, as a string. */

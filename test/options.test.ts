@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseOptions, USAGE, UsageError, type CliOptions } from "../src/options.js";
+import { parseOptions, USAGE, UsageError, type CliOptions } from "../src/server/options.js";
 
 const DEFAULTS: CliOptions = {
   rules: ["./ingress-rules"],

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Duplex } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { relay } from "../src/proxy/relay.js";
+import { relay } from "../src/net/relay.js";
 import { sha256, within } from "./proxyHelpers.js";
 
 /**

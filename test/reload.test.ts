@@ -2,8 +2,8 @@ import { mkdir, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Snapshot } from "../src/snapshot.js";
-import type { ConfigIssue } from "../src/issues.js";
+import type { Snapshot } from "../src/snapshot/snapshot.js";
+import type { ConfigIssue } from "../src/model/issues.js";
 import { get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import {
   countingUpstream,

@@ -3,8 +3,8 @@ import type { AddressInfo, Socket } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { WebSocket, WebSocketServer } from "ws";
-import type { Ingressd } from "../src/ingressd.js";
-import type { Snapshot } from "../src/snapshot.js";
+import type { Ingressd } from "../src/server/ingressd.js";
+import type { Snapshot } from "../src/snapshot/snapshot.js";
 import { get, startUpstream, type Upstream } from "./helpers.js";
 
 /** Every snapshot published from now on, in order. */

@@ -3,8 +3,8 @@ import { parseRulesFile } from "../src/config/parse.js";
 import { addToSet, emptyResourceSet, type ResourceSet } from "../src/config/resources.js";
 import { ConfigStore } from "../src/config/store.js";
 import { validateDocuments } from "../src/config/validate.js";
-import type { ConfigIssue } from "../src/issues.js";
-import { compileRoutes, type CompiledRoutes } from "../src/routing/compile.js";
+import type { ConfigIssue } from "../src/model/issues.js";
+import { compileRoutes, type CompiledRoutes } from "../src/translate/ingress.js";
 import { requestPath, type RouteTable } from "../src/routing/routeTable.js";
 
 // ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from "node:tls";
 import pino from "pino";
-import { emptySnapshot } from "../src/snapshot.js";
+import { emptySnapshot } from "../src/snapshot/snapshot.js";
 import { CertificateSelector, type CertificateSelectorOptions } from "../src/tls/certificateSelector.js";
 import { TlsTable } from "../src/tls/tlsTable.js";
 

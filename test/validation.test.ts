@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { compileConfig } from "../src/compileConfig.js";
+import { compileConfig } from "../src/snapshot/compileConfig.js";
 import { parseRulesFile, type ParsedDocument } from "../src/config/parse.js";
 import { ConfigStore, type FileReport } from "../src/config/store.js";
 import { validateDocuments, type ValidationResult } from "../src/config/validate.js";
-import { formatIssue, type ConfigIssue } from "../src/issues.js";
+import { formatIssue, type ConfigIssue } from "../src/model/issues.js";
 import { positionOf } from "./reloadHelpers.js";
 
 // ---------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { L4ListenerStatus } from "../proxy/l4Listeners.js";
-import type { Runtime } from "../runtime.js";
+import type { L4ListenerStatus } from "../l4/listeners.js";
+import type { Runtime } from "../snapshot/runtime.js";
 import { configView } from "./configView.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
-import type { Metrics } from "./metrics.js";
+import type { Metrics } from "../telemetry/metrics.js";
 
 /**
  * Health, readiness and the configuration API, on their own (loopback by default) port.

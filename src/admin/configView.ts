@@ -1,5 +1,5 @@
-import type { L4ListenerStatus } from "../proxy/l4Listeners.js";
-import type { Snapshot } from "../snapshot.js";
+import type { L4ListenerStatus } from "../l4/listeners.js";
+import type { Snapshot } from "../snapshot/snapshot.js";
 
 /**
  * The `/api/config` document: everything ingressd is doing, as plain JSON. The

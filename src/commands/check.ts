@@ -1,4 +1,4 @@
-import { formatIssue, type ConfigIssue } from "../issues.js";
+import { formatIssue, type ConfigIssue } from "../model/issues.js";
 import { displayPath, loadRules } from "./loadRules.js";
 
 export interface CommandResult {

@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
 import { relative, resolve } from "node:path";
-import { compileConfig, type CompiledConfig } from "../compileConfig.js";
+import { compileConfig, type CompiledConfig } from "../snapshot/compileConfig.js";
 import { FileSource } from "../config/fileSource.js";
 import { ConfigStore, type FileReport } from "../config/store.js";
-import type { ConfigIssue } from "../issues.js";
+import type { ConfigIssue } from "../model/issues.js";
 
 export interface LoadedRules {
   files: FileReport[];

@@ -1,6 +1,6 @@
 import jsyaml from "js-yaml";
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
-import type { ConfigIssue, SourceLocation } from "../issues.js";
+import type { ConfigIssue, SourceLocation } from "../model/issues.js";
 
 /** One YAML (or JSON) document of a rules file, as plain data plus a way back to its source. */
 export interface ParsedDocument {

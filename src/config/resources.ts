@@ -1,7 +1,7 @@
 import type { IngressClass, Ingress } from "kubernetes-types/networking/v1.js";
 import type { Endpoints, Secret, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
-import type { SourceLocation } from "../issues.js";
+import type { SourceLocation } from "../model/issues.js";
 
 /** The kinds ingressd reads. Everything else is reported and ignored. */
 export interface KindMap {

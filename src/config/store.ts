@@ -1,4 +1,4 @@
-import type { ConfigIssue } from "../issues.js";
+import type { ConfigIssue } from "../model/issues.js";
 import { parseRulesFile } from "./parse.js";
 import { addToSet, emptyResourceSet, type KindName, type Loaded, type ResourceSet } from "./resources.js";
 import type { ConfigChange } from "./source.js";

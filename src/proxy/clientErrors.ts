@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { AccessLog } from "../log.js";
+import type { AccessLog } from "../telemetry/log.js";
 import { rawError } from "./errorResponse.js";
 import { peerAddress } from "./headers.js";
 import { isChunkedOnly, MAX_REQUEST_TARGET_BYTES, targetTooLong, unknownTransferCoding, type Refusal } from "./requestFraming.js";

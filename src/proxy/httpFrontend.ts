@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import type { RequestObserver } from "../admin/metrics.js";
-import type { AccessLog } from "../log.js";
-import { normalizeHost } from "../routing/host.js";
+import type { RequestObserver } from "../telemetry/metrics.js";
+import type { AccessLog } from "../telemetry/log.js";
+import { normalizeHost } from "../model/host.js";
 import { originForm, requestPath } from "../routing/routeTable.js";
-import type { Snapshot, SnapshotSource } from "../snapshot.js";
+import type { Snapshot, SnapshotSource } from "../snapshot/snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
@@ -14,7 +14,7 @@ import { watchBodyStall } from "./clientBodyTimeout.js";
 import { ForwardHandler, hasRequestBody } from "./forward.js";
 import type { ClientAddressResolver } from "./clientAddress.js";
 import { hasDuplicateHost, peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
-import { relay } from "./relay.js";
+import { relay } from "../net/relay.js";
 import { framingRefusal } from "./requestFraming.js";
 import { classify, mayResend, type UpstreamFailure } from "./upstreamError.js";
 

@@ -1,4 +1,4 @@
-import { normalizeHost } from "./host.js";
+import { normalizeHost } from "../model/host.js";
 import { normalizePrefix } from "./pathMatcher.js";
 import type { Route } from "./route.js";
 import { originForm, requestPath, type RouteTable } from "./routeTable.js";

@@ -1,4 +1,4 @@
-import type { SourceLocation } from "../issues.js";
+import type { SourceLocation } from "../model/issues.js";
 
 export type PathType = "Exact" | "Prefix" | "ImplementationSpecific";
 

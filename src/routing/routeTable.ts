@@ -1,4 +1,4 @@
-import { normalizeHost, wildcardKey } from "./host.js";
+import { normalizeHost, wildcardKey } from "../model/host.js";
 import type { PathMatcher } from "./pathMatcher.js";
 import type { Route } from "./route.js";
 

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { Logger } from "pino";
-import type { SnapshotSource } from "../snapshot.js";
-import { checkCertificatePair } from "./certificates.js";
+import type { SnapshotSource } from "../snapshot/snapshot.js";
+import { checkCertificatePair } from "../config/certificates.js";
 import { defaultKeyTypeLast, type KeyTypePreference } from "./defaultKeyTypeLast.js";
 import { LocalCa } from "./localCa.js";
 import { LruMap } from "./lruMap.js";

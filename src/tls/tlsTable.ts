@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { Loaded, ResourceSet } from "../config/resources.js";
-import { fieldPath, type ConfigIssue } from "../issues.js";
-import { byPrecedence, isServedIngress, servedClasses } from "../routing/compile.js";
-import { normalizeHost, wildcardKey } from "../routing/host.js";
-import { checkCertificatePair, secretField } from "./certificates.js";
+import { fieldPath, type ConfigIssue } from "../model/issues.js";
+import { byPrecedence, isServedIngress, servedClasses } from "../translate/ingress.js";
+import { normalizeHost, wildcardKey } from "../model/host.js";
+import { checkCertificatePair, secretField } from "../config/certificates.js";
 
 /** A host of some Ingress's `spec.tls`, and the certificate it is served with. */
 export interface TlsHostEntry {

@@ -1,9 +1,9 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { parseDuration } from "./config/annotations.js";
-import type { LogFormat } from "./log.js";
-import { splitCidr } from "./proxy/clientAddress.js";
+import { parseDuration } from "../config/annotations.js";
+import type { LogFormat } from "../telemetry/log.js";
+import { splitCidr } from "../proxy/clientAddress.js";
 
 export interface CliOptions {
   rules: string[];

@@ -1,6 +1,6 @@
 import type { Loaded } from "../config/resources.js";
 import { NODE_PORT_MAX, NODE_PORT_MIN } from "../config/validate.js";
-import { fieldPath, type ConfigIssue, type SourceLocation } from "../issues.js";
+import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
 import { backendKey } from "../routing/route.js";
 
 /** One L4 (TCP) listener a Service asks for, as plain data. */

@@ -1,10 +1,10 @@
-import type { FileReport } from "./config/store.js";
-import type { L4Plan } from "./proxy/l4Plan.js";
-import type { ConfigIssue } from "./issues.js";
-import type { IgnoredIngress } from "./routing/compile.js";
-import { RouteTable } from "./routing/routeTable.js";
-import { TlsTable } from "./tls/tlsTable.js";
-import type { PoolMap } from "./upstream/pools.js";
+import type { FileReport } from "../config/store.js";
+import type { L4Plan } from "../l4/plan.js";
+import type { ConfigIssue } from "../model/issues.js";
+import type { IgnoredIngress } from "../translate/ingress.js";
+import { RouteTable } from "../routing/routeTable.js";
+import { TlsTable } from "../tls/tlsTable.js";
+import type { PoolMap } from "../upstream/pools.js";
 
 /**
  * One configuration generation: everything a request needs, immutable once published.

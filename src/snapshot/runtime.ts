@@ -1,14 +1,14 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import type { ConfigSource, ConfigChange } from "./config/source.js";
-import { ConfigStore } from "./config/store.js";
-import { formatIssue, type ConfigIssue } from "./issues.js";
+import type { ConfigSource, ConfigChange } from "../config/source.js";
+import { ConfigStore } from "../config/store.js";
+import { formatIssue, type ConfigIssue } from "../model/issues.js";
 import { compileConfig } from "./compileConfig.js";
-import type { ContextCache } from "./tls/tlsTable.js";
+import type { ContextCache } from "../tls/tlsTable.js";
 import { emptySnapshot, type Snapshot, type SnapshotSource } from "./snapshot.js";
-import type { Endpoint, UpstreamTimeouts } from "./upstream/endpoint.js";
-import { reconcilePools } from "./upstream/pools.js";
-import type { HealthListener } from "./upstream/servicePool.js";
+import type { Endpoint, UpstreamTimeouts } from "../upstream/endpoint.js";
+import { reconcilePools } from "../upstream/pools.js";
+import type { HealthListener } from "../upstream/servicePool.js";
 
 export interface RuntimeOptions {
   source: ConfigSource;

@@ -1,10 +1,10 @@
-import type { ResourceSet } from "./config/resources.js";
-import type { ConfigIssue } from "./issues.js";
-import { planL4Listeners, type L4Plan } from "./proxy/l4Plan.js";
-import { compileRoutes, type CompiledRoutes } from "./routing/compile.js";
-import { compileTls, type ContextCache } from "./tls/tlsTable.js";
-import type { TlsTable } from "./tls/tlsTable.js";
-import { resolveBackends, type BackendSpec } from "./upstream/backendSpec.js";
+import type { ResourceSet } from "../config/resources.js";
+import type { ConfigIssue } from "../model/issues.js";
+import { planL4Listeners, type L4Plan } from "../l4/plan.js";
+import { compileRoutes, type CompiledRoutes } from "../translate/ingress.js";
+import { compileTls, type ContextCache } from "../tls/tlsTable.js";
+import type { TlsTable } from "../tls/tlsTable.js";
+import { resolveBackends, type BackendSpec } from "../upstream/backendSpec.js";
 
 export interface CompileConfigOptions {
   ingressClass: string;

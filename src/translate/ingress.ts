@@ -1,9 +1,9 @@
 import type { IngressBackend } from "kubernetes-types/networking/v1.js";
 import type { Loaded, ResourceSet } from "../config/resources.js";
-import { fieldPath, type ConfigIssue, type SourceLocation } from "../issues.js";
-import { PathMatcher } from "./pathMatcher.js";
-import { backendKey, type BackendRef, type PathType, type Route } from "./route.js";
-import { RouteTable } from "./routeTable.js";
+import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
+import { PathMatcher } from "../routing/pathMatcher.js";
+import { backendKey, type BackendRef, type PathType, type Route } from "../routing/route.js";
+import { RouteTable } from "../routing/routeTable.js";
 
 export const CONTROLLER_NAME = "ingressd.io/ingress-controller";
 

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
-import type { L4ListenerStatus } from "../proxy/l4Listeners.js";
-import type { Snapshot, SnapshotSource } from "../snapshot.js";
+import type { L4ListenerStatus } from "../l4/listeners.js";
+import type { Snapshot, SnapshotSource } from "../snapshot/snapshot.js";
 
 /** `ingressd_request_duration_seconds` as a registry metric read from the plain series. */
 function durationHistogram(series: () => Iterable<Series>) {

@@ -1,12 +1,12 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
-import type { SnapshotSource } from "../snapshot.js";
+import type { SnapshotSource } from "../snapshot/snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
-import { peerAddress } from "./headers.js";
-import type { SourceLocation } from "../issues.js";
-import type { L4ListenerSpec } from "./l4Plan.js";
-import { relay } from "./relay.js";
+import { peerAddress } from "../proxy/headers.js";
+import type { SourceLocation } from "../model/issues.js";
+import type { L4ListenerSpec } from "./plan.js";
+import { relay } from "../net/relay.js";
 
 export interface L4ListenerStatus extends Omit<L4ListenerSpec, "locate">, SourceLocation {
   state: "listening" | "error" | "draining";
