@@ -446,7 +446,7 @@ describe("HTTPS front end", () => {
     await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
     const wsPort = (server.address() as AddressInfo).port;
     // ws.wild.test is covered by the *.wild.test TLS host; its own rule routes to the WebSocket upstream.
-    const reloaded = nextReload(proxy, (s) => s.routes.lookup("ws.wild.test", "/")?.backend.service === "wsup");
+    const reloaded = nextReload(proxy, (s) => s.routes.lookup("ws.wild.test", "/")?.backends[0]?.backend.service === "wsup");
     const file = await rules.write("ws.yaml", `${serviceYaml("wsup", [wsPort])}---\n${tlsIngressYaml("ws", { hosts: ["ws.wild.test"], service: "wsup" })}`);
     await reloaded;
     // ws hands `servername` to tls.connect (its types do not list it)
@@ -467,7 +467,7 @@ describe("HTTPS front end", () => {
       await new Promise<void>((res) => wss.close(() => res()));
       server.closeAllConnections();
       await new Promise<void>((res) => server.close(() => res()));
-      const removed = nextReload(proxy, (s) => s.routes.lookup("ws.wild.test", "/")?.backend.service !== "wsup");
+      const removed = nextReload(proxy, (s) => s.routes.lookup("ws.wild.test", "/")?.backends[0]?.backend.service !== "wsup");
       await rm(file);
       await removed;
     }

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import pino, { type Logger } from "pino";
-import { NODE_PORT_MAX, NODE_PORT_MIN } from "../src/config/validate.js";
+import { NODE_PORT_MAX, NODE_PORT_MIN } from "../src/model/nodePorts.js";
 import { get, startProxy } from "./helpers.js";
 
 export type Proxy = Awaited<ReturnType<typeof startProxy>>;

@@ -513,7 +513,7 @@ describe("reload: an invalid new version of a resource leaves its last good vers
     await writeFile(ingPath, typo.replace("name: htp", "name: http"));
     await fixed;
     expect(await whoAnswers(proxy.url, "app.localhost")).toBe("a");
-    expect(proxy.runtime.current.routes.lookup("app.localhost", "/")?.backend.port).toBe(80);
+    expect(proxy.runtime.current.routes.lookup("app.localhost", "/")?.backends[0]?.backend.port).toBe(80);
     expect(proxy.runtime.current.files.every((f) => !f.servingLastGood)).toBe(true);
   });
 });

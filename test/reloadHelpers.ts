@@ -25,7 +25,7 @@ export function recordReloads(proxy: Ingressd): ReloadLog {
 /** Whether `host` (path `/` unless given) is routed in `s`, optionally to `service`. */
 export function routes(s: Snapshot, host: string, service?: string, path = "/"): boolean {
   const r = s.routes.lookup(host, path);
-  return r !== undefined && (service === undefined || r.backend.service === service);
+  return r !== undefined && (service === undefined || r.backends.some((b) => b.backend.service === service));
 }
 
 /** The JSON body of a GET. */

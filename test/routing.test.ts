@@ -4,8 +4,9 @@ import { addToSet, emptyResourceSet, type ResourceSet } from "../src/config/reso
 import { ConfigStore } from "../src/config/store.js";
 import { validateDocuments } from "../src/config/validate.js";
 import type { ConfigIssue } from "../src/model/issues.js";
-import { compileRoutes, type CompiledRoutes } from "../src/translate/ingress.js";
-import { requestPath, type RouteTable } from "../src/routing/routeTable.js";
+import { compileRoutes, type CompiledRoutes } from "../src/snapshot/compileConfig.js";
+import { requestPath } from "../src/routing/requestPath.js";
+import type { RouteTable } from "../src/routing/routeTable.js";
 
 // ---------------------------------------------------------------------------
 // Helpers: YAML text in, compiled table out.
@@ -34,7 +35,7 @@ function loadClean(files: Record<string, string>, ingressClass = "ingressd"): Lo
 
 /** Backend key that a request (`url` may carry a query string) is routed to, or undefined (404). */
 function route(table: RouteTable, host: string | undefined, url: string): string | undefined {
-  return table.lookup(host, requestPath(url))?.backend.key;
+  return table.lookup(host, requestPath(url))?.backends[0]?.backend.key;
 }
 
 /** A Service with one unnamed port, or named ports. */
@@ -354,7 +355,7 @@ describe("conflicts are settled by precedence: creationTimestamp, then file path
       "c.yaml": ingress({ name: "c-old", creationTimestamp: "2020-01-01T00:00:00Z", defaultBackend: { service: "first" } }),
     });
     expect(route(l.table, "any.test", "/")).toBe(key("first"));
-    expect(l.table.defaultBackend?.ingress).toBe("default/c-old");
+    expect(l.table.defaultBackend?.origin.name).toBe("default/c-old");
     const dups = l.issues.filter((i) => i.code === "duplicate-default-backend");
     expect(dups.map((i) => i.resource).sort()).toEqual(["Ingress default/a-no-time", "Ingress default/b-new"]);
     for (const d of dups) {
@@ -416,7 +417,7 @@ describe("conflicts are settled by precedence: creationTimestamp, then file path
     add("c.yaml", ingress({ name: "c-old", creationTimestamp: "2019-01-01T00:00:00Z", defaultBackend: { service: "first" } }));
     set.ingresses.reverse();
     const compiled = compileRoutes(set, { ingressClass: "ingressd" });
-    expect(compiled.table.defaultBackend?.ingress).toBe("default/c-old");
+    expect(compiled.table.defaultBackend?.origin.name).toBe("default/c-old");
     expect(compiled.issues.map((i) => i.resource)).toEqual(["Ingress default/a1", "Ingress default/b0", "Ingress default/b1"]);
   });
 
@@ -607,7 +608,7 @@ describe("backend resolution", () => {
     expect(route(l.table, "n.test", "/admin/x")).toBe("default/web:9000");
     expect(route(l.table, "n.test", "/")).toBe("default/web:80");
     const r = l.table.lookup("n.test", "/admin");
-    expect(r?.backend).toEqual({ key: "default/web:9000", namespace: "default", service: "web", port: 9000 });
+    expect(r?.backends[0]?.backend).toEqual({ key: "default/web:9000", namespace: "default", service: "web", port: 9000 });
   });
 
   it("a backend port by number that the Service has keeps its number", () => {
@@ -626,7 +627,7 @@ describe("backend resolution", () => {
     });
     expect(l.issues).toEqual([]);
     expect(route(l.table, "t.test", "/")).toBe("team/web:8080");
-    expect(l.table.lookup("t.test", "/")?.ingress).toBe("team/ns");
+    expect(l.table.lookup("t.test", "/")?.origin.name).toBe("team/ns");
   });
 
   it("a backend naming a port the Service lacks: error unknown-port at that path; the Ingress's other paths still serve", () => {
@@ -672,9 +673,9 @@ spec:
     expect(route(l.table, "p.test", "/good")).toBe("default/web:80");
     expect(route(l.table, "p.test", "/")).toBe("default/web:80");
     // The broken paths are not served by their own backend; the next matching rule (/) answers.
-    expect(l.table.lookup("p.test", "/bad")?.path).toBe("/");
-    expect(l.table.lookup("p.test", "/bad-number")?.path).toBe("/");
-    expect(l.table.routes().map((r) => r.path).sort()).toEqual(["/", "/good"]);
+    expect(l.table.lookup("p.test", "/bad")?.match.path).toBe("/");
+    expect(l.table.lookup("p.test", "/bad-number")?.match.path).toBe("/");
+    expect(l.table.routes().map((r) => r.match.path).sort()).toEqual(["/", "/good"]);
 
     expect(l.issues).toHaveLength(2);
     expect(l.issues[0]).toMatchObject({
@@ -739,7 +740,7 @@ spec:
     };
     const one = loadClean(files);
     const two = compileRoutes(one.resources, { ingressClass: "ingressd" });
-    expect(two.table.routes().map((r) => [r.host, r.path, r.backend.key])).toEqual(one.table.routes().map((r) => [r.host, r.path, r.backend.key]));
+    expect(two.table.routes().map((r) => [r.match.host, r.match.path, r.backends[0]!.backend.key])).toEqual(one.table.routes().map((r) => [r.match.host, r.match.path, r.backends[0]!.backend.key]));
     expect(two.issues).toEqual(one.issues);
   });
 });

@@ -226,6 +226,7 @@ describe("ingressd routes", () => {
       pathType: "Prefix",
       backend: "default/web:80",
       endpoints: ["127.0.0.1:9101", "127.0.0.2:9101"],
+      filters: [],
       source: `${GOOD}/ingress.yaml:41`,
     });
     expect(rows.find((r) => r.path === "/docs")!.endpoints).toEqual([]);

@@ -254,7 +254,7 @@ spec:
     store.apply([{ path: "s.yaml", text: SERVICE }, { path: "i.yaml", text }]);
     const served = store.serve((set) => compileConfig(set, { ingressClass: "ingressd", bind: "127.0.0.1" }));
     expect(served.issues).toEqual([]);
-    expect(served.compiled.routes.table.lookup("anything.localhost", "/")?.backend.key).toBe("default/web:80");
+    expect(served.compiled.routes.table.lookup("anything.localhost", "/")?.backends[0]?.backend.key).toBe("default/web:80");
   });
 
   it("a required field left empty (`name:`) is reported missing, not a crash", () => {
@@ -845,7 +845,7 @@ describe("ConfigStore: an invalid new version of a resource leaves its last good
 
       const typo = reload(store, [{ path: "ing.yaml", text: ingressPortName("htp") }]);
       expect(backendPort(typo)).toEqual({ number: 80 });
-      expect(typo.compiled.routes.table.lookup("web.localhost", "/api")?.backend.port).toBe(80);
+      expect(typo.compiled.routes.table.lookup("web.localhost", "/api")?.backends[0]?.backend.port).toBe(80);
       const at = positionOf(ingressPortName("htp"), "port:\n                  name: htp");
       expect(typo.issues).toMatchObject([{ severity: "error", code: "unknown-port", file: "ing.yaml", line: at.line, resource: "Ingress default/web" }]);
       expect(typo.issues[0]!.message).toContain("the last good version of Ingress default/web (ing.yaml:1) is still served");

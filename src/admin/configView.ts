@@ -1,5 +1,22 @@
 import type { L4ListenerStatus } from "../l4/listeners.js";
+import { describeConditions, describeFilter } from "../model/describeRoute.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
+
+/** One route as `/api/config` shows it. */
+interface RouteView {
+  path: string;
+  pathType: string;
+  /** Canary conditions (header, cookie), when the route has some. */
+  conditions?: string;
+  /** The first backend: the only one unless weighted (canary). */
+  backend: string;
+  backends?: { backend: string; weight: number; canary?: true }[];
+  endpoints: string[];
+  /** What the route does to a request, in order (see describeFilter). */
+  filters: string[];
+  ingress: string;
+  source: string;
+}
 
 /**
  * The `/api/config` document: everything ingressd is doing, as plain JSON. The
@@ -8,17 +25,19 @@ import type { Snapshot } from "../snapshot/snapshot.js";
 export function configView(snapshot: Snapshot, ready: boolean, listeners: readonly L4ListenerStatus[]) {
   const now = Date.now();
   const listenerErrors = listeners.filter((l) => l.state === "error");
-  const hosts: Record<string, { path: string; pathType: string; backend: string; endpoints: string[]; ingress: string; source: string }[]> = {};
+  const hosts: Record<string, RouteView[]> = {};
   for (const r of snapshot.routes.routes()) {
-    const host = r.host ?? "*";
-    const pool = snapshot.pools.get(r.backend.key);
-    (hosts[host] ??= []).push({
-      path: r.path,
-      pathType: r.pathType,
-      backend: r.backend.key,
-      endpoints: pool ? pool.endpoints.map((e) => e.address) : [],
-      ingress: r.ingress,
-      source: `${r.source.file}:${r.source.line}:${r.source.col}`,
+    const conditions = describeConditions(r);
+    (hosts[r.match.host ?? "*"] ??= []).push({
+      path: r.match.path,
+      pathType: r.match.pathType,
+      ...(conditions ? { conditions } : {}),
+      backend: r.backends[0]!.backend.key,
+      ...(r.backends.length > 1 || r.backends[0]!.canary ? { backends: r.backends.map((b) => ({ backend: b.backend.key, weight: b.weight, ...(b.canary ? { canary: true } : {}) })) } : {}),
+      endpoints: r.backends.flatMap((b) => snapshot.pools.get(b.backend.key)?.endpoints.map((e) => e.address) ?? []),
+      filters: r.filters.map(describeFilter),
+      ingress: r.origin.name,
+      source: `${r.origin.source.file}:${r.origin.source.line}:${r.origin.source.col}`,
     });
   }
   const def = snapshot.routes.defaultBackend;
@@ -35,7 +54,7 @@ export function configView(snapshot: Snapshot, ready: boolean, listeners: readon
     ignored: snapshot.ignored.map((i) => ({ ingress: i.ingress, reason: i.reason, source: `${i.source.file}:${i.source.line}` })),
     hosts,
     defaultBackend: def
-      ? { backend: def.backend.key, ingress: def.ingress, endpoints: snapshot.pools.get(def.backend.key)?.endpoints.map((e) => e.address) ?? [] }
+      ? { backend: def.backends[0]!.backend.key, ingress: def.origin.name, endpoints: snapshot.pools.get(def.backends[0]!.backend.key)?.endpoints.map((e) => e.address) ?? [] }
       : null,
     services: [...snapshot.pools.values()].map((p) => {
       const service = `${p.spec.namespace}/${p.spec.service}`;

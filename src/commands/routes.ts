@@ -1,5 +1,6 @@
 import { explainRequest } from "../routing/explain.js";
-import type { Route } from "../routing/route.js";
+import { describeBackends, describeConditions, describeFilter } from "../model/describeRoute.js";
+import type { Route } from "../model/route.js";
 import type { CommandResult } from "./check.js";
 import { displayPath, loadRules } from "./loadRules.js";
 
@@ -7,8 +8,12 @@ interface RouteRow {
   host: string;
   path: string;
   pathType: string;
+  /** Canary conditions (header, cookie), when the route has some. */
+  conditions?: string;
   backend: string;
   endpoints: string[];
+  /** What the route does to a request, in order. */
+  filters: string[];
   source: string;
 }
 
@@ -24,14 +29,19 @@ export async function routesCommand(
   const loaded = await loadRules(rules, options.ingressClass);
   const { table } = loaded.compiled.routes;
   const backends = loaded.compiled.backends;
-  const row = (r: Route, host: string, path: string): RouteRow => ({
-    host,
-    path,
-    pathType: r.pathType,
-    backend: `${r.backend.namespace}/${r.backend.service}:${r.backend.port}`,
-    endpoints: backends.get(r.backend.key)?.endpoints.map((e) => `${e.host}:${e.port}`) ?? [],
-    source: `${displayPath(r.source.file, options.cwd)}:${r.source.line}`,
-  });
+  const row = (r: Route, host: string, path: string): RouteRow => {
+    const conditions = describeConditions(r);
+    return {
+      host,
+      path,
+      pathType: r.match.pathType,
+      ...(conditions ? { conditions } : {}),
+      backend: describeBackends(r.backends),
+      endpoints: r.backends.flatMap((b) => backends.get(b.backend.key)?.endpoints.map((e) => `${e.host}:${e.port}`) ?? []),
+      filters: r.filters.map(describeFilter),
+      source: `${displayPath(r.origin.source.file, options.cwd)}:${r.origin.source.line}`,
+    };
+  };
 
   if (options.explain !== undefined) {
     let explanation;
@@ -44,15 +54,25 @@ export async function routesCommand(
       const json = {
         host: explanation.host,
         path: explanation.path,
-        match: explanation.winner ? row(explanation.winner, explanation.winner.host ?? "*", explanation.winner.path) : null,
+        match: explanation.winner ? row(explanation.winner, explanation.winner.match.host ?? "*", explanation.winner.match.path) : null,
         reason: explanation.winnerReason,
-        candidates: explanation.candidates.map((c) => ({ ...row(c.route, c.route.host ?? "*", c.route.path), group: c.group, matched: c.matched, reason: c.reason })),
+        candidates: explanation.candidates.map((c) => ({ ...row(c.route, c.route.match.host ?? "*", c.route.match.path), group: c.group, matched: c.matched, reason: c.reason })),
       };
       return { output: JSON.stringify(json, null, 2) + "\n", exitCode: explanation.winner ? 0 : 1 };
     }
     const lines = [`${explanation.host} ${explanation.path}`];
-    const describe = (r: Route): string => `${r.host ?? "*"} ${r.path} (${r.pathType}) → ${r.backend.namespace}/${r.backend.service}:${r.backend.port}  [Ingress ${r.ingress}, ${displayPath(r.source.file, options.cwd)}:${r.source.line}]`;
-    if (explanation.winner) lines.push(`  match: ${describe(explanation.winner)}`, `         ${explanation.winnerReason}`);
+    const describe = (r: Route): string => {
+      const when = describeConditions(r);
+      return `${r.match.host ?? "*"} ${r.match.path} (${r.match.pathType})${when ? ` when ${when}` : ""} → ${describeBackends(r.backends)}  [${r.origin.kind} ${r.origin.name}, ${displayPath(r.origin.source.file, options.cwd)}:${r.origin.source.line}]`;
+    };
+    if (explanation.winner) {
+      lines.push(`  match: ${describe(explanation.winner)}`, `         ${explanation.winnerReason}`);
+      for (const f of explanation.winner.filters) lines.push(`  filter: ${describeFilter(f)}`);
+      if (explanation.winner.backends.length > 1) {
+        const total = explanation.winner.backends.reduce((n, b) => n + b.weight, 0);
+        lines.push(`  backend: by weight — ${explanation.winner.backends.map((b) => `${b.backend.key}${b.canary ? " (canary)" : ""} ${Math.round((b.weight / total) * 1000) / 10}%`).join(", ")}`);
+      }
+    }
     else lines.push(`  no match: ${explanation.winnerReason} → 404`);
     for (const c of explanation.candidates) {
       if (c.route === explanation.winner) continue;
@@ -63,7 +83,7 @@ export async function routesCommand(
 
   const rows = table
     .routes()
-    .map((r) => row(r, r.host ?? "*", r.path))
+    .map((r) => row(r, r.match.host ?? "*", r.match.path))
     .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : a.pathType < b.pathType ? -1 : 1));
   if (table.defaultBackend) rows.push(row(table.defaultBackend, "*", "(default backend)"));
   if (options.format === "json") return { output: JSON.stringify(rows, null, 2) + "\n", exitCode: 0 };

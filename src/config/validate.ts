@@ -5,6 +5,8 @@ import { Ingress as IngressModel, IngressClass as IngressClassModel } from "kube
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
 import { checkCertificatePair, secretField } from "./certificates.js";
 import { checkServiceAnnotations } from "./annotations.js";
+import { readNginxSettings } from "./nginx/settings.js";
+import { NODE_PORT_MAX, NODE_PORT_MIN } from "../model/nodePorts.js";
 import type { ParsedDocument } from "./parse.js";
 import type { KindMap, KindName, Loaded } from "./resources.js";
 
@@ -223,9 +225,6 @@ function reportSchemaError(r: Reporter, e: SchemaError): void {
   }
 }
 
-export const NODE_PORT_MIN = 30000;
-export const NODE_PORT_MAX = 32767;
-
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -383,6 +382,11 @@ const SEMANTIC: { [K in KindName]: (r: Reporter, obj: KindMap[K]) => void } = {
 
   Ingress(r, ing) {
     const spec = ing.spec ?? {};
+    for (const p of readNginxSettings(ing.metadata?.annotations).problems) {
+      const at: Path = ["metadata", "annotations", p.annotation];
+      if (p.severity === "error") r.error(at, p.code, p.message);
+      else r.warn(at, p.code, p.message);
+    }
     if (spec.defaultBackend) checkBackend(r, ["spec", "defaultBackend"], spec.defaultBackend);
     (spec.rules ?? []).forEach((rule, i) => {
       if (rule.host !== undefined) checkHost(r, ["spec", "rules", i, "host"], rule.host);

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { SnapshotSource } from "../snapshot/snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
-import { peerAddress } from "../proxy/headers.js";
+import { peerAddress } from "../net/peerAddress.js";
 import type { SourceLocation } from "../model/issues.js";
 import type { L4ListenerSpec } from "./plan.js";
 import { relay } from "../net/relay.js";

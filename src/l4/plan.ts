@@ -1,7 +1,7 @@
 import type { Loaded } from "../config/resources.js";
-import { NODE_PORT_MAX, NODE_PORT_MIN } from "../config/validate.js";
+import { NODE_PORT_MAX, NODE_PORT_MIN } from "../model/nodePorts.js";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
-import { backendKey } from "../routing/route.js";
+import { backendKey } from "../model/backendKey.js";
 
 /** One L4 (TCP) listener a Service asks for, as plain data. */
 export interface L4ListenerSpec {

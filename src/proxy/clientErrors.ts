@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { AccessLog } from "../telemetry/log.js";
+import type { AccessLog } from "../model/observers.js";
 import { rawError } from "./errorResponse.js";
-import { peerAddress } from "./headers.js";
+import { peerAddress } from "../net/peerAddress.js";
 import { isChunkedOnly, MAX_REQUEST_TARGET_BYTES, targetTooLong, unknownTransferCoding, type Refusal } from "./requestFraming.js";
 
 /** What Node's HTTP parser tells of a request it could not parse (or did not get in time). */

@@ -1,28 +1,5 @@
-import type { ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { STATUS_CODES } from "node:http";
-
-/**
- * ingressd's own answer: a short plain-text body saying what went wrong, with
- * `Server: ingressd` like every response. A response already under way cannot
- * change status any more; its connection is cut so the client sees the failure.
- */
-export function sendError(res: ServerResponse, status: number, detail: string, requestId: string, extraHeaders?: Record<string, string>): number {
-  if (res.headersSent) {
-    res.destroy();
-    return 0;
-  }
-  const body = errorBody(status, detail);
-  res.writeHead(status, {
-    "content-type": "text/plain; charset=utf-8",
-    "content-length": Buffer.byteLength(body),
-    server: "ingressd",
-    "x-request-id": requestId,
-    ...extraHeaders,
-  });
-  res.end(body);
-  return Buffer.byteLength(body);
-}
 
 /** `502 Bad Gateway: what went wrong` — the body of every answer ingressd gives itself. */
 export function errorBody(status: number, detail: string): string {

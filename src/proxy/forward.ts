@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import { clientResponseHeaders } from "./headers.js";
 
@@ -30,6 +30,8 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     private readonly requestId: string,
     private readonly done: (outcome: ForwardOutcome) => void,
+    /** Headers the route's filters add to the response (CORS, an affinity cookie). */
+    private readonly extraHeaders?: OutgoingHttpHeaders,
   ) {}
 
   /** The client went away: stop the upstream request, whether it is queued or on the wire. */
@@ -48,8 +50,10 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational: not relayed
     const res = this.res;
     try {
-      if (statusMessage) res.writeHead(statusCode, statusMessage, clientResponseHeaders(headers, this.requestId));
-      else res.writeHead(statusCode, clientResponseHeaders(headers, this.requestId));
+      const out = clientResponseHeaders(headers, this.requestId);
+      if (this.extraHeaders) Object.assign(out, this.extraHeaders);
+      if (statusMessage) res.writeHead(statusCode, statusMessage, out);
+      else res.writeHead(statusCode, out);
     } catch (err) {
       // A header Node refuses to send (e.g. a character invalid in HTTP/1.1): a bad gateway.
       controller.abort(err as Error);

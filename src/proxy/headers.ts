@@ -89,6 +89,18 @@ export function upstreamRequestHeaders(req: IncomingMessage, fwd: ForwardedInfo)
 }
 
 /**
+ * `headers` (a flat `[name, value, …]` list) with each of `sets` replacing every header
+ * of its name, or added (a route's header changes: upstream-vhost's Host, X-Forwarded-Prefix).
+ */
+export function replaceHeaders(headers: string[], sets: readonly (readonly [string, string])[]): string[] {
+  const names = new Set(sets.map(([n]) => n.toLowerCase()));
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  for (const [n, v] of sets) out.push(n, v);
+  return out;
+}
+
+/**
  * Whether the request names more than one Host (RFC 9112 §3.2: answered 400). Node keeps
  * only the first in `req.headers`; the raw list has them all. Per request: a length test
  * per header, no new string for the usual spellings.
@@ -115,10 +127,4 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders, requestId: s
   out.server = "ingressd";
   out["x-request-id"] = requestId;
   return out;
-}
-
-/** `::ffff:127.0.0.1` → `127.0.0.1`: logs and affinity speak of the address the client has. */
-export function peerAddress(remote: string | undefined): string {
-  if (!remote) return "";
-  return remote.startsWith("::ffff:") ? remote.slice(7) : remote;
 }

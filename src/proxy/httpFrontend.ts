@@ -1,21 +1,24 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import type { RequestObserver } from "../telemetry/metrics.js";
-import type { AccessLog } from "../telemetry/log.js";
-import { normalizeHost } from "../model/host.js";
-import { originForm, requestPath } from "../routing/routeTable.js";
-import type { Snapshot, SnapshotSource } from "../snapshot/snapshot.js";
+import type { AccessLog, RequestObserver } from "../model/observers.js";
+import { peerAddress } from "../net/peerAddress.js";
+import { originForm, requestPath } from "../routing/requestPath.js";
+import type { SnapshotSource } from "../snapshot/snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
-import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
-import { rawError, sendError } from "./errorResponse.js";
-import { watchBodyStall } from "./clientBodyTimeout.js";
-import { ForwardHandler, hasRequestBody } from "./forward.js";
+import { accessRecord } from "./accessRecord.js";
 import type { ClientAddressResolver } from "./clientAddress.js";
-import { hasDuplicateHost, peerAddress, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
-import { relay } from "../net/relay.js";
+import { watchBodyStall } from "./clientBodyTimeout.js";
+import { errorBody } from "./errorResponse.js";
+import type { Exchange } from "./exchange.js";
+import type { FilterEnv } from "./filters/filterStep.js";
+import { runFilters } from "./filters/pipeline.js";
+import { ForwardHandler, hasRequestBody } from "./forward.js";
+import { hasDuplicateHost, replaceHeaders, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 import { framingRefusal } from "./requestFraming.js";
+import { IncomingFacts, noEndpoint, targetOf } from "./target.js";
+import { UpgradeHandler } from "./upgrades.js";
 import { classify, mayResend, type UpstreamFailure } from "./upstreamError.js";
 
 export interface FrontendOptions {
@@ -38,54 +41,43 @@ export interface RedirectTarget {
 }
 
 /** RFC 9112 §3.2: a request naming two hosts is refused, and its connection closed (as nginx). */
-const DUPLICATE_HOST = "more than one Host header";
+export const DUPLICATE_HOST = "more than one Host header";
 const CLOSE_CONNECTION = { connection: "close" };
 
 /** How often a held request tries again (Caddy's lb_try_interval). */
 const HOLD_RETRY_MS = 250;
 
-/** The Service pool of a request, or the answer ingressd gives itself. */
-type Target =
-  | { pool: ServicePool; backend: string; host: string }
-  | { status: number; detail: string; backend?: string; host?: string }
-  | { redirect: string; host: string };
-
-/** Per-request state shared by the steps of one request. */
-interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
-  start: number;
-  fwd: ForwardedInfo;
-  path: string;
-  backend?: string;
-  upstream?: string;
-  error?: string;
-  bytes: number;
+/** An exchange with a ServerResponse: an ordinary request. */
+interface RequestExchange extends Exchange {
+  readonly res: ServerResponse;
   /** The upstream request under way, to abort if the client leaves. */
   inFlight?: ForwardHandler;
   /** Set while the request is held for a restarting upstream. */
   holdTimer?: NodeJS.Timeout;
-  /** The matched rule's host as written, the metrics label (never the raw Host header). */
-  routeHost: string;
 }
 
 /**
- * The HTTP(S) front end: route by Host and path on the current snapshot, pick an
- * endpoint, stream the request there. Request handling is a short list of named
- * steps (select target → build upstream headers → forward → answer errors), each
- * in its own function.
+ * The HTTP(S) front end. A request goes through a short list of named steps: refuse
+ * what is malformed → route by Host and path on the current snapshot → run the route's
+ * filters (which may answer) → choose a backend and an endpoint → forward, answering
+ * upstream failures. WebSocket upgrades take the same route and filters (see upgrades.ts).
  */
 export class HttpFrontend {
-  private readonly tunnels = new Set<Duplex>();
   /** Connections closing after a refused request: requests pipelined behind it are dropped. */
   private readonly refusedConnections = new WeakSet<Duplex>();
   /** Set on shutdown: responses then close their connection instead of keeping it alive. */
   private draining: (() => void) | undefined;
+  private readonly upgrades: UpgradeHandler;
+  private readonly env: FilterEnv = { httpsPort: undefined };
+
+  constructor(private readonly options: FrontendOptions) {
+    this.upgrades = new UpgradeHandler(options, (req) => this.forwardedInfo(req), this.env);
+  }
 
   /** Set on the plain-HTTP front end once HTTPS listens: TLS hosts are then redirected there. */
-  redirect: RedirectTarget | undefined;
-
-  constructor(private readonly options: FrontendOptions) {}
+  set redirect(target: RedirectTarget | undefined) {
+    this.env.httpsPort = target?.httpsPort;
+  }
 
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     // Pipelined behind a refused request (its response waits for a socket): never served, as
@@ -113,12 +105,15 @@ export class HttpFrontend {
       this.fail(x, 400, DUPLICATE_HOST, CLOSE_CONNECTION);
       return;
     }
-    const target = selectTarget(snapshot, req, x.path, this.redirect);
-    if (target.host !== undefined) x.routeHost = target.host;
-    if ("redirect" in target) {
-      x.bytes = sendRedirect(res, target.redirect, x.fwd.requestId);
+    const route = snapshot.routes.lookup(req.headers.host, x.path, new IncomingFacts(req));
+    if (!route) {
+      this.fail(x, 404, `no route for host "${req.headers.host ?? ""}" and path "${x.path}"`);
       return;
     }
+    x.route = route;
+    x.routeHost = route.match.host ?? "*";
+    if (runFilters(x, route, this.env)) return;
+    const target = targetOf(snapshot, route);
     if ("status" in target) {
       if (target.backend) x.backend = target.backend;
       this.fail(x, target.status, target.detail);
@@ -129,77 +124,12 @@ export class HttpFrontend {
   };
 
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const refusal = framingRefusal(req);
-    if (refusal) {
-      rawError(socket, refusal.status, refusal.detail, this.forwardedInfo(req).requestId);
-      return;
-    }
-    if (!isWebSocketUpgrade(req)) {
-      serveWithoutUpgrade(req, socket, head);
-      return;
-    }
-    socket.on("error", () => socket.destroy());
-    const snapshot = this.options.snapshots.current;
-    const fwd = this.forwardedInfo(req);
-    if (hasDuplicateHost(req.rawHeaders)) {
-      rawError(socket, 400, DUPLICATE_HOST, fwd.requestId);
-      return;
-    }
-    const selected = selectTarget(snapshot, req, requestPath(req.url), undefined);
-    if ("redirect" in selected) {
-      socket.destroy(); // unreachable: upgrades are asked for no redirect target
-      return;
-    }
-    const endpoint = "status" in selected ? undefined : selected.pool.pick({ clientIp: fwd.client });
-    const target = "status" in selected ? selected : endpoint ? { ...selected, endpoint } : noEndpoint(selected.pool);
-    if ("status" in target) {
-      rawError(socket, target.status, target.detail, fwd.requestId);
-      return;
-    }
-    const abort = new AbortController();
-    socket.once("close", () => abort.abort());
-    const headers = upstreamRequestHeaders(req, fwd);
-    target.endpoint.dispatcher
-      .upgrade({
-        path: originForm(req.url),
-        method: req.method ?? "GET",
-        headers,
-        protocol: String(req.headers.upgrade ?? "websocket"),
-        signal: abort.signal,
-        responseHeaders: "raw",
-      })
-      .then(({ headers: raw, socket: upstream }) => {
-        target.pool.reportSuccess(target.endpoint);
-        let response = "HTTP/1.1 101 Switching Protocols\r\n";
-        const pairs = raw as unknown as (Buffer | string)[];
-        for (let i = 0; i + 1 < pairs.length; i += 2) {
-          const name = String(pairs[i]);
-          if (name.toLowerCase() === "server") continue;
-          response += `${name}: ${String(pairs[i + 1])}\r\n`;
-        }
-        response += "Server: ingressd\r\n\r\n";
-        if (socket.destroyed) {
-          upstream.destroy();
-          return;
-        }
-        socket.write(response);
-        if (head.length > 0) upstream.write(head);
-        this.tunnel(socket, upstream);
-        this.options.observer?.request({ host: target.host, service: target.backend, status: 101, durationMs: 0, bytes: 0 });
-        this.options.accessLog("info", { method: req.method ?? "GET", host: fwd.host, path: requestPath(req.url), status: 101, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.client, error: undefined });
-      })
-      .catch((err: Error) => {
-        const failure = classify(err);
-        this.reportFailure(target.pool, target.endpoint, failure);
-        if (socket.destroyed) return;
-        rawError(socket, failure.status, `upstream ${target.backend} did not accept the upgrade (${failure.description})`, fwd.requestId);
-        this.options.accessLog("warn", { method: req.method ?? "GET", host: fwd.host, path: requestPath(req.url), status: failure.status, backend: target.backend, upstream: target.endpoint.address, request_id: fwd.requestId, client: fwd.client, error: failure.code });
-      });
+    this.upgrades.handle(req, socket, head);
   };
 
   /** Open WebSocket tunnels, for shutdown. */
   get openTunnels(): number {
-    return this.tunnels.size;
+    return this.upgrades.openTunnels;
   }
 
   /** From now on, close each connection once its response is done; `onResponseDone` runs after each. */
@@ -208,7 +138,7 @@ export class HttpFrontend {
   }
 
   closeTunnels(): void {
-    for (const t of this.tunnels) t.destroy();
+    this.upgrades.closeTunnels();
   }
 
   /**
@@ -216,7 +146,7 @@ export class HttpFrontend {
    * started (nginx's client_body_timeout), else the connection is cut. The upstream request
    * is stopped either way, its body never completed.
    */
-  private bodyStalled(x: Exchange): void {
+  private bodyStalled(x: RequestExchange): void {
     if (x.res.headersSent) {
       x.req.socket.destroy(); // an unfinished response is stopped upstream by its 'close'
       return;
@@ -225,20 +155,6 @@ export class HttpFrontend {
     this.fail(x, 408, "request body not received in time", CLOSE_CONNECTION);
     // Once the 408 is out: stopping the upstream request first would answer the client 502.
     x.res.once("finish", () => x.inFlight?.abort(new Error("client body timeout")));
-  }
-
-  /**
-   * Relays the upgraded connection as the L4 listeners do: a close on one side reaches the
-   * other only after the bytes before it are written (a final WebSocket frame sent just
-   * before the upstream closes arrives whole).
-   */
-  private tunnel(client: Duplex, upstream: Duplex): void {
-    this.tunnels.add(client);
-    client.once("close", () => {
-      upstream.destroy(); // nothing more can reach the client: whatever the upstream still sends is moot
-      this.tunnels.delete(client);
-    });
-    relay(client, upstream);
   }
 
   private forwardedInfo(req: IncomingMessage): ForwardedInfo {
@@ -254,15 +170,28 @@ export class HttpFrontend {
     };
   }
 
-  private exchange(req: IncomingMessage, res: ServerResponse): Exchange {
-    return { req, res, start: performance.now(), fwd: this.forwardedInfo(req), path: requestPath(req.url), bytes: 0, routeHost: "_unmatched" };
+  private exchange(req: IncomingMessage, res: ServerResponse): RequestExchange {
+    const x: RequestExchange = {
+      req,
+      res,
+      start: performance.now(),
+      fwd: this.forwardedInfo(req),
+      path: requestPath(req.url),
+      bytes: 0,
+      routeHost: "_unmatched",
+      upstreamTarget: originForm(req.url),
+      reply: (status, headers, body) => {
+        x.bytes += reply(res, status, headers, body, x.fwd.requestId, x.responseHeaders);
+      },
+    };
+    return x;
   }
 
   /**
    * Picks an endpoint and forwards. With none available: hold the request if the
    * Service allows it (a restarting upstream), else 503 with Retry-After.
    */
-  private dispatch(x: Exchange, pool: ServicePool, holding: boolean): void {
+  private dispatch(x: RequestExchange, pool: ServicePool, holding: boolean): void {
     const endpoint = pool.pick({ clientIp: x.fwd.client }, holding);
     if (endpoint) {
       this.forward(x, pool, endpoint, 0, holding);
@@ -277,7 +206,7 @@ export class HttpFrontend {
    * Tries again in a moment while the try duration lasts (the last wait shortened to
    * end at the deadline, as Caddy's lb_try_duration); false once it is over.
    */
-  private hold(x: Exchange, pool: ServicePool): boolean {
+  private hold(x: RequestExchange, pool: ServicePool): boolean {
     const tryMs = pool.spec.health.tryDurationMs ?? this.options.tryDurationMs;
     const remaining = tryMs - (performance.now() - x.start);
     if (tryMs <= 0 || remaining <= 0 || x.req.readableDidRead) return false;
@@ -293,7 +222,7 @@ export class HttpFrontend {
    * (see `classify`); the request then tries one other endpoint, or is held, only when it
    * may be sent again (see `mayResend`: never a POST that may have reached the upstream).
    */
-  private forward(x: Exchange, pool: ServicePool, endpoint: Endpoint, attempt: number, holding: boolean): void {
+  private forward(x: RequestExchange, pool: ServicePool, endpoint: Endpoint, attempt: number, holding: boolean): void {
     const { req, res } = x;
     x.upstream = endpoint.address;
     const handler = new ForwardHandler(res, x.fwd.requestId, (outcome) => {
@@ -327,15 +256,17 @@ export class HttpFrontend {
           }
         }
       }
-      x.bytes += sendError(res, failure.status, `upstream ${pool.key} failed: ${failure.description}`, x.fwd.requestId);
-    });
+      this.fail(x, failure.status, `upstream ${pool.key} failed: ${failure.description}`);
+      x.error = failure.code;
+    }, x.responseHeaders);
     x.inFlight = handler;
     const body = hasRequestBody(req) ? req : null;
+    const headers = upstreamRequestHeaders(req, x.fwd);
     endpoint.dispatcher.dispatch(
       {
-        path: originForm(req.url),
+        path: x.upstreamTarget,
         method: req.method ?? "GET",
-        headers: upstreamRequestHeaders(req, x.fwd),
+        headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
         body,
         idempotent: false,
       },
@@ -349,67 +280,31 @@ export class HttpFrontend {
     if (failure.connection) this.options.observer?.connectError(pool.key, endpoint.address);
   }
 
-  /** ingressd's own answer, recorded for the access log. */
-  private fail(x: Exchange, status: number, detail: string, headers?: Record<string, string>): void {
+  /** ingressd's own error answer, recorded for the access log. */
+  private fail(x: RequestExchange, status: number, detail: string, headers?: Record<string, string>): void {
     x.error = detail;
-    x.bytes += sendError(x.res, status, detail, x.fwd.requestId, headers);
+    x.reply(status, { "content-type": "text/plain; charset=utf-8", ...headers }, errorBody(status, detail));
   }
 
-  private logAccess(x: Exchange): void {
+  private logAccess(x: RequestExchange): void {
     const status = x.res.writableFinished ? x.res.statusCode : 499; // nginx's "client closed request"
     const durationMs = performance.now() - x.start;
     this.options.observer?.request({ host: x.routeHost, service: x.backend ?? "", status, durationMs, bytes: x.bytes });
-    this.options.accessLog(status >= 500 || status === 499 ? "warn" : "info", {
-      method: x.req.method ?? "GET",
-      host: x.fwd.host,
-      path: x.path,
-      status,
-      backend: x.backend,
-      upstream: x.upstream,
-      duration_ms: Math.round(durationMs * 100) / 100,
-      bytes: x.bytes,
-      request_id: x.fwd.requestId,
-      client: x.fwd.client,
-      error: x.error,
-    });
+    this.options.accessLog(status >= 500 || status === 499 ? "warn" : "info", accessRecord(x, status, durationMs));
   }
 }
 
-/** Route → Service pool, or the status ingressd answers itself (a redirect to HTTPS among them). */
-function selectTarget(snapshot: Snapshot, req: IncomingMessage, path: string, redirect: RedirectTarget | undefined): Target {
-  const route = snapshot.routes.lookup(req.headers.host, path);
-  if (!route) return { status: 404, detail: `no route for host "${req.headers.host ?? ""}" and path "${path}"` };
-  const host = route.host ?? "*";
-  if (redirect && route.redirectToHttps) {
-    const port = redirect.httpsPort === 443 ? "" : `:${redirect.httpsPort}`;
-    // An HTTP/1.0 client may send no Host: name the address it connected to instead.
-    const name = normalizeHost(req.headers.host) || bracketed(req.socket.localAddress ?? "localhost");
-    return { redirect: `https://${name}${port}${originForm(req.url)}`, host };
+/**
+ * Writes ingressd's own answer; returns the body's length. A response already under way
+ * cannot change status any more: its connection is cut so the client sees the failure.
+ */
+function reply(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string, requestId: string, extra: OutgoingHttpHeaders | undefined): number {
+  if (res.headersSent) {
+    res.destroy();
+    return 0;
   }
-  const backend = route.backend.key;
-  const pool = snapshot.pools.get(backend);
-  if (!pool) return { status: 503, detail: `Service ${route.backend.namespace}/${route.backend.service} port ${route.backend.port} is not defined`, backend, host };
-  return { pool, backend, host };
-}
-
-/** The 503 of a pool with no endpoint to offer, with Retry-After when some are only out for now. */
-function noEndpoint(pool: ServicePool): { status: number; detail: string; headers?: Record<string, string> } {
-  if (pool.endpoints.length === 0) return { status: 503, detail: `Service ${pool.key} has no ready endpoints` };
-  return {
-    status: 503,
-    detail: `every endpoint of Service ${pool.key} is out of rotation (failing health checks)`,
-    headers: { "retry-after": String(pool.retryAfterSeconds()) },
-  };
-}
-
-function bracketed(address: string): string {
-  return address.includes(":") ? `[${address}]` : address;
-}
-
-/** 308 keeps the method and body, unlike 301/302 (ingress-nginx's ssl-redirect default). */
-function sendRedirect(res: ServerResponse, location: string, requestId: string): number {
-  const body = `308 Permanent Redirect: ${location}\n`;
-  res.writeHead(308, { location, "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body), server: "ingressd", "x-request-id": requestId });
+  const length = Buffer.byteLength(body);
+  res.writeHead(status, { ...extra, ...headers, "content-length": length, server: "ingressd", "x-request-id": requestId });
   res.end(body);
-  return Buffer.byteLength(body);
+  return length;
 }

@@ -1,7 +1,10 @@
 import { normalizeHost } from "../model/host.js";
-import { normalizePrefix } from "./pathMatcher.js";
-import type { Route } from "./route.js";
-import { originForm, requestPath, type RouteTable } from "./routeTable.js";
+import { normalizePrefix, regexPath } from "./pathMatcher.js";
+import { conditionCount } from "./requestFacts.js";
+import { describeConditions } from "../model/describeRoute.js";
+import type { Route } from "../model/route.js";
+import { originForm, requestPath } from "./requestPath.js";
+import type { RouteTable } from "./routeTable.js";
 
 export interface ExplainedCandidate {
   route: Route;
@@ -21,15 +24,19 @@ export interface Explanation {
 
 /** Whether `route`'s path matches `path`, by the Ingress spec's rules, with the reason when not. */
 function pathMatches(route: Route, path: string): { ok: boolean; why: string } {
-  if (route.pathType === "Exact") {
-    return path === route.path ? { ok: true, why: "" } : { ok: false, why: `Exact ${route.path} needs the path to be exactly that (case-sensitive)` };
+  const m = route.match;
+  if (m.pathType === "Exact") {
+    return path === m.path ? { ok: true, why: "" } : { ok: false, why: `Exact ${m.path} needs the path to be exactly that (case-sensitive)` };
   }
-  const prefix = normalizePrefix(route.path);
+  if (m.pathType === "Regex") {
+    return regexPath(m.path).test(path) ? { ok: true, why: "" } : { ok: false, why: `Regex ${m.path} does not match the start of the path (case-insensitive)` };
+  }
+  const prefix = normalizePrefix(m.path);
   const trimmed = normalizePrefix(path);
   const ok = prefix === "/" || trimmed === prefix || trimmed.startsWith(prefix + "/");
   if (ok) return { ok, why: "" };
   const hint = path.startsWith(prefix) ? ` (${path} only shares characters, not whole path elements)` : "";
-  return { ok, why: `${route.pathType} ${route.path} matches ${prefix} and what lies below it, element by element${hint}` };
+  return { ok, why: `${m.pathType} ${m.path} matches ${prefix} and what lies below it, element by element${hint}` };
 }
 
 const GROUP_NAMES = { exact: "exact host", wildcard: "wildcard host", any: "rules without host" } as const;
@@ -68,9 +75,15 @@ export function explainRequest(table: RouteTable, url: string): Explanation {
     const gi = groups.findIndex((g) => g.routes.includes(c.route));
     if (winnerGroup !== undefined && gi > winnerGroup) {
       c.reason = `matches, but ${GROUP_NAMES[groups[gi]!.kind]} rules are consulted only when the ${GROUP_NAMES[groups[winnerGroup]!.kind]} ${groups[winnerGroup]!.name} has no matching path`;
+    } else if (conditionCount(c.route) > 0 && sameMatch(c.route, winner)) {
+      c.reason = `taken only when ${describeConditions(c.route)} (a canary)`;
+    } else if (c.route.match.pathType === "Regex" || winner.match.pathType === "Regex") {
+      c.reason = winner.match.pathType === "Exact" ? "matches, but an Exact path is tried before regex paths"
+        : winner.match.pathType === "Regex" ? `matches, but regex paths are tried longest first, and ${winner.match.path} is longer or earlier`
+        : "matches, but regex paths are tried before Prefix paths";
     } else if (normalizedLength(c.route) < normalizedLength(winner)) {
-      c.reason = `matches, but ${winner.path} is longer: the longest matching path wins`;
-    } else if (c.route.pathType !== "Exact" && winner.pathType === "Exact") {
+      c.reason = `matches, but ${winner.match.path} is longer: the longest matching path wins`;
+    } else if (c.route.match.pathType !== "Exact" && winner.match.pathType === "Exact") {
       c.reason = "matches, but at equal length Exact beats Prefix";
     } else {
       c.reason = "matches, but an earlier Ingress holds the same path";
@@ -93,5 +106,9 @@ export function explainRequest(table: RouteTable, url: string): Explanation {
 }
 
 function normalizedLength(r: Route): number {
-  return r.pathType === "Exact" ? r.path.length : normalizePrefix(r.path).length;
+  return r.match.pathType === "Prefix" ? normalizePrefix(r.match.path).length : r.match.path.length;
+}
+
+function sameMatch(a: Route, b: Route): boolean {
+  return a.match.host === b.match.host && a.match.path === b.match.path && a.match.pathType === b.match.pathType;
 }

@@ -1,4 +1,17 @@
-import type { Route } from "./route.js";
+import type { Route } from "../model/route.js";
+import { conditionCount, conditionsHold, type RequestFacts } from "./requestFacts.js";
+
+/**
+ * The routes of one path: those with header/cookie conditions first (most conditions
+ * first), then at most one without. Usually just one route.
+ */
+type Slot = Route[];
+
+interface RegexEntry {
+  re: RegExp;
+  path: string;
+  slot: Slot;
+}
 
 /**
  * The routes of one host group. Exact paths sit in one map, prefixes in another keyed
@@ -7,32 +20,50 @@ import type { Route } from "./route.js";
  *
  * Precedence (Kubernetes Ingress spec): the longest matching path wins; at equal length
  * Exact beats Prefix. An Exact match always covers the whole request path, so it is
- * tried first; prefixes are then tried from the longest element-wise prefix down.
+ * tried first. Regex paths (ingress-nginx's use-regex) are tried next, as nginx tries
+ * `~*` locations after `=` ones and before plain prefixes: the longest expression
+ * first, anchored at the path's start, case-insensitive. Then prefixes, from the
+ * longest element-wise prefix down.
  */
 export class PathMatcher {
-  private readonly exact = new Map<string, Route>();
-  private readonly prefix = new Map<string, Route>();
+  private readonly exact = new Map<string, Slot>();
+  private readonly prefix = new Map<string, Slot>();
+  private regex: RegexEntry[] = [];
 
-  /** Adds a route; returns the route already holding that slot, if any (the earlier one keeps it). */
+  /** Adds a route; returns the route already holding the same match, if any (the earlier one keeps it). */
   add(route: Route): Route | undefined {
-    const [map, key] = route.pathType === "Exact" ? [this.exact, route.path] : [this.prefix, normalizePrefix(route.path)];
-    const existing = map.get(key);
-    if (existing) return existing;
-    map.set(key, route);
+    const slot = this.slotFor(route);
+    const same = slot.find((r) => sameConditions(r, route));
+    if (same) return same;
+    slot.push(route);
+    slot.sort((a, b) => conditionCount(b) - conditionCount(a)); // stable: equal counts keep their order
     return undefined;
   }
 
   get size(): number {
-    return this.exact.size + this.prefix.size;
+    let n = 0;
+    for (const s of this.exact.values()) n += s.length;
+    for (const s of this.prefix.values()) n += s.length;
+    for (const e of this.regex) n += e.slot.length;
+    return n;
   }
 
-  match(path: string): Route | undefined {
-    const exact = this.exact.size > 0 ? this.exact.get(path) : undefined;
-    if (exact) return exact;
+  match(path: string, facts?: RequestFacts): Route | undefined {
+    if (this.exact.size > 0) {
+      const slot = this.exact.get(path);
+      const hit = slot && pick(slot, facts);
+      if (hit) return hit;
+    }
+    for (const e of this.regex) {
+      if (!e.re.test(path)) continue;
+      const hit = pick(e.slot, facts);
+      if (hit) return hit;
+    }
     if (this.prefix.size === 0) return undefined;
     let candidate = trimTrailingSlashes(path);
     for (;;) {
-      const hit = this.prefix.get(candidate);
+      const slot = this.prefix.get(candidate);
+      const hit = slot && pick(slot, facts);
       if (hit) return hit;
       if (candidate === "/") return undefined;
       const slash = candidate.lastIndexOf("/");
@@ -41,8 +72,41 @@ export class PathMatcher {
   }
 
   routes(): Route[] {
-    return [...this.exact.values(), ...this.prefix.values()];
+    return [...[...this.exact.values()].flat(), ...this.regex.flatMap((e) => e.slot), ...[...this.prefix.values()].flat()];
   }
+
+  private slotFor(route: Route): Slot {
+    const { path, pathType } = route.match;
+    if (pathType === "Regex") {
+      let entry = this.regex.find((e) => e.path === path);
+      if (!entry) {
+        entry = { re: regexPath(path), path, slot: [] };
+        // The longest expression first, as ingress-nginx orders its regex locations.
+        this.regex = [...this.regex, entry].sort((a, b) => b.path.length - a.path.length);
+      }
+      return entry.slot;
+    }
+    const [map, key] = pathType === "Exact" ? [this.exact, path] : [this.prefix, normalizePrefix(path)];
+    let slot = map.get(key);
+    if (!slot) map.set(key, (slot = []));
+    return slot;
+  }
+}
+
+/** A regex path as nginx's `location ~* "^<path>"`: from the start, any case. Checked valid by validation. */
+export function regexPath(path: string): RegExp {
+  return new RegExp(`^(?:${path})`, "i");
+}
+
+function pick(slot: Slot, facts: RequestFacts | undefined): Route | undefined {
+  // The common case: one route without conditions.
+  if (slot.length === 1 && conditionCount(slot[0]!) === 0) return slot[0];
+  for (const r of slot) if (conditionsHold(r, facts)) return r;
+  return undefined;
+}
+
+function sameConditions(a: Route, b: Route): boolean {
+  return JSON.stringify([a.match.headers ?? [], a.match.cookies ?? []]) === JSON.stringify([b.match.headers ?? [], b.match.cookies ?? []]);
 }
 
 /** `/foo/` and `/foo` are the same Prefix rule: the trailing slash is ignored. */

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { createAdminServer } from "../admin/adminServer.js";
 import { Metrics } from "../telemetry/metrics.js";
 import { FileSource } from "../config/fileSource.js";
+import { findFilter } from "../model/route.js";
 import { ClientAddressResolver } from "../proxy/clientAddress.js";
 import { CLIENT_BODY_TIMEOUT_MS } from "../proxy/clientBodyTimeout.js";
 import { clientErrorHandler } from "../proxy/clientErrors.js";
@@ -127,7 +128,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
    * or a route forced to redirect to HTTPS (force-ssl-redirect needs somewhere to go).
    */
   const needsHttps = (): boolean =>
-    runtime.current.tls.size > 0 || options.defaultCert !== undefined || runtime.current.routes.routes().some((r) => r.redirectToHttps);
+    runtime.current.tls.size > 0 || options.defaultCert !== undefined || runtime.current.routes.routes().some((r) => findFilter(r, "httpsRedirect") !== undefined);
   const openHttpsIfNeeded = (): Promise<number> | undefined => {
     if (httpsOpening || !needsHttps()) return httpsOpening;
     httpsOpening = (async () => {

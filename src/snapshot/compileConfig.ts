@@ -1,7 +1,10 @@
 import type { ResourceSet } from "../config/resources.js";
 import type { ConfigIssue } from "../model/issues.js";
+import type { Route } from "../model/route.js";
 import { planL4Listeners, type L4Plan } from "../l4/plan.js";
-import { compileRoutes, type CompiledRoutes } from "../translate/ingress.js";
+import { buildRouteTable } from "../routing/buildTable.js";
+import type { RouteTable } from "../routing/routeTable.js";
+import { translateIngresses, type IgnoredIngress, type TranslateOptions } from "../translate/ingress.js";
 import { compileTls, type ContextCache } from "../tls/tlsTable.js";
 import type { TlsTable } from "../tls/tlsTable.js";
 import { resolveBackends, type BackendSpec } from "../upstream/backendSpec.js";
@@ -35,8 +38,8 @@ export interface CompiledConfig {
 export function compileConfig(resources: ResourceSet, options: CompileConfigOptions): CompiledConfig {
   const tls = compileTls(resources, options.ingressClass, options.tlsContexts ?? new Map());
   const routes = compileRoutes(resources, { ingressClass: options.ingressClass, isTlsHost: (h) => tls.table.covers(h) });
-  const referenced = routes.table.routes().map((r) => r.backend);
-  if (routes.table.defaultBackend) referenced.push(routes.table.defaultBackend.backend);
+  const referenced = routes.table.routes().flatMap((r) => r.backends.map((b) => b.backend));
+  if (routes.table.defaultBackend) referenced.push(...routes.table.defaultBackend.backends.map((b) => b.backend));
   const backends = resolveBackends(resources, referenced);
   const l4 = planL4Listeners(resources.services, options.bind, options.previousNodePorts ?? new Map());
   return {
@@ -47,4 +50,29 @@ export function compileConfig(resources: ResourceSet, options: CompileConfigOpti
     l4,
     issues: [...routes.issues, ...tls.issues, ...backends.issues, ...l4.issues],
   };
+}
+
+export interface CompiledRoutes {
+  table: RouteTable;
+  issues: ConfigIssue[];
+  ignored: IgnoredIngress[];
+}
+
+/** Ingresses → routes → lookup table; a route shadowed by an earlier one is a warning at its path. */
+export function compileRoutes(resources: ResourceSet, options: TranslateOptions): CompiledRoutes {
+  const translated = translateIngresses(resources, options);
+  const { table, conflicts } = buildRouteTable(translated.routes, translated.defaultBackend);
+  const issues = [...translated.issues];
+  for (const { route, winner } of conflicts) {
+    const m = route.match;
+    issues.push({
+      severity: "warning",
+      code: "duplicate-path",
+      message: `${m.host ?? "*"} ${m.path} (${m.pathType}) is already routed by ${winner.origin.kind} ${winner.origin.name} at ${winner.origin.source.file}:${winner.origin.source.line}, which takes precedence; this path is not served`,
+      field: `${route.origin.field}.path`,
+      resource: route.origin.resource,
+      ...route.origin.locate(["path"]),
+    });
+  }
+  return { table, issues, ignored: translated.ignored };
 }

@@ -1,23 +1,4 @@
-/**
- * One access-log record: what happened to one request (or one WebSocket upgrade).
- * Optional fields are left out of the line when unset, as `JSON.stringify` would.
- */
-export interface AccessRecord {
-  method: string;
-  host: string;
-  path: string;
-  status: number;
-  /** `namespace/service:port`. */
-  backend: string | undefined;
-  /** `address:port` of the endpoint. */
-  upstream: string | undefined;
-  duration_ms?: number;
-  bytes?: number;
-  request_id: string;
-  /** An IP address (the socket's peer, or a trusted X-Forwarded-For hop). */
-  client: string;
-  error: string | undefined;
-}
+import type { AccessRecord } from "../model/observers.js";
 
 /** Keys, punctuation and the longest numbers, with room to spare. */
 const FIXED_BYTES = 400;

@@ -1,5 +1,6 @@
 import pino, { type Logger } from "pino";
-import { accessLineMaxBytes, encodeAccessLine, type AccessRecord } from "./accessLine.js";
+import type { AccessLog, AccessRecord } from "../model/observers.js";
+import { accessLineMaxBytes, encodeAccessLine } from "./accessLine.js";
 import { LogSink } from "./logSink.js";
 
 export type LogFormat = "json" | "pretty";
@@ -16,10 +17,6 @@ export function createLogger(level: string, format: LogFormat): Logger {
   return pino({ level, base: undefined }, new LogSink(1));
 }
 
-export type AccessLog = ((level: "info" | "warn", record: AccessRecord) => void) & {
-  /** Hands gathered lines to the output now (shutdown). */
-  flush(): void;
-};
 
 const LEVEL_VALUES = { info: 30, warn: 40 } as const;
 

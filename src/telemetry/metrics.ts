@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { L4ListenerStatus } from "../l4/listeners.js";
 import type { Snapshot, SnapshotSource } from "../snapshot/snapshot.js";
+import type { RequestObservation, RequestObserver } from "../model/observers.js";
 
 /** `ingressd_request_duration_seconds` as a registry metric read from the plain series. */
 function durationHistogram(series: () => Iterable<Series>) {
@@ -36,22 +37,6 @@ async function pruneByService(counter: Counter<"service" | "endpoint"> | Counter
     const service = v.labels.service;
     if (typeof service === "string" && !live.has(service)) (counter as Counter<string>).remove(v.labels as Record<string, string>);
   }
-}
-
-/** What the proxy reports per request; labels come from the configuration, never from input. */
-export interface RequestObservation {
-  /** The matched rule's host as written (`api.localhost`, `*.apps.localhost`, `*`), or `_unmatched`. */
-  host: string;
-  /** `namespace/service:port`, or "" when no Service was selected. */
-  service: string;
-  status: number;
-  durationMs: number;
-  bytes: number;
-}
-
-export interface RequestObserver {
-  request(o: RequestObservation): void;
-  connectError(service: string, endpoint: string): void;
 }
 
 /** Cumulative per-host counts for the dashboard's live rates (`/api/stats`). */
@@ -228,10 +213,10 @@ export class Metrics implements RequestObserver {
     const routes = snapshot.routes.routes();
     if (snapshot.routes.defaultBackend) routes.push(snapshot.routes.defaultBackend);
     for (const r of routes) {
-      const host = r.host ?? "*";
+      const host = r.match.host ?? "*";
       let hostServices = live.get(host);
       if (!hostServices) live.set(host, (hostServices = new Set([""])));
-      hostServices.add(r.backend.key);
+      for (const b of r.backends) hostServices.add(b.backend.key);
     }
     for (const [host, byService] of this.series) {
       const keep = live.get(host);

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { Loaded, ResourceSet } from "../config/resources.js";
 import { fieldPath, type ConfigIssue } from "../model/issues.js";
-import { byPrecedence, isServedIngress, servedClasses } from "../translate/ingress.js";
+import { byPrecedence, isServedIngress, servedClasses } from "../translate/ingressClass.js";
 import { normalizeHost, wildcardKey } from "../model/host.js";
 import { checkCertificatePair, secretField } from "../config/certificates.js";
 

@@ -1,38 +1,16 @@
 import type { IngressBackend } from "kubernetes-types/networking/v1.js";
 import type { Loaded, ResourceSet } from "../config/resources.js";
+import { readNginxSettings, type NginxSettings } from "../config/nginx/settings.js";
+import { backendKey, type BackendRef } from "../model/backendKey.js";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
-import { PathMatcher } from "../routing/pathMatcher.js";
-import { backendKey, type BackendRef, type PathType, type Route } from "../routing/route.js";
-import { RouteTable } from "../routing/routeTable.js";
+import type { Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
+import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
 
-export const CONTROLLER_NAME = "ingressd.io/ingress-controller";
-
-export interface CompileOptions {
+export interface TranslateOptions {
   /** The class this instance serves (`--ingress-class`). */
   ingressClass: string;
   /** Whether a rule host is listed in some served Ingress's `spec.tls` (HTTPS redirects). */
   isTlsHost?: (host: string) => boolean;
-}
-
-/** ingress-nginx's annotations for the HTTP → HTTPS redirect, honoured per Ingress. */
-export const SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect";
-export const FORCE_SSL_REDIRECT = "nginx.ingress.kubernetes.io/force-ssl-redirect";
-
-/** The ingress classes served: `--ingress-class`, and IngressClasses naming ingressd's controller. */
-export function servedClasses(resources: ResourceSet, ingressClass: string): Set<string> {
-  const classes = new Set([ingressClass]);
-  for (const c of resources.ingressClasses) if (c.object.spec?.controller === CONTROLLER_NAME) classes.add(c.name);
-  return classes;
-}
-
-function ingressClassOf(ing: Loaded<"Ingress">): string | undefined {
-  return ing.object.spec?.ingressClassName ?? ing.object.metadata?.annotations?.["kubernetes.io/ingress.class"];
-}
-
-/** Whether this instance serves `ing` (its class is one of `classes`, or it has none). */
-export function isServedIngress(ing: Loaded<"Ingress">, classes: ReadonlySet<string>): boolean {
-  const cls = ingressClassOf(ing);
-  return cls === undefined || classes.has(cls);
 }
 
 export interface IgnoredIngress {
@@ -41,46 +19,44 @@ export interface IgnoredIngress {
   source: SourceLocation;
 }
 
-export interface CompiledRoutes {
-  table: RouteTable;
+export interface TranslatedIngresses {
+  /** In precedence order: where two routes claim the same match, the earlier one wins. */
+  routes: Route[];
+  /** `spec.defaultBackend` of the first Ingress (by precedence) that has one. */
+  defaultBackend?: Route;
   issues: ConfigIssue[];
   ignored: IgnoredIngress[];
 }
 
-/** Compiles every served Ingress into one immutable table. Pure: same input, same table. */
-export function compileRoutes(resources: ResourceSet, options: CompileOptions): CompiledRoutes {
+/**
+ * Served Ingresses (and their ingress-nginx annotations) → routes of the one route
+ * model. Pure: same input, same routes.
+ */
+export function translateIngresses(resources: ResourceSet, options: TranslateOptions): TranslatedIngresses {
   const issues: ConfigIssue[] = [];
   const ignored: IgnoredIngress[] = [];
+  const routes: Route[] = [];
+  let defaultBackend: Route | undefined;
   const services = new Map(resources.services.map((s) => [`${s.namespace}/${s.name}`, s]));
-
   const classes = servedClasses(resources, options.ingressClass);
   const isTlsHost = options.isTlsHost ?? (() => false);
-
-  const exactHosts = new Map<string, PathMatcher>();
-  const wildcardHosts = new Map<string, PathMatcher>();
-  const anyHost = new PathMatcher();
-  let defaultBackend: Route | undefined;
   const resolved = new Map<string, BackendRef | string>();
 
-  const issue = (ing: Loaded<"Ingress">, severity: ConfigIssue["severity"], code: string, path: (string | number)[], message: string): void => {
-    issues.push({ severity, code, message, field: fieldPath(path), resource: ing.id, ...ing.locate(path) });
-  };
-
   for (const ing of byPrecedence(resources.ingresses)) {
-    const spec = ing.object.spec ?? {};
     if (!isServedIngress(ing, classes)) {
-      const cls = ingressClassOf(ing);
       ignored.push({
         ingress: `${ing.namespace}/${ing.name}`,
-        reason: `ingress class "${cls}" is not served here (serving: ${[...classes].join(", ")})`,
+        reason: `ingress class "${ingressClassOf(ing)}" is not served here (serving: ${[...classes].join(", ")})`,
         source: ing.source,
       });
       continue;
     }
-    const ingressName = `${ing.namespace}/${ing.name}`;
-    const annotations = ing.object.metadata?.annotations ?? {};
-    const sslRedirect = annotations[SSL_REDIRECT] !== "false";
-    const forceSslRedirect = annotations[FORCE_SSL_REDIRECT] === "true";
+    const spec = ing.object.spec ?? {};
+    const issue = (severity: ConfigIssue["severity"], code: string, path: (string | number)[], message: string): void => {
+      issues.push({ severity, code, message, field: fieldPath(path), resource: ing.id, ...ing.locate(path) });
+    };
+    // Values were checked by validation: an Ingress with a bad one never gets here.
+    const { settings } = readNginxSettings(ing.object.metadata?.annotations);
     const resolve = (backend: IngressBackend, at: (string | number)[]): BackendRef | undefined => {
       // Many paths name the same backend: resolve each (namespace, service, port) once.
       const port = backend.service?.port;
@@ -88,34 +64,23 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
       let ref = resolved.get(cacheKey);
       if (ref === undefined) resolved.set(cacheKey, (ref = resolveBackend(ing, backend, services)));
       if (typeof ref === "string") {
-        issue(ing, "error", "unknown-port", [...at, "service", "port"], ref);
+        issue("error", "unknown-port", [...at, "service", "port"], ref);
         return undefined;
       }
       if (!services.has(`${ref.namespace}/${ref.service}`)) {
-        issue(ing, "warning", "unknown-service", [...at, "service", "name"], `Service ${ref.namespace}/${ref.service} is not defined; requests to it get 503 until it is`);
+        issue("warning", "unknown-service", [...at, "service", "name"], `Service ${ref.namespace}/${ref.service} is not defined; requests to it get 503 until it is`);
       }
       return ref;
     };
 
     (spec.rules ?? []).forEach((rule, i) => {
       const host = rule.host ?? null;
-      // ingress-nginx: a TLS host's plain-HTTP requests are redirected unless this Ingress
-      // says ssl-redirect "false"; force-ssl-redirect redirects even without TLS.
-      const redirect = forceSslRedirect || (host !== null && sslRedirect && isTlsHost(host));
-      let matcher: PathMatcher;
-      if (host === null) matcher = anyHost;
-      else if (host.startsWith("*.")) matcher = getOrCreate(wildcardHosts, host.slice(2));
-      else matcher = getOrCreate(exactHosts, host);
       (rule.http?.paths ?? []).forEach((p, j) => {
         const at = ["spec", "rules", i, "http", "paths", j];
         const backend = resolve(p.backend, [...at, "backend"]);
         if (!backend) return;
-        const route = new CompiledRoute(host, p.path || "/", p.pathType as PathType, backend, ingressName, redirect, () => ing.locate(at));
-        const winner = matcher.add(route);
-        if (winner) {
-          issue(ing, "warning", "duplicate-path", [...at, "path"],
-            `${host ?? "*"} ${route.path} (${route.pathType}) is already routed by Ingress ${winner.ingress} at ${winner.source.file}:${winner.source.line}, which takes precedence; this path is not served`);
-        }
+        const match: RouteMatch = { host, path: p.path || "/", pathType: pathTypeOf(p.pathType) };
+        routes.push(ingressRoute(ing, at, match, filtersFor(settings, host, isTlsHost), backend));
       });
     });
 
@@ -123,34 +88,62 @@ export function compileRoutes(resources: ResourceSet, options: CompileOptions): 
       const at = ["spec", "defaultBackend"];
       const backend = resolve(spec.defaultBackend, at);
       if (backend && defaultBackend) {
-        issue(ing, "warning", "duplicate-default-backend", at,
-          `a default backend is already set by Ingress ${defaultBackend.ingress} at ${defaultBackend.source.file}:${defaultBackend.source.line}, which takes precedence`);
+        issue("warning", "duplicate-default-backend", at,
+          `a default backend is already set by Ingress ${defaultBackend.origin.name} at ${defaultBackend.origin.source.file}:${defaultBackend.origin.source.line}, which takes precedence`);
       } else if (backend) {
-        defaultBackend = new CompiledRoute(null, "/", "Prefix", backend, ingressName, false, () => ing.locate(at));
+        defaultBackend = ingressRoute(ing, at, { host: null, path: "/", pathType: "Prefix" }, [], backend);
       }
     }
   }
+  return { routes, ...(defaultBackend ? { defaultBackend } : {}), issues, ignored };
+}
 
-  return {
-    table: new RouteTable(exactHosts, wildcardHosts, anyHost.size > 0 ? anyHost : undefined, defaultBackend),
-    issues,
-    ignored,
-  };
+/** ImplementationSpecific is served as Prefix. */
+function pathTypeOf(pathType: string): PathType {
+  return pathType === "Exact" ? "Exact" : "Prefix";
 }
 
 /**
- * Older creationTimestamp first (resources without one count as newest), then file
- * path, then document order — the order conflicts are settled in.
+ * The filters an Ingress's annotations give each of its paths, in the order nginx's
+ * phases would run them: redirects first (rewrite phase), then access, then what
+ * shapes the upstream request.
  */
-export function byPrecedence(ingresses: readonly Loaded<"Ingress">[]): Loaded<"Ingress">[] {
-  const time = (i: Loaded<"Ingress">): number => {
-    const t = i.object.metadata?.creationTimestamp;
-    const ms = t ? Date.parse(t) : NaN;
-    return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
-  };
-  return [...ingresses].sort(
-    (a, b) => time(a) - time(b) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.docIndex - b.docIndex,
-  );
+function filtersFor(settings: NginxSettings, host: string | null, isTlsHost: (host: string) => boolean): Filter[] {
+  const filters: Filter[] = [];
+  // ingress-nginx: a TLS host's plain-HTTP requests are redirected unless ssl-redirect is
+  // "false"; force-ssl-redirect redirects even without TLS.
+  if (settings.forceSslRedirect || (host !== null && settings.sslRedirect && isTlsHost(host))) filters.push({ type: "httpsRedirect" });
+  return filters;
+}
+
+function ingressRoute(ing: Loaded<"Ingress">, at: (string | number)[], match: RouteMatch, filters: Filter[], backend: BackendRef): Route {
+  return { match, filters, backends: [{ backend, weight: 1 }], origin: new IngressOrigin(ing, at) };
+}
+
+/** An Ingress route's origin; its source position is looked up only when shown (a positional parse costs). */
+class IngressOrigin implements RouteOrigin {
+  readonly kind = "Ingress";
+  readonly name: string;
+  readonly resource: string;
+  readonly field: string;
+  private located: SourceLocation | undefined;
+  constructor(
+    private readonly ing: Loaded<"Ingress">,
+    private readonly at: (string | number)[],
+  ) {
+    this.name = `${ing.namespace}/${ing.name}`;
+    this.resource = ing.id;
+    this.field = fieldPath(at);
+  }
+  get source(): SourceLocation {
+    return (this.located ??= this.ing.locate(this.at));
+  }
+  locate(below: readonly (string | number)[]): SourceLocation {
+    return this.ing.locate([...this.at, ...below]);
+  }
+  toJSON(): object {
+    return { kind: this.kind, name: this.name, field: this.field, source: this.source };
+  }
 }
 
 /** A backend's key, with a named Service port resolved to its number; an error message if the port does not exist. */
@@ -171,30 +164,4 @@ function resolveBackend(ing: Loaded<"Ingress">, backend: IngressBackend, service
     if (found) port = found.port;
   }
   return { key: backendKey(namespace, svcRef.name, port), namespace, service: svcRef.name, port };
-}
-
-/** A route whose source position is looked up only when shown (it costs a positional parse). */
-class CompiledRoute implements Route {
-  private located: SourceLocation | undefined;
-  constructor(
-    readonly host: string | null,
-    readonly path: string,
-    readonly pathType: PathType,
-    readonly backend: BackendRef,
-    readonly ingress: string,
-    readonly redirectToHttps: boolean,
-    private readonly locate: () => SourceLocation,
-  ) {}
-  get source(): SourceLocation {
-    return (this.located ??= this.locate());
-  }
-  toJSON(): object {
-    return { host: this.host, path: this.path, pathType: this.pathType, backend: this.backend, ingress: this.ingress, redirectToHttps: this.redirectToHttps, source: this.source };
-  }
-}
-
-function getOrCreate(map: Map<string, PathMatcher>, key: string): PathMatcher {
-  let m = map.get(key);
-  if (!m) map.set(key, (m = new PathMatcher()));
-  return m;
 }

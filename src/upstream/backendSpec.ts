@@ -2,7 +2,7 @@ import type { ServicePort } from "kubernetes-types/core/v1.js";
 import type { Loaded, ResourceSet } from "../config/resources.js";
 import { ANNOTATIONS, parseDuration } from "../config/annotations.js";
 import { fieldPath, type ConfigIssue } from "../model/issues.js";
-import type { BackendRef } from "../routing/route.js";
+import type { BackendRef } from "../model/backendKey.js";
 
 /** One upstream address. `host` is an IP, or a DNS name (ExternalName) resolved at connect time. */
 export interface EndpointAddress {

@@ -1,0 +1,47 @@
+import type { Filter, Route, WeightedBackend } from "./route.js";
+
+/**
+ * One line per filter, for `routes --explain`, `/api/config` and the dashboard. Never
+ * the filter's data as is: a basic-auth filter holds password hashes.
+ */
+export function describeFilter(f: Filter): string {
+  switch (f.type) {
+    case "httpsRedirect":
+      return "httpsRedirect: plain-HTTP requests get 308 to HTTPS";
+    case "redirect":
+      return `redirect: ${f.code} to ${f.location ?? `host ${f.host}`}${f.onlyPath ? ` (only ${f.onlyPath})` : ""}`;
+    case "accessList":
+      return `accessList: ${f.allow.length > 0 ? `allow ${f.allow.join(", ")}` : "allow all"}${f.deny.length > 0 ? `; deny ${f.deny.join(", ")}` : ""} (else 403)`;
+    case "basicAuth":
+      return `basicAuth: realm "${f.realm}", ${Object.keys(f.users).length} user(s) from Secret ${f.secret} (else 401)`;
+    case "rateLimit": {
+      const limits = [f.rps !== undefined ? `${f.rps} req/s` : "", f.rpm !== undefined ? `${f.rpm} req/min` : "", f.connections !== undefined ? `${f.connections} connections` : ""].filter(Boolean);
+      return `rateLimit: ${limits.join(", ")} per client${f.exempt.length > 0 ? `, except ${f.exempt.join(", ")}` : ""} (else ${f.status})`;
+    }
+    case "cors":
+      return `cors: origins ${f.allowOrigins.join(", ")}; methods ${f.allowMethods}${f.allowCredentials ? "; credentials" : ""}`;
+    case "bodyLimit":
+      return `bodyLimit: ${f.maxBytes} bytes (else 413)`;
+    case "rewrite":
+      return `rewrite: ${f.pattern} → ${f.target}`;
+    case "requestHeaders":
+      return `requestHeaders: ${f.set.map(([n, v]) => `${n}: ${v}`).join(", ")}`;
+    case "timeouts":
+      return `timeouts: ${[f.connectMs !== undefined ? `connect ${f.connectMs} ms` : "", f.sendMs !== undefined ? `send ${f.sendMs} ms` : "", f.readMs !== undefined ? `read ${f.readMs} ms` : ""].filter(Boolean).join(", ")}`;
+  }
+}
+
+/** `ns/svc:80` or `ns/svc:80 (weight 90), ns/canary:80 (canary, weight 10)`. */
+export function describeBackends(backends: readonly WeightedBackend[]): string {
+  if (backends.length === 1 && !backends[0]!.canary) return backends[0]!.backend.key;
+  return backends.map((b) => `${b.backend.key} (${b.canary ? "canary, " : ""}weight ${b.weight})`).join(", ");
+}
+
+/** The conditions beyond host and path (canary by header or cookie), or "". */
+export function describeConditions(route: Route): string {
+  const parts = [
+    ...(route.match.headers ?? []).map((h) => `header ${h.name} ${h.type === "Exact" ? "=" : "~"} ${h.value}`),
+    ...(route.match.cookies ?? []).map((c) => `cookie ${c.name} = ${c.value}`),
+  ];
+  return parts.join(" and ");
+}

@@ -1,0 +1,14 @@
+import type { Filter, Route } from "../../model/route.js";
+import type { Exchange } from "../exchange.js";
+
+/** What a filter step may need of the front end that runs it. */
+export interface FilterEnv {
+  /** The HTTPS port plain-HTTP requests are redirected to; undefined on the HTTPS front end. */
+  httpsPort: number | undefined;
+}
+
+/** One filter, ready to run: true when it answered the request (the steps after it do not run). */
+export type FilterStep = (x: Exchange, env: FilterEnv) => boolean;
+
+/** Builds a filter's step once per route and configuration (compile regexes, parse CIDRs there, not per request). */
+export type StepBuilder<F extends Filter> = (filter: F, route: Route) => FilterStep;

@@ -1,0 +1,52 @@
+import type { Filter, Route } from "../../model/route.js";
+import type { Exchange } from "../exchange.js";
+import { accessListStep } from "./accessList.js";
+import { basicAuthStep } from "./basicAuth.js";
+import { bodyLimitStep } from "./bodyLimit.js";
+import { corsStep } from "./cors.js";
+import type { FilterEnv, FilterStep, StepBuilder } from "./filterStep.js";
+import { httpsRedirectStep } from "./httpsRedirect.js";
+import { rateLimitStep } from "./rateLimit.js";
+import { redirectStep } from "./redirect.js";
+import { requestHeadersStep } from "./requestHeaders.js";
+import { rewriteStep } from "./rewrite.js";
+import { timeoutsStep } from "./timeouts.js";
+
+/** One step builder per filter type: the only place the proxy learns what a filter does. */
+const BUILDERS: { [T in Filter["type"]]: StepBuilder<Extract<Filter, { type: T }>> } = {
+  httpsRedirect: httpsRedirectStep,
+  redirect: redirectStep,
+  accessList: accessListStep,
+  basicAuth: basicAuthStep,
+  rateLimit: rateLimitStep,
+  cors: corsStep,
+  bodyLimit: bodyLimitStep,
+  rewrite: rewriteStep,
+  requestHeaders: requestHeadersStep,
+  timeouts: timeoutsStep,
+};
+
+const NONE: readonly FilterStep[] = [];
+
+/**
+ * A route's steps, built on its first request and kept as long as the route (a
+ * configuration generation) lives. A route without filters costs nothing here.
+ */
+const built = new WeakMap<Route, readonly FilterStep[]>();
+
+export function stepsFor(route: Route): readonly FilterStep[] {
+  if (route.filters.length === 0) return NONE;
+  let steps = built.get(route);
+  if (!steps) {
+    steps = route.filters.map((f) => (BUILDERS[f.type] as StepBuilder<Filter>)(f, route));
+    built.set(route, steps);
+  }
+  return steps;
+}
+
+/** Runs the route's filters in order; true when one of them answered the request. */
+export function runFilters(x: Exchange, route: Route, env: FilterEnv): boolean {
+  const steps = stepsFor(route);
+  for (let i = 0; i < steps.length; i++) if (steps[i]!(x, env)) return true;
+  return false;
+}

@@ -1,0 +1,66 @@
+import type { Route, WeightedBackend } from "../model/route.js";
+import type { RequestFacts } from "../routing/requestFacts.js";
+import type { Snapshot } from "../snapshot/snapshot.js";
+import type { ServicePool } from "../upstream/servicePool.js";
+import type { IncomingMessage } from "node:http";
+
+/** The Service pool a request goes to, or why there is none. */
+export type Target = { pool: ServicePool; backend: string } | { status: number; detail: string; backend?: string };
+
+/** A route's backend: the only one, or one drawn by weight (a canary's share). */
+export function chooseBackend(route: Route, random: () => number = Math.random): WeightedBackend {
+  const backends = route.backends;
+  if (backends.length === 1) return backends[0]!;
+  let total = 0;
+  for (const b of backends) total += b.weight;
+  let draw = random() * total;
+  for (const b of backends) {
+    if (draw < b.weight) return b;
+    draw -= b.weight;
+  }
+  return backends[backends.length - 1]!;
+}
+
+/** Route → backend → pool; 503 when the backend names a Service port that does not exist. */
+export function targetOf(snapshot: Snapshot, route: Route): Target {
+  const { backend } = chooseBackend(route);
+  const pool = snapshot.pools.get(backend.key);
+  if (!pool) return { status: 503, detail: `Service ${backend.namespace}/${backend.service} port ${backend.port} is not defined`, backend: backend.key };
+  return { pool, backend: backend.key };
+}
+
+/** The 503 of a pool with no endpoint to offer, with Retry-After when some are only out for now. */
+export function noEndpoint(pool: ServicePool): { status: number; detail: string; headers?: Record<string, string> } {
+  if (pool.endpoints.length === 0) return { status: 503, detail: `Service ${pool.key} has no ready endpoints` };
+  return {
+    status: 503,
+    detail: `every endpoint of Service ${pool.key} is out of rotation (failing health checks)`,
+    headers: { "retry-after": String(pool.retryAfterSeconds()) },
+  };
+}
+
+/** Headers and cookies of a request, for routes with conditions (canaries); cookies parsed only if asked. */
+export class IncomingFacts implements RequestFacts {
+  private cookies: Map<string, string> | undefined;
+  constructor(private readonly req: IncomingMessage) {}
+  header(name: string): string | undefined {
+    const v = this.req.headers[name];
+    return Array.isArray(v) ? v.join(", ") : v;
+  }
+  cookie(name: string): string | undefined {
+    return (this.cookies ??= parseCookies(this.req.headers.cookie)).get(name);
+  }
+}
+
+/** `a=1; b=2` → a map; the first of a repeated name wins, as nginx's `$cookie_` reads it. */
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!header) return out;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq === -1) continue;
+    const name = part.slice(0, eq).trim();
+    if (name !== "" && !out.has(name)) out.set(name, part.slice(eq + 1).trim());
+  }
+  return out;
+}

@@ -1,0 +1,168 @@
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import type { Duplex } from "node:stream";
+import { relay } from "../net/relay.js";
+import { originForm, requestPath } from "../routing/requestPath.js";
+import { accessRecord } from "./accessRecord.js";
+import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
+import { rawError } from "./errorResponse.js";
+import type { Exchange } from "./exchange.js";
+import type { FilterEnv } from "./filters/filterStep.js";
+import { runFilters } from "./filters/pipeline.js";
+import { replaceHeaders, hasDuplicateHost, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
+import type { FrontendOptions } from "./httpFrontend.js";
+import { framingRefusal } from "./requestFraming.js";
+import { IncomingFacts, noEndpoint, targetOf } from "./target.js";
+import { classify } from "./upstreamError.js";
+
+/**
+ * WebSocket upgrades: routed, filtered (access rules, auth, limits apply to them as to
+ * any request) and dispatched like requests, then relayed as a tunnel. Anything else
+ * asking to upgrade is served as the plain request it also is (see declinedUpgrade).
+ */
+export class UpgradeHandler {
+  private readonly tunnels = new Set<Duplex>();
+
+  constructor(
+    private readonly options: FrontendOptions,
+    private readonly forwardedInfo: (req: IncomingMessage) => ForwardedInfo,
+    private readonly env: FilterEnv,
+  ) {}
+
+  get openTunnels(): number {
+    return this.tunnels.size;
+  }
+
+  closeTunnels(): void {
+    for (const t of this.tunnels) t.destroy();
+  }
+
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const refusal = framingRefusal(req);
+    if (refusal) {
+      rawError(socket, refusal.status, refusal.detail, this.forwardedInfo(req).requestId);
+      return;
+    }
+    if (!isWebSocketUpgrade(req)) {
+      serveWithoutUpgrade(req, socket, head);
+      return;
+    }
+    socket.on("error", () => socket.destroy());
+    const snapshot = this.options.snapshots.current;
+    const x = this.exchange(req, socket);
+    if (hasDuplicateHost(req.rawHeaders)) {
+      rawError(socket, 400, "more than one Host header", x.fwd.requestId);
+      return;
+    }
+    const route = snapshot.routes.lookup(req.headers.host, x.path, new IncomingFacts(req));
+    if (!route) {
+      rawError(socket, 404, `no route for host "${req.headers.host ?? ""}" and path "${x.path}"`, x.fwd.requestId);
+      return;
+    }
+    x.route = route;
+    x.routeHost = route.match.host ?? "*";
+    if (runFilters(x, route, this.env)) {
+      this.options.accessLog("info", accessRecord(x, x.status ?? 0));
+      return;
+    }
+    const target = targetOf(snapshot, route);
+    if ("status" in target) {
+      rawError(socket, target.status, target.detail, x.fwd.requestId);
+      return;
+    }
+    const { pool } = target;
+    x.backend = target.backend;
+    const endpoint = pool.pick({ clientIp: x.fwd.client });
+    if (!endpoint) {
+      const none = noEndpoint(pool);
+      rawError(socket, none.status, none.detail, x.fwd.requestId);
+      return;
+    }
+    x.upstream = endpoint.address;
+    const abort = new AbortController();
+    socket.once("close", () => abort.abort());
+    const headers = upstreamRequestHeaders(req, x.fwd);
+    endpoint.dispatcher
+      .upgrade({
+        path: x.upstreamTarget,
+        method: req.method ?? "GET",
+        headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
+        protocol: String(req.headers.upgrade ?? "websocket"),
+        signal: abort.signal,
+        responseHeaders: "raw",
+      })
+      .then(({ headers: raw, socket: upstream }) => {
+        pool.reportSuccess(endpoint);
+        let response = "HTTP/1.1 101 Switching Protocols\r\n";
+        const pairs = raw as unknown as (Buffer | string)[];
+        for (let i = 0; i + 1 < pairs.length; i += 2) {
+          const name = String(pairs[i]);
+          if (name.toLowerCase() === "server") continue;
+          response += `${name}: ${String(pairs[i + 1])}\r\n`;
+        }
+        response += `${rawHeaderLines(x.responseHeaders)}Server: ingressd\r\n\r\n`;
+        if (socket.destroyed) {
+          upstream.destroy();
+          return;
+        }
+        socket.write(response);
+        if (head.length > 0) upstream.write(head);
+        this.tunnel(socket, upstream);
+        this.options.observer?.request({ host: x.routeHost, service: target.backend, status: 101, durationMs: 0, bytes: 0 });
+        this.options.accessLog("info", accessRecord(x, 101));
+      })
+      .catch((err: Error) => {
+        const failure = classify(err);
+        if (failure.passive) pool.reportFailure(endpoint, failure.code);
+        if (failure.connection) this.options.observer?.connectError(pool.key, endpoint.address);
+        if (socket.destroyed) return;
+        rawError(socket, failure.status, `upstream ${target.backend} did not accept the upgrade (${failure.description})`, x.fwd.requestId);
+        x.error = failure.code;
+        this.options.accessLog("warn", accessRecord(x, failure.status));
+      });
+  }
+
+  private exchange(req: IncomingMessage, socket: Duplex): Exchange & { status?: number } {
+    const x: Exchange & { status?: number } = {
+      req,
+      start: performance.now(),
+      fwd: this.forwardedInfo(req),
+      path: requestPath(req.url),
+      bytes: 0,
+      routeHost: "_unmatched",
+      upstreamTarget: originForm(req.url),
+      reply: (status, headers, body) => {
+        x.status = status;
+        const length = Buffer.byteLength(body);
+        const all = { ...x.responseHeaders, ...headers, "content-length": length, "x-request-id": x.fwd.requestId };
+        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nServer: ingressd\r\nDate: ${new Date().toUTCString()}\r\n${rawHeaderLines(all)}Connection: close\r\n\r\n${body}`);
+        x.bytes += length;
+      },
+    };
+    return x;
+  }
+
+  /**
+   * Relays the upgraded connection as the L4 listeners do: a close on one side reaches the
+   * other only after the bytes before it are written (a final WebSocket frame sent just
+   * before the upstream closes arrives whole).
+   */
+  private tunnel(client: Duplex, upstream: Duplex): void {
+    this.tunnels.add(client);
+    client.once("close", () => {
+      upstream.destroy(); // nothing more can reach the client: whatever the upstream still sends is moot
+      this.tunnels.delete(client);
+    });
+    relay(client, upstream);
+  }
+}
+
+/** `Name: value\r\n` lines; a list value gives one line per item (Set-Cookie). */
+function rawHeaderLines(headers: OutgoingHttpHeaders | undefined): string {
+  let out = "";
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    for (const item of Array.isArray(v) ? v : [v]) out += `${name}: ${String(item)}\r\n`;
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+import type { Route } from "../model/route.js";
+import { PathMatcher } from "./pathMatcher.js";
+import { RouteTable } from "./routeTable.js";
+
+/** A route left out because an earlier one holds the same match. */
+export interface RouteConflict {
+  route: Route;
+  winner: Route;
+}
+
+/**
+ * Routes (in precedence order) → the immutable lookup table: an exact-host map, a
+ * wildcard map keyed by the parent domain, and the rules without host.
+ */
+export function buildRouteTable(routes: readonly Route[], defaultBackend?: Route): { table: RouteTable; conflicts: RouteConflict[] } {
+  const exactHosts = new Map<string, PathMatcher>();
+  const wildcardHosts = new Map<string, PathMatcher>();
+  const anyHost = new PathMatcher();
+  const conflicts: RouteConflict[] = [];
+  for (const route of routes) {
+    const host = route.match.host;
+    let matcher: PathMatcher;
+    if (host === null) matcher = anyHost;
+    else if (host.startsWith("*.")) matcher = getOrCreate(wildcardHosts, host.slice(2));
+    else matcher = getOrCreate(exactHosts, host);
+    const winner = matcher.add(route);
+    if (winner) conflicts.push({ route, winner });
+  }
+  return { table: new RouteTable(exactHosts, wildcardHosts, anyHost.size > 0 ? anyHost : undefined, defaultBackend), conflicts };
+}
+
+function getOrCreate(map: Map<string, PathMatcher>, key: string): PathMatcher {
+  let m = map.get(key);
+  if (!m) map.set(key, (m = new PathMatcher()));
+  return m;
+}
