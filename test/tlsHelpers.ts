@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from "node:tls";
 import pino from "pino";
 import { emptySnapshot } from "../src/snapshot/snapshot.js";
-import { CertificateSelector, type CertificateSelectorOptions } from "../src/tls/certificateSelector.js";
+import { CertificateSelector, type CertificateSelectorOptions } from "../src/proxy/certificateSelector.js";
 import { TlsTable } from "../src/tls/tlsTable.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);

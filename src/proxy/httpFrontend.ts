@@ -1,39 +1,23 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import type { AccessLog, RequestObserver } from "../model/observers.js";
 import { peerAddress } from "../net/peerAddress.js";
 import { originForm, requestPath } from "../routing/requestPath.js";
-import type { SnapshotSource } from "../snapshot/snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { accessRecord } from "./accessRecord.js";
-import type { ClientAddressResolver } from "./clientAddress.js";
 import { watchBodyStall } from "./clientBodyTimeout.js";
 import { errorBody } from "./errorResponse.js";
 import type { Exchange } from "./exchange.js";
 import type { FilterEnv } from "./filters/filterStep.js";
 import { runFilters } from "./filters/pipeline.js";
 import { ForwardHandler, hasRequestBody } from "./forward.js";
+import type { FrontendOptions } from "./frontendOptions.js";
 import { hasDuplicateHost, replaceHeaders, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 import { framingRefusal } from "./requestFraming.js";
 import { IncomingFacts, noEndpoint, targetOf } from "./target.js";
 import { UpgradeHandler } from "./upgrades.js";
 import { classify, mayResend, type UpstreamFailure } from "./upstreamError.js";
-
-export interface FrontendOptions {
-  snapshots: SnapshotSource;
-  /** Access log: one line per request. */
-  accessLog: AccessLog;
-  proto: "http" | "https";
-  clientAddress: ClientAddressResolver;
-  /** How long to hold a request while every endpoint refuses (`--upstream-try-duration`); 0 = not at all. */
-  tryDurationMs: number;
-  /** Metrics: told of every answered request and every failed upstream connection. */
-  observer?: RequestObserver;
-  /** The longest a client may send nothing of a request body (nginx's client_body_timeout). */
-  clientBodyTimeoutMs: number;
-}
 
 /** Where plain-HTTP requests of TLS hosts are sent: the HTTPS port clients reach. */
 export interface RedirectTarget {
@@ -46,6 +30,8 @@ const CLOSE_CONNECTION = { connection: "close" };
 
 /** How often a held request tries again (Caddy's lb_try_interval). */
 const HOLD_RETRY_MS = 250;
+
+export type { FrontendOptions };
 
 /** An exchange with a ServerResponse: an ordinary request. */
 interface RequestExchange extends Exchange {

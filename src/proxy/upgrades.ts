@@ -9,7 +9,7 @@ import type { Exchange } from "./exchange.js";
 import type { FilterEnv } from "./filters/filterStep.js";
 import { runFilters } from "./filters/pipeline.js";
 import { replaceHeaders, hasDuplicateHost, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
-import type { FrontendOptions } from "./httpFrontend.js";
+import type { FrontendOptions } from "./frontendOptions.js";
 import { framingRefusal } from "./requestFraming.js";
 import { IncomingFacts, noEndpoint, targetOf } from "./target.js";
 import { classify } from "./upstreamError.js";

@@ -18,7 +18,7 @@ import { L4Listeners } from "../l4/listeners.js";
 import type { L4ListenerSpec } from "../l4/plan.js";
 import { createAccessLog } from "../telemetry/log.js";
 import { Runtime } from "../snapshot/runtime.js";
-import { CertificateSelector, type DefaultContextOptions } from "../tls/certificateSelector.js";
+import { CertificateSelector, type DefaultContextOptions } from "../proxy/certificateSelector.js";
 
 export interface IngressdOptions {
   rules: string[];

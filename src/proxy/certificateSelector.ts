@@ -3,10 +3,10 @@ import { createSecureContext, type SecureContext } from "node:tls";
 import type { Logger } from "pino";
 import type { SnapshotSource } from "../snapshot/snapshot.js";
 import { checkCertificatePair } from "../config/certificates.js";
-import { defaultKeyTypeLast, type KeyTypePreference } from "./defaultKeyTypeLast.js";
-import { LocalCa } from "./localCa.js";
-import { LruMap } from "./lruMap.js";
-import { TokenBucket } from "./tokenBucket.js";
+import { defaultKeyTypeLast, type KeyTypePreference } from "../tls/defaultKeyTypeLast.js";
+import { LocalCa } from "../tls/localCa.js";
+import { LruMap } from "../tls/lruMap.js";
+import { TokenBucket } from "../tls/tokenBucket.js";
 
 export interface CertificateSelectorOptions {
   snapshots: SnapshotSource;
