@@ -1,10 +1,16 @@
 import type { IngressBackend } from "kubernetes-types/networking/v1.js";
 import type { Loaded, ResourceSet } from "../config/resources.js";
-import { readNginxSettings, type NginxSettings } from "../config/nginx/settings.js";
+import { readNginxSettings } from "../config/nginx/settings.js";
 import { backendKey, type BackendRef } from "../model/backendKey.js";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
 import type { Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
 import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
+import { accessFilters } from "./nginx/access.js";
+import { corsFilters } from "./nginx/cors.js";
+import { httpsRedirectFilters } from "./nginx/httpsRedirect.js";
+import { bodyLimitFilters, rateLimitFilters, timeoutFilters } from "./nginx/limits.js";
+import { appRootFilters, redirectFilters, requestHeaderFilters, rewriteFilters } from "./nginx/rewrite.js";
+import type { RouteContext } from "./nginx/routeContext.js";
 
 export interface TranslateOptions {
   /** The class this instance serves (`--ingress-class`). */
@@ -52,6 +58,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       continue;
     }
     const spec = ing.object.spec ?? {};
+    const ingressName = `${ing.namespace}/${ing.name}`;
     const issue = (severity: ConfigIssue["severity"], code: string, path: (string | number)[], message: string): void => {
       issues.push({ severity, code, message, field: fieldPath(path), resource: ing.id, ...ing.locate(path) });
     };
@@ -79,8 +86,10 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
         const at = ["spec", "rules", i, "http", "paths", j];
         const backend = resolve(p.backend, [...at, "backend"]);
         if (!backend) return;
-        const match: RouteMatch = { host, path: p.path || "/", pathType: pathTypeOf(p.pathType) };
-        routes.push(ingressRoute(ing, at, match, filtersFor(settings, host, isTlsHost), backend));
+        const path = p.path || "/";
+        const match: RouteMatch = { host, path, pathType: pathTypeOf(p.pathType) };
+        const ctx: RouteContext = { ing, ingress: ingressName, host, path, at, settings, resources, isTlsHost, issue };
+        routes.push(ingressRoute(ing, at, match, filtersFor(ctx), backend));
       });
     });
 
@@ -105,15 +114,24 @@ function pathTypeOf(pathType: string): PathType {
 
 /**
  * The filters an Ingress's annotations give each of its paths, in the order nginx's
- * phases would run them: redirects first (rewrite phase), then access, then what
- * shapes the upstream request.
+ * phases run them for an ingress-nginx location: the server's app-root redirect; in the
+ * rewrite phase the CORS preflight, the configured redirect, the rewrite and the HTTPS
+ * redirect; then limits (pre-access); then allow/deny and auth (access); then what
+ * shapes the upstream request (body size, headers, timeouts).
  */
-function filtersFor(settings: NginxSettings, host: string | null, isTlsHost: (host: string) => boolean): Filter[] {
-  const filters: Filter[] = [];
-  // ingress-nginx: a TLS host's plain-HTTP requests are redirected unless ssl-redirect is
-  // "false"; force-ssl-redirect redirects even without TLS.
-  if (settings.forceSslRedirect || (host !== null && settings.sslRedirect && isTlsHost(host))) filters.push({ type: "httpsRedirect" });
-  return filters;
+function filtersFor(ctx: RouteContext): Filter[] {
+  return [
+    ...appRootFilters(ctx),
+    ...corsFilters(ctx),
+    ...redirectFilters(ctx),
+    ...rewriteFilters(ctx),
+    ...httpsRedirectFilters(ctx),
+    ...rateLimitFilters(ctx),
+    ...accessFilters(ctx),
+    ...bodyLimitFilters(ctx),
+    ...requestHeaderFilters(ctx),
+    ...timeoutFilters(ctx),
+  ];
 }
 
 function ingressRoute(ing: Loaded<"Ingress">, at: (string | number)[], match: RouteMatch, filters: Filter[], backend: BackendRef): Route {
