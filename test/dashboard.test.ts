@@ -92,4 +92,21 @@ describe("dashboard in a real browser", () => {
     await expect.poll(() => page.locator("#routes tr").count()).toBe(11);
     await page.close();
   });
+
+  it("shows each route's filters, and an unsupported annotation as a warning with its line", async () => {
+    const annotated = ingressYaml("secure", "secure.localhost", [{ path: "/", service: "web" }]).replace(
+      "metadata:\n  name: secure\n",
+      'metadata:\n  name: secure\n  annotations:\n    nginx.ingress.kubernetes.io/force-ssl-redirect: "true"\n    nginx.ingress.kubernetes.io/configuration-snippet: "more_set_headers X: y;"\n',
+    );
+    const reloaded = nextReload(proxy, (s) => s.routes.lookup("secure.localhost", "/") !== undefined);
+    await rules.write("secure.yaml", annotated);
+    await reloaded;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${proxy.admin}/`);
+    const row = page.locator("#routes tr", { hasText: "secure.localhost" });
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain("httpsRedirect: plain-HTTP requests get 308 to HTTPS");
+    expect(await page.locator("#routes tr", { hasText: "web.localhost" }).locator("td.filters").textContent()).toBe("none");
+    expect(await page.locator("#issues").textContent()).toMatch(/secure\.yaml:\d+:\d+: warning: nginx\.ingress\.kubernetes\.io\/configuration-snippet is raw nginx configuration, which ingressd never executes/);
+    await page.close();
+  });
 });

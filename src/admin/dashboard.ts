@@ -29,6 +29,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   .dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; margin-right: 4px; }
   .up { background: var(--ok); } .down { background: var(--bad); } .pending { background: var(--warn); }
   .ep { white-space: nowrap; margin-right: 10px; }
+  .filters { font-size: 12px; }
   .error { color: var(--bad); } .warning { color: var(--warn); } .ok { color: var(--ok); } .muted { color: var(--muted); }
   .issues li { margin: 2px 0; }
   input[type=search] { padding: 4px 8px; width: 260px; border: 1px solid var(--line); border-radius: 6px; }
@@ -52,7 +53,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section>
     <h2>Routes <input type="search" id="filter" placeholder="filter hosts, paths, services"></h2>
     <table>
-      <thead><tr><th>Host</th><th>Path</th><th>Type</th><th>Service</th><th>Endpoints</th><th class="num">req/s</th><th class="num">5xx/s</th><th>Source</th></tr></thead>
+      <thead><tr><th>Host</th><th>Path</th><th>Type</th><th>Service</th><th>Filters</th><th>Endpoints</th><th class="num">req/s</th><th class="num">5xx/s</th><th>Source</th></tr></thead>
       <tbody id="routes"></tbody>
     </table>
   </section>
@@ -110,14 +111,16 @@ function render() {
     const paths = config.hosts[host].filter((r) => !filter || (host + " " + r.path + " " + r.backend).toLowerCase().includes(filter));
     paths.forEach((r, i) => {
       const eps = r.endpoints.length ? r.endpoints.map((a) => {
-        const h = health.get(r.backend + "|" + a);
+        const h = (r.backends || [{ backend: r.backend }]).map((b) => health.get(b.backend + "|" + a)).find(Boolean);
         const state = !h ? "pending" : h.inRotation ? "up" : "down";
         return el("span", { class: "ep mono", title: h ? "passive: " + JSON.stringify(h.passive) + ", active: " + h.active : "" }, el("span", { class: "dot " + state }), a);
       }) : [el("span", { class: "error" }, "no endpoints")];
       const rate = rates[host];
       rows.push(el("tr", { class: i === 0 ? "host" : "" },
         el("td", {}, i === 0 ? el("b", {}, host) : ""),
-        el("td", { class: "mono" }, r.path), el("td", {}, r.pathType), el("td", { class: "mono" }, r.backend),
+        el("td", { class: "mono" }, r.path, r.conditions ? el("div", { class: "muted" }, "when " + r.conditions) : ""), el("td", {}, r.pathType),
+        el("td", { class: "mono" }, ...(r.backends ? r.backends.map((b) => el("div", {}, b.backend + " " + (b.canary ? "canary " : "") + "w" + b.weight)) : [r.backend])),
+        el("td", { class: "filters" }, ...(r.filters.length ? r.filters.map((f) => el("div", {}, f)) : [el("span", { class: "muted" }, "none")])),
         el("td", {}, ...eps),
         el("td", { class: "num" }, i === 0 ? fmtRate(rate && rate.requests) : ""),
         el("td", { class: "num " + (rate && rate.errors > 0 ? "error" : "") }, i === 0 ? fmtRate(rate && rate.errors) : ""),
@@ -126,7 +129,7 @@ function render() {
   }
   if (config.defaultBackend) {
     rows.push(el("tr", { class: "host" }, el("td", {}, el("i", {}, "default backend")), el("td", {}, ""), el("td", {}, ""),
-      el("td", { class: "mono" }, config.defaultBackend.backend), el("td", { class: "mono" }, config.defaultBackend.endpoints.join(", ")),
+      el("td", { class: "mono" }, config.defaultBackend.backend), el("td", {}, ""), el("td", { class: "mono" }, config.defaultBackend.endpoints.join(", ")),
       el("td", { class: "num" }, fmtRate(rates["*"] && rates["*"].requests)), el("td", { class: "num" }, fmtRate(rates["*"] && rates["*"].errors)), el("td", {}, config.defaultBackend.ingress)));
   }
   $("routes").replaceChildren(...rows);
