@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkCommand } from "../src/commands/check.js";
+import { get, ingressYaml, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+
+/** An Ingress for `host` → Service web, with `annotations` (full names). */
+function annotated(name: string, host: string, annotations: Record<string, string>): string {
+  const lines = Object.entries(annotations).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join("\n");
+  return ingressYaml(name, host, [{ path: "/", service: "web" }]).replace(`metadata:\n  name: ${name}\n`, `metadata:\n  name: ${name}\n  annotations:\n${lines}\n`);
+}
+
+/**
+ * Every nginx annotation ingressd does not serve is a warning naming it at its line —
+ * never silently ignored — and a value ingressd cannot read is an error on that Ingress
+ * alone (ingress-nginx annotations.md; issue 10, "Everything else").
+ */
+describe("unsupported and invalid ingress-nginx annotations", () => {
+  let upstream: Upstream;
+  let rules: RulesDir;
+
+  beforeAll(async () => {
+    upstream = await startUpstream("web");
+    rules = await rulesDir();
+    await rules.write("services.yaml", serviceYaml("web", [upstream.port]));
+    await rules.write(
+      "snippets.yaml",
+      annotated("snippets", "snippets.localhost", {
+        "nginx.ingress.kubernetes.io/server-snippet": "location /x { return 200; }",
+        "nginx.ingress.kubernetes.io/no-such-annotation": "1",
+      }),
+    );
+    await rules.write("bad.yaml", annotated("bad", "bad.localhost", { "nginx.ingress.kubernetes.io/ssl-redirect": "yes" }));
+  });
+
+  afterAll(async () => {
+    await upstream?.close();
+    await rules?.cleanup();
+  });
+
+  it("ingressd check: a warning per unsupported annotation (snippets called out), an error for a bad value, each at its line", async () => {
+    const res = await checkCommand([rules.dir], { ingressClass: "ingressd", format: "text", cwd: rules.dir });
+    expect(res.output).toMatch(/^snippets\.yaml:6:5: warning: nginx\.ingress\.kubernetes\.io\/server-snippet is raw nginx configuration, which ingressd never executes: it is ignored \(metadata\.annotations\["nginx\.ingress\.kubernetes\.io\/server-snippet"\]\)$/m);
+    expect(res.output).toMatch(/^snippets\.yaml:7:5: warning: nginx\.ingress\.kubernetes\.io\/no-such-annotation is not supported by ingressd: it is ignored/m);
+    expect(res.output).toMatch(/^bad\.yaml:6:5: error: nginx\.ingress\.kubernetes\.io\/ssl-redirect must be "true" or "false", not "yes"/m);
+    expect(res.exitCode).toBe(1);
+  });
+
+  it("serves: the Ingress with warnings is routed, the one with a bad value is not; /api/config lists both", async () => {
+    const proxy = await startProxy([rules.dir]);
+    try {
+      expect((await get(`${proxy.url}/`, { host: "snippets.localhost" })).status).toBe(200);
+      expect((await get(`${proxy.url}/`, { host: "bad.localhost" })).status).toBe(404);
+      const config = JSON.parse((await get(`${proxy.admin}/api/config`)).body) as { warnings: { message: string; line: number }[]; errors: { message: string; line: number }[] };
+      expect(config.warnings.map((w) => w.message)).toEqual(
+        expect.arrayContaining([expect.stringContaining("server-snippet is raw nginx configuration"), expect.stringContaining("no-such-annotation is not supported")]),
+      );
+      expect(config.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('ssl-redirect must be "true" or "false"'), line: 6 })]);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
