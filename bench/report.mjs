@@ -61,6 +61,9 @@ if (!ing) {
   goal('ingressd / undici = X (goal ≥ 0.8)', vsUn, vsUn >= 0.8);
   const pct = big ? (big.rps / ing.rps - 1) * 100 : NaN;
   goal('ingressd 1000×10 vs 1 route = X% (goal within 5%)', pct, Math.abs(pct) <= 5);
+  const rc = get('ingressd-rc');
+  const rcPct = rc ? (rc.cpuMedian / ing.cpuMedian - 1) * 100 : NaN;
+  goal('ingressd rewrite+CORS vs 1 route, CPU per request = X% (goal ≤ +10%)', rcPct, rcPct <= 10);
   const p99 = un ? ing.p99 / un.p99 : NaN;
   goal('ingressd p99 / undici p99 = X (goal ≤ 2)', p99, p99 <= 2);
   // The same two comparisons in CPU per request (throughput = 1 / CPU per request when

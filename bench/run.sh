@@ -113,7 +113,7 @@ start() {
 # results" (exit 0), so Ctrl-C would otherwise just skip to the next target.
 load() {
   local secs=$1 out=$2 url=$3
-  timeout $((secs + 30)) "${LOAD_CMD[@]}" wrk -t1 -c"$CONNECTIONS" -H "Host: $HOST" --latency -d"${secs}s" "$url" >"$out" &
+  timeout $((secs + 30)) "${LOAD_CMD[@]}" wrk -t1 -c"$CONNECTIONS" -H "Host: $HOST" -H "Origin: https://app.bench.localhost" --latency -d"${secs}s" "$url" >"$out" &
   LOAD_PID=$!
   local rc=0
   wait "$LOAD_PID" || rc=$?
@@ -208,7 +208,7 @@ EOF
 # Load average before we add our own: anything well above 0 means other work is
 # competing for the CPUs and the figures will be noisy.
 LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
-read -r UP_PORT NGX_PORT HP_PORT UN_PORT ING1_PORT ING1_ADMIN INGK_PORT INGK_ADMIN <<<"$(free_ports 8)"
+read -r UP_PORT NGX_PORT HP_PORT UN_PORT ING1_PORT ING1_ADMIN INGK_PORT INGK_ADMIN INGRC_PORT INGRC_ADMIN <<<"$(free_ports 10)"
 
 # nginx upstream: the thing every proxy forwards to.
 nginx_conf "$TMP/upstream" "$UP_PORT" "" 'return 200 "ok\n";'
@@ -294,9 +294,38 @@ EOF
   cp "$TMP/rules-1/bench.yaml" "$TMP/rules-1k/"
   node bench/gen-rules.mjs "$TMP/rules-1k" "$EXTRA_HOSTS" "$EXTRA_PATHS" "$UP_PORT"
 
+  # The same route with ingress-nginx annotations: a regex rewrite (to the same path, so
+  # the upstream still answers "ok") and CORS (wrk sends an Origin, so the headers are
+  # added to every response). Goal: within 10% of the plain route.
+  mkdir -p "$TMP/rules-rc"
+  # The Service and Endpoints of rules-1 (everything before its Ingress), then the annotated Ingress.
+  sed '/^kind: Ingress$/,$d' "$TMP/rules-1/bench.yaml" >"$TMP/rules-rc/bench.yaml"
+  cat >>"$TMP/rules-rc/bench.yaml" <<EOF
+kind: Ingress
+metadata:
+  name: bench
+  namespace: default
+  annotations:
+    nginx.ingress.kubernetes.io/rewrite-target: /\$1
+    nginx.ingress.kubernetes.io/enable-cors: "true"
+    nginx.ingress.kubernetes.io/cors-allow-origin: "https://*.bench.localhost"
+spec:
+  rules:
+    - host: $HOST
+      http:
+        paths:
+          - path: /(.*)
+            pathType: ImplementationSpecific
+            backend:
+              service:
+                name: bench
+                port:
+                  number: 80
+EOF
+
   # Access logging stays on (info level, to a file): that is how it runs in
   # production. --bind keeps the listener on loopback (its default is 0.0.0.0).
-  for cfg in 1:"$ING1_PORT":"$ING1_ADMIN" 1k:"$INGK_PORT":"$INGK_ADMIN"; do
+  for cfg in 1:"$ING1_PORT":"$ING1_ADMIN" 1k:"$INGK_PORT":"$INGK_ADMIN" rc:"$INGRC_PORT":"$INGRC_ADMIN"; do
     IFS=: read -r name port admin <<<"$cfg"
     start "ingressd-$name" "${PROXY_CMD[@]}" node "$INGRESSD" --rules "$TMP/rules-$name" \
       --bind 127.0.0.1 --http-port "$port" --admin-port "$admin" --log-level info
@@ -308,11 +337,12 @@ EOF
       sleep 0.1
     done
     wait_ok "ingressd-$name" "$pid" "http://127.0.0.1:$port/" 5
-    if [[ $name == 1 ]]; then ING1_PID=$pid; else INGK_PID=$pid; fi
+    case $name in 1) ING1_PID=$pid ;; 1k) INGK_PID=$pid ;; rc) INGRC_PID=$pid ;; esac
   done
   TARGETS+=(
     "ingressd-1|ingressd 1 route|$ING1_PORT|$ING1_PID"
     "ingressd-1k|ingressd ${EXTRA_HOSTS}×${EXTRA_PATHS}|$INGK_PORT|$INGK_PID"
+    "ingressd-rc|ingressd rewrite+CORS|$INGRC_PORT|$INGRC_PID"
   )
 fi
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkCommand } from "../src/commands/check.js";
+import { routesCommand } from "../src/commands/routes.js";
 import { get, ingressYaml, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 
 /** An Ingress for `host` → Service web, with `annotations` (full names). */
@@ -29,6 +30,7 @@ describe("unsupported and invalid ingress-nginx annotations", () => {
       }),
     );
     await rules.write("bad.yaml", annotated("bad", "bad.localhost", { "nginx.ingress.kubernetes.io/ssl-redirect": "yes" }));
+    await rules.write("forced.yaml", annotated("forced", "forced.localhost", { "nginx.ingress.kubernetes.io/force-ssl-redirect": "true" }));
   });
 
   afterAll(async () => {
@@ -57,5 +59,14 @@ describe("unsupported and invalid ingress-nginx annotations", () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it("routes --explain lists the filters a request passes, in order; a route without any lists none", async () => {
+    const explain = (url: string) => routesCommand([rules.dir], { ingressClass: "ingressd", format: "text", cwd: rules.dir, explain: url });
+    const forced = await explain("http://forced.localhost/a");
+    expect(forced.output).toContain("  filter: httpsRedirect: plain-HTTP requests get 308 to HTTPS\n");
+    expect((await explain("http://snippets.localhost/a")).output).not.toContain("filter:");
+    const json = JSON.parse((await routesCommand([rules.dir], { ingressClass: "ingressd", format: "json", cwd: rules.dir, explain: "http://forced.localhost/" })).output) as { match: { filters: string[] } };
+    expect(json.match.filters).toEqual(["httpsRedirect: plain-HTTP requests get 308 to HTTPS"]);
   });
 });
