@@ -38,7 +38,7 @@ ${paths.map((p) => `          - path: ${p.path}\n            pathType: ${p.pathT
 }
 
 const main = (annotations: Record<string, string> = {}, paths = [{ path: "/", service: "main" }]) => ingress("main", annotations, "app.test", paths);
-const canary = (annotations: Record<string, string>, paths = [{ path: "/", service: "canary" }], host: string | null = "app.test") =>
+const canary = (annotations: Record<string, string>, paths: { path: string; service: string; pathType?: string }[] = [{ path: "/", service: "canary" }], host: string | null = "app.test") =>
   ingress("canary", { canary: "true", ...annotations }, host, paths);
 
 /** Each route as `conditions → backends` (canary backends starred, with weights). */
