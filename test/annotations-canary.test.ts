@@ -172,4 +172,16 @@ describe("Canary (ingress-nginx annotations.md § Canary)", () => {
     const header = await routesCommand([rules.dir], { ingressClass: "ingressd", format: "text", cwd: rules.dir, explain: "http://header.test/" });
     expect(header.output).toContain("    when header x-canary = never → default/main:80\n    otherwise → default/main:80\n");
   });
+
+  it("routes lists a canary's rules under their main route's path, with their condition, in the order tried", async () => {
+    const res = await routesCommand([rules.dir], { ingressClass: "ingressd", format: "text", cwd: rules.dir });
+    const rows = res.output.split("\n").filter((l) => l.startsWith("all.test ")).map((l) => l.replace(/ {2,}/g, " | ").replace(/ \| [\d.:,]+ \| /, " | eps | "));
+    expect(rows).toEqual([
+      "all.test | / when header x-canary = always | Prefix | default/canary:80 (canary) | eps | all.yaml:32",
+      "all.test | / when header x-canary = never | Prefix | default/main:80 | eps | all.yaml:32",
+      "all.test | / when cookie use_canary = always | Prefix | default/canary:80 (canary) | eps | all.yaml:32",
+      "all.test | / when cookie use_canary = never | Prefix | default/main:80 | eps | all.yaml:32",
+      "all.test | / | Prefix | default/main:80 (weight 0), default/canary:80 (canary, weight 100) | eps | all.yaml:10",
+    ]);
+  });
 });

@@ -91,11 +91,12 @@ export async function routesCommand(
   const rows = table
     .routes()
     .map((r) => row(r, r.match.host ?? "*", r.match.path))
-    .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : a.pathType < b.pathType ? -1 : 1));
+    .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : a.pathType < b.pathType ? -1 : a.pathType > b.pathType ? 1 : 0));
   if (table.defaultBackend) rows.push(row(table.defaultBackend, "*", "(default backend)"));
   if (options.format === "json") return { output: JSON.stringify(rows, null, 2) + "\n", exitCode: 0 };
   const header = ["HOST", "PATH", "TYPE", "BACKEND", "ENDPOINTS", "SOURCE"];
-  const cells = rows.map((r) => [r.host, r.path, r.pathType, r.backend, r.endpoints.join(",") || "-", r.source]);
+  // A canary's rules share their main route's path: the condition tells them apart (stable sort: in the order tried).
+  const cells = rows.map((r) => [r.host, r.conditions ? `${r.path} when ${r.conditions}` : r.path, r.pathType, r.backend, r.endpoints.join(",") || "-", r.source]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const format = (c: string[]): string => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join("  ");
   return { output: [format(header), ...cells.map(format)].join("\n") + "\n", exitCode: 0 };
