@@ -1,4 +1,6 @@
+import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket, { WebSocketServer } from "ws";
 import { routesCommand } from "../src/commands/routes.js";
 import { get, serviceYaml, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { proxyWith, type Proxy } from "./proxyHelpers.js";
@@ -35,6 +37,8 @@ describe("Canary (ingress-nginx annotations.md § Canary)", () => {
   beforeAll(async () => {
     main = await startUpstream("main");
     canary = await startUpstream("canary");
+    // WebSocket upgrades too: each upstream greets with its name.
+    for (const [up, name] of [[main, "main"], [canary, "canary"]] as const) new WebSocketServer({ server: up.server }).on("connection", (ws) => ws.send(name));
     ({ proxy, rules } = await proxyWith({
       "services.yaml": `${serviceYaml("main", [main.port])}---\n${serviceYaml("canary", [canary.port])}`,
       "header.yaml": pair("header.test", { "canary-by-header": "X-Canary" }),
@@ -124,6 +128,20 @@ describe("Canary (ingress-nginx annotations.md § Canary)", () => {
     expect(await who("all.test", { "x-canary": "other", cookie: "use_canary=never" })).toBe("main");
     expect(await who("all.test", { cookie: "use_canary=never" })).toBe("main");
     expect(await who("all.test", { "x-canary": "other" })).toBe("canary"); // weight 100
+  });
+
+  it("a WebSocket upgrade takes the same canary decision", async () => {
+    const greeting = async (headers: Record<string, string>): Promise<string> => {
+      const ws = new WebSocket(`ws://127.0.0.1:${proxy.httpPort}/`, { headers: { host: "header.test", ...headers } });
+      try {
+        const [data] = (await once(ws, "message")) as [Buffer];
+        return String(data);
+      } finally {
+        ws.terminate();
+      }
+    };
+    expect(await greeting({ "x-canary": "always" })).toBe("canary");
+    expect(await greeting({ "x-canary": "never" })).toBe("main");
   });
 
   it("a canary without a main Ingress is an error in /api/config and serves nothing", async () => {

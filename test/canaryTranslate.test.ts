@@ -152,6 +152,15 @@ describe("Canary → routes (ingress-nginx annotations.md § Canary)", () => {
     expect(l.issues).toMatchObject([{ severity: "warning", code: "ignored-on-canary", field: `metadata.annotations["nginx.ingress.kubernetes.io/proxy-body-size"]` }]);
   });
 
+  it("a canary's spec.defaultBackend is not served: a warning, and the default backend stays unset", () => {
+    const withDefault = canary({ "canary-weight": "10" }).replace("spec:\n", "spec:\n  defaultBackend:\n    service:\n      name: canary\n      port:\n        number: 80\n");
+    const l = load({ "s.yaml": SERVICES, "m.yaml": main(), "c.yaml": withDefault });
+    expect(l.loadIssues).toEqual([]);
+    expect(l.issues).toMatchObject([{ severity: "warning", code: "ignored-on-canary", field: "spec.defaultBackend", file: "c.yaml" }]);
+    expect(l.lookup("app.test", "/")).toBe("main:90,canary*:10");
+    expect(l.lookup("other.test", "/")).toBeUndefined();
+  });
+
   it.each([
     [{ "canary-weight": "abc" }, "canary-weight", 'must be a whole number, not "abc"'],
     [{ "canary-weight": "101" }, "canary-weight", 'must be at most canary-weight-total (100), not "101"'],
