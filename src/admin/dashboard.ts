@@ -86,6 +86,12 @@ let rates = {};
 let config = null;
 
 function fmtRate(n) { return n === undefined ? "–" : n < 10 ? n.toFixed(1) : Math.round(n).toString(); }
+// A canary's split: "main:80 90%, canary:80 (canary) 10%".
+function backendCell(r) {
+  if (!r.backends) return r.backend;
+  const total = r.backends.reduce((n, b) => n + b.weight, 0);
+  return r.backends.map((b) => b.backend + (b.canary ? " (canary)" : "") + (r.backends.length > 1 ? " " + Math.round((b.weight / total) * 1000) / 10 + "%" : "")).join(", ");
+}
 
 function render() {
   if (!config) return;
@@ -111,15 +117,14 @@ function render() {
     const paths = config.hosts[host].filter((r) => !filter || (host + " " + r.path + " " + r.backend).toLowerCase().includes(filter));
     paths.forEach((r, i) => {
       const eps = r.endpoints.length ? r.endpoints.map((a) => {
-        const h = (r.backends || [{ backend: r.backend }]).map((b) => health.get(b.backend + "|" + a)).find(Boolean);
+        const h = (r.backends || [r]).map((b) => health.get(b.backend + "|" + a)).find(Boolean);
         const state = !h ? "pending" : h.inRotation ? "up" : "down";
         return el("span", { class: "ep mono", title: h ? "passive: " + JSON.stringify(h.passive) + ", active: " + h.active : "" }, el("span", { class: "dot " + state }), a);
       }) : [el("span", { class: "error" }, "no endpoints")];
       const rate = rates[host];
       rows.push(el("tr", { class: i === 0 ? "host" : "" },
         el("td", {}, i === 0 ? el("b", {}, host) : ""),
-        el("td", { class: "mono" }, r.path, r.conditions ? el("div", { class: "muted" }, "when " + r.conditions) : ""), el("td", {}, r.pathType),
-        el("td", { class: "mono" }, ...(r.backends ? r.backends.map((b) => el("div", {}, b.backend + " " + (b.canary ? "canary " : "") + "w" + b.weight)) : [r.backend])),
+        el("td", { class: "mono" }, r.path + (r.conditions ? " when " + r.conditions : "")), el("td", {}, r.pathType), el("td", { class: "mono" }, backendCell(r)),
         el("td", { class: "filters" }, ...(r.filters.length ? r.filters.map((f) => el("div", {}, f)) : [el("span", { class: "muted" }, "none")])),
         el("td", {}, ...eps),
         el("td", { class: "num" }, i === 0 ? fmtRate(rate && rate.requests) : ""),

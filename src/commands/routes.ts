@@ -1,5 +1,5 @@
 import { explainRequest } from "../routing/explain.js";
-import { describeBackends, describeConditions, describeFilter } from "../model/describeRoute.js";
+import { describeBackends, describeConditions, describeFilter, describeSplit } from "../model/describeRoute.js";
 import type { Route } from "../model/route.js";
 import type { CommandResult } from "./check.js";
 import { displayPath, loadRules } from "./loadRules.js";
@@ -68,14 +68,21 @@ export async function routesCommand(
     if (explanation.winner) {
       lines.push(`  match: ${describe(explanation.winner)}`, `         ${explanation.winnerReason}`);
       for (const f of explanation.winner.filters) lines.push(`  filter: ${describeFilter(f)}`);
-      if (explanation.winner.backends.length > 1) {
-        const total = explanation.winner.backends.reduce((n, b) => n + b.weight, 0);
-        lines.push(`  backend: by weight — ${explanation.winner.backends.map((b) => `${b.backend.key}${b.canary ? " (canary)" : ""} ${Math.round((b.weight / total) * 1000) / 10}%`).join(", ")}`);
+      const { backends } = explanation.winner;
+      const split = backends.length > 1 ? `by weight — ${describeSplit(backends)}` : describeBackends(backends);
+      if (explanation.canaryRules.length > 0) {
+        // The canary decision, in the order it is taken (ingress-nginx: header, cookie, weight).
+        const origin = explanation.canaryRules[0]!.origin;
+        lines.push(`  canary: the first rule that holds decides  [${origin.kind} ${origin.name}, ${displayPath(origin.source.file, options.cwd)}:${origin.source.line}]`);
+        for (const r of explanation.canaryRules) lines.push(`    when ${describeConditions(r)} → ${describeBackends(r.backends)}`);
+        lines.push(`    otherwise → ${split}`);
+      } else if (backends.length > 1) {
+        lines.push(`  backend: ${split}`);
       }
     }
     else lines.push(`  no match: ${explanation.winnerReason} → 404`);
     for (const c of explanation.candidates) {
-      if (c.route === explanation.winner) continue;
+      if (c.route === explanation.winner || explanation.canaryRules.includes(c.route)) continue;
       lines.push(`  lost:  ${describe(c.route)}`, `         ${c.reason}`);
     }
     return { output: lines.join("\n") + "\n", exitCode: explanation.winner ? 0 : 1 };
@@ -84,11 +91,12 @@ export async function routesCommand(
   const rows = table
     .routes()
     .map((r) => row(r, r.match.host ?? "*", r.match.path))
-    .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : a.pathType < b.pathType ? -1 : 1));
+    .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : a.pathType < b.pathType ? -1 : a.pathType > b.pathType ? 1 : 0));
   if (table.defaultBackend) rows.push(row(table.defaultBackend, "*", "(default backend)"));
   if (options.format === "json") return { output: JSON.stringify(rows, null, 2) + "\n", exitCode: 0 };
   const header = ["HOST", "PATH", "TYPE", "BACKEND", "ENDPOINTS", "SOURCE"];
-  const cells = rows.map((r) => [r.host, r.path, r.pathType, r.backend, r.endpoints.join(",") || "-", r.source]);
+  // A canary's rules share their main route's path: the condition tells them apart (stable sort: in the order tried).
+  const cells = rows.map((r) => [r.host, r.conditions ? `${r.path} when ${r.conditions}` : r.path, r.pathType, r.backend, r.endpoints.join(",") || "-", r.source]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const format = (c: string[]): string => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join("  ");
   return { output: [format(header), ...cells.map(format)].join("\n") + "\n", exitCode: 0 };

@@ -31,10 +31,16 @@ export function describeFilter(f: Filter): string {
   }
 }
 
-/** `ns/svc:80` or `ns/svc:80 (weight 90), ns/canary:80 (canary, weight 10)`. */
+/** `ns/svc:80`, `ns/canary:80 (canary)` or `ns/svc:80 (weight 90), ns/canary:80 (canary, weight 10)`. */
 export function describeBackends(backends: readonly WeightedBackend[]): string {
-  if (backends.length === 1 && !backends[0]!.canary) return backends[0]!.backend.key;
+  if (backends.length === 1) return `${backends[0]!.backend.key}${backends[0]!.canary ? " (canary)" : ""}`;
   return backends.map((b) => `${b.backend.key} (${b.canary ? "canary, " : ""}weight ${b.weight})`).join(", ");
+}
+
+/** `ns/svc:80 90%, ns/canary:80 (canary) 10%`: how a weighted route splits its requests. */
+export function describeSplit(backends: readonly WeightedBackend[]): string {
+  const total = backends.reduce((n, b) => n + b.weight, 0);
+  return backends.map((b) => `${b.backend.key}${b.canary ? " (canary)" : ""} ${Math.round((b.weight / total) * 1000) / 10}%`).join(", ");
 }
 
 /** The conditions beyond host and path (canary by header or cookie), or "". */

@@ -20,6 +20,11 @@ export interface Explanation {
   winner?: Route;
   winnerReason: string;
   candidates: ExplainedCandidate[];
+  /**
+   * The winner's canary rules: routes of the same host and path with header or cookie
+   * conditions, in the order they are tried; the first that holds takes the request.
+   */
+  canaryRules: Route[];
 }
 
 /** Whether `route`'s path matches `path`, by the Ingress spec's rules, with the reason when not. */
@@ -76,7 +81,7 @@ export function explainRequest(table: RouteTable, url: string): Explanation {
     if (winnerGroup !== undefined && gi > winnerGroup) {
       c.reason = `matches, but ${GROUP_NAMES[groups[gi]!.kind]} rules are consulted only when the ${GROUP_NAMES[groups[winnerGroup]!.kind]} ${groups[winnerGroup]!.name} has no matching path`;
     } else if (conditionCount(c.route) > 0 && sameMatch(c.route, winner)) {
-      c.reason = `taken only when ${describeConditions(c.route)} (a canary)`;
+      c.reason = `taken only when ${describeConditions(c.route)} (a canary rule, tried before the route without conditions)`;
     } else if (c.route.match.pathType === "Regex" || winner.match.pathType === "Regex") {
       c.reason = winner.match.pathType === "Exact" ? "matches, but an Exact path is tried before regex paths"
         : winner.match.pathType === "Regex" ? `matches, but regex paths are tried longest first, and ${winner.match.path} is longer or earlier`
@@ -102,7 +107,8 @@ export function explainRequest(table: RouteTable, url: string): Explanation {
       (before.length > 0 ? `, after no path matched in ${before.join(" and ")}` : "") +
       (g.kind === "exact" ? " (an exact host is consulted first)" : "");
   }
-  return { host, path, ...(winner ? { winner } : {}), winnerReason, candidates };
+  const canaryRules = winner ? candidates.filter((c) => c.route !== winner && conditionCount(c.route) > 0 && sameMatch(c.route, winner)).map((c) => c.route) : [];
+  return { host, path, ...(winner ? { winner } : {}), winnerReason, candidates, canaryRules };
 }
 
 function normalizedLength(r: Route): number {

@@ -12,7 +12,10 @@ export function conditionsHold(route: Route, facts: RequestFacts | undefined): b
   const { headers, cookies } = route.match;
   if (!headers && !cookies) return true;
   if (!facts) return false;
-  return (headers ?? []).every((h) => headerHolds(h, facts)) && (cookies ?? []).every((c) => cookieHolds(c, facts));
+  // Per request: plain loops, no array built for a missing list.
+  if (headers) for (const h of headers) if (!headerHolds(h, facts)) return false;
+  if (cookies) for (const c of cookies) if (!cookieHolds(c, facts)) return false;
+  return true;
 }
 
 function headerHolds(h: HeaderMatch, facts: RequestFacts): boolean {

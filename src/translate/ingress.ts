@@ -6,6 +6,7 @@ import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issue
 import type { Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
 import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
 import { accessFilters } from "./nginx/access.js";
+import { annotationsIgnoredOnCanary, canaryKey, mergeCanaries, type CanaryPath } from "./nginx/canary.js";
 import { corsFilters } from "./nginx/cors.js";
 import { httpsRedirectFilters } from "./nginx/httpsRedirect.js";
 import { bodyLimitFilters, rateLimitFilters, timeoutFilters } from "./nginx/limits.js";
@@ -47,6 +48,9 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
   const classes = servedClasses(resources, options.ingressClass);
   const isTlsHost = options.isTlsHost ?? (() => false);
   const resolved = new Map<string, BackendRef | string>();
+  /** The first (winning) main route of each host, path and pathType, which a canary may join. */
+  const mainRoutes = new Map<string, Route>();
+  const canaries: CanaryPath[] = [];
 
   for (const ing of byPrecedence(resources.ingresses)) {
     if (!isServedIngress(ing, classes)) {
@@ -64,6 +68,13 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
     };
     // Values were checked by validation: an Ingress with a bad one never gets here.
     const { settings } = readNginxSettings(ing.object.metadata?.annotations);
+    const canary = settings.canary;
+    if (canary) {
+      for (const name of annotationsIgnoredOnCanary(ing.object.metadata?.annotations)) {
+        issue("warning", "ignored-on-canary", ["metadata", "annotations", name],
+          `${name} is ignored on a canary Ingress: requests it takes get the main Ingress's annotations, as in ingress-nginx`);
+      }
+    }
     const resolve = (backend: IngressBackend, at: (string | number)[]): BackendRef | undefined => {
       // Many paths name the same backend: resolve each (namespace, service, port) once.
       const port = backend.service?.port;
@@ -87,13 +98,23 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
         const backend = resolve(p.backend, [...at, "backend"]);
         if (!backend) return;
         const path = p.path || "/";
+        const key = canaryKey(host, path, pathTypeOf(p.pathType));
+        if (canary) {
+          // A canary serves no route of its own: it takes a share of its main Ingress's.
+          canaries.push({ ingress: ingressName, key, backend, rules: canary, origin: new IngressOrigin(ing, at), issue: (severity, code, message) => issue(severity, code, at, message) });
+          return;
+        }
         const match: RouteMatch = { host, path, pathType: pathTypeOf(p.pathType) };
         const ctx: RouteContext = { ing, ingress: ingressName, host, path, at, settings, resources, isTlsHost, issue };
-        routes.push(ingressRoute(ing, at, match, filtersFor(ctx), backend));
+        const route = ingressRoute(ing, at, match, filtersFor(ctx), backend);
+        routes.push(route);
+        if (!mainRoutes.has(key)) mainRoutes.set(key, route);
       });
     });
 
-    if (spec.defaultBackend) {
+    if (spec.defaultBackend && canary) {
+      issue("warning", "ignored-on-canary", ["spec", "defaultBackend"], "a canary Ingress's spec.defaultBackend is not served by ingressd: it is ignored");
+    } else if (spec.defaultBackend) {
       const at = ["spec", "defaultBackend"];
       const backend = resolve(spec.defaultBackend, at);
       if (backend && defaultBackend) {
@@ -104,7 +125,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       }
     }
   }
-  return { routes, ...(defaultBackend ? { defaultBackend } : {}), issues, ignored };
+  return { routes: mergeCanaries(routes, mainRoutes, canaries), ...(defaultBackend ? { defaultBackend } : {}), issues, ignored };
 }
 
 /** ImplementationSpecific is served as Prefix. */
