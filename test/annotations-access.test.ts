@@ -173,6 +173,7 @@ describe("Basic authentication (ingress-nginx annotations.md § Authentication)"
       "missing.yaml": ingress("missing", "missing.localhost", { "auth-type": "basic", "auth-secret": "absent" }),
       "no-key.yaml": ingress("no-key", "no-key.localhost", { "auth-type": "basic", "auth-secret": "no-auth-key" }),
       "digest.yaml": ingress("digest", "digest.localhost", { "auth-type": "digest", "auth-secret": "users" }),
+      "cross.yaml": ingress("cross", "cross.localhost", { "auth-type": "basic", "auth-secret": "other/users" }),
     }));
   });
   afterAll(async () => {
@@ -275,6 +276,11 @@ describe("Basic authentication (ingress-nginx annotations.md § Authentication)"
   it("a Secret without the key auth: 503 and an error", async () => {
     expect((await get("no-key.localhost", basic("alice", "alice-pw"))).status).toBe(503);
     expect(issuesAt(proxy, "auth-secret").filter((i) => i.resource === "Ingress default/no-key")).toEqual([expect.objectContaining({ severity: "error", code: "auth-secret-no-auth" })]);
+  });
+
+  it("a Secret of another namespace: not used (ingress-nginx's default), 503 and an error", async () => {
+    expect((await get("cross.localhost", basic("alice", "alice-pw"))).status).toBe(503);
+    expect(issuesAt(proxy, "auth-secret").filter((i) => i.resource === "Ingress default/cross")).toEqual([expect.objectContaining({ severity: "error", code: "auth-secret-namespace" })]);
   });
 
   it("auth-type digest: not supported, a warning, and 503 rather than an open route", async () => {
