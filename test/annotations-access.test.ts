@@ -5,6 +5,7 @@ import { request } from "node:http";
 import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { routesCommand } from "../src/commands/routes.js";
 import { readNginxSettings } from "../src/config/nginx/settings.js";
 import type { ConfigIssue } from "../src/model/issues.js";
 import { nextReload, serviceYaml, startUpstream, type Upstream } from "./helpers.js";
@@ -286,6 +287,14 @@ describe("Basic authentication (ingress-nginx annotations.md § Authentication)"
   it("auth-type digest: not supported, a warning, and 503 rather than an open route", async () => {
     expect((await get("digest.localhost")).status).toBe(503);
     expect(issuesAt(proxy, "auth-type")).toEqual([expect.objectContaining({ severity: "warning", resource: "Ingress default/digest" })]);
+  });
+
+  it("routes --explain names the filters in nginx's access order, never a hash", async () => {
+    const explain = async (url: string) => (await routesCommand([rules.dir], { ingressClass: "ingressd", format: "text", cwd: rules.dir, explain: url })).output;
+    const both = await explain("http://both.localhost/");
+    expect(both).toContain("  filter: accessList: allow 127.0.0.1 (else 403)\n  filter: basicAuth: realm \"\", 3 user(s) from Secret default/users (else 401)\n");
+    expect(both).not.toContain("$apr1$");
+    expect(await explain("http://missing.localhost/")).toContain("  filter: basicAuth: every request gets 503 (Secret default/absent does not exist)\n");
   });
 
   it("the Secret created later: the route then authenticates", async () => {
