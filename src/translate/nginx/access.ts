@@ -74,7 +74,7 @@ function basicAuthFilter(ctx: RouteContext, auth: AuthSettings): BasicAuthFilter
     }
     users = Object.fromEntries(entries);
   }
-  for (const p of problems) ctx.issue("warning", "auth-secret-user", at, `Secret ${ref}, ${p}; ignored`);
-  if (Object.keys(users).length === 0) ctx.issue("warning", "auth-secret-no-users", at, `Secret ${ref} holds no usable user: every request gets 401`);
+  for (const p of problems) ctx.issue("warning", "auth-secret-user", at, `${NGINX_PREFIX}auth-secret: Secret ${ref}, ${p}; ignored`);
+  if (Object.keys(users).length === 0) ctx.issue("warning", "auth-secret-no-users", at, `${NGINX_PREFIX}auth-secret: Secret ${ref} holds no usable user: every request gets 401`);
   return { type: "basicAuth", realm: auth.realm, users, secret: ref };
 }
