@@ -13,6 +13,7 @@ export function describeFilter(f: Filter): string {
     case "accessList":
       return `accessList: ${f.allow.length > 0 ? `allow ${f.allow.join(", ")}` : "allow all"}${f.deny.length > 0 ? `; deny ${f.deny.join(", ")}` : ""} (else 403)`;
     case "basicAuth":
+      if (f.unavailable) return `basicAuth: every request gets 503 (${f.unavailable})`;
       return `basicAuth: realm "${f.realm}", ${Object.keys(f.users).length} user(s) from Secret ${f.secret} (else 401)`;
     case "rateLimit": {
       const limits = [f.rps !== undefined ? `${f.rps} req/s` : "", f.rpm !== undefined ? `${f.rpm} req/min` : "", f.connections !== undefined ? `${f.connections} connections` : ""].filter(Boolean);

@@ -121,6 +121,11 @@ export interface BasicAuthFilter {
   users: Readonly<Record<string, string>>;
   /** `namespace/name` of the Secret, for explanations. */
   secret: string;
+  /**
+   * Why the users cannot be known (a missing Secret, digest auth): every request then gets
+   * 503, as ingress-nginx's "Location denied", never passes unauthenticated.
+   */
+  unavailable?: string;
 }
 
 /** Per-client request and connection limits (limit-rps, limit-rpm, limit-connections). */

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import type { Route } from "../model/route.js";
 import { peerAddress } from "../net/peerAddress.js";
 import { originForm, requestPath } from "../routing/requestPath.js";
+import type { Snapshot } from "../snapshot/snapshot.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { accessRecord } from "./accessRecord.js";
@@ -98,7 +100,21 @@ export class HttpFrontend {
     }
     x.route = route;
     x.routeHost = route.match.host ?? "*";
-    if (runFilters(x, route, this.env)) return;
+    const answered = runFilters(x, route, this.env);
+    if (answered === false) this.toBackend(x, snapshot, route);
+    else if (answered !== true) {
+      void answered.then(
+        (done) => {
+          // The client may have left, or the body timeout answered, while a filter waited.
+          if (!done && !x.res.writableEnded && !x.res.destroyed) this.toBackend(x, snapshot, route);
+        },
+        (err: Error) => this.fail(x, 500, `a filter of the route failed: ${err.message}`),
+      );
+    }
+  };
+
+  /** The filters let the request through: on to a backend of the route. */
+  private toBackend(x: RequestExchange, snapshot: Snapshot, route: Route): void {
     const target = targetOf(snapshot, route);
     if ("status" in target) {
       if (target.backend) x.backend = target.backend;
@@ -107,7 +123,7 @@ export class HttpFrontend {
     }
     x.backend = target.backend;
     this.dispatch(x, target.pool, false);
-  };
+  }
 
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     this.upgrades.handle(req, socket, head);

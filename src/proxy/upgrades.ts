@@ -1,7 +1,9 @@
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import type { Duplex } from "node:stream";
+import type { Route } from "../model/route.js";
 import { relay } from "../net/relay.js";
 import { originForm, requestPath } from "../routing/requestPath.js";
+import type { Snapshot } from "../snapshot/snapshot.js";
 import { accessRecord } from "./accessRecord.js";
 import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
 import { rawError } from "./errorResponse.js";
@@ -60,10 +62,22 @@ export class UpgradeHandler {
     }
     x.route = route;
     x.routeHost = route.match.host ?? "*";
-    if (runFilters(x, route, this.env)) {
-      this.options.accessLog("info", accessRecord(x, x.status ?? 0));
-      return;
+    const answered = runFilters(x, route, this.env);
+    if (answered === false) this.toBackend(x, req, socket, head, snapshot, route);
+    else if (answered === true) this.options.accessLog("info", accessRecord(x, x.status ?? 0));
+    else {
+      void answered.then(
+        (done) => {
+          if (done) this.options.accessLog("info", accessRecord(x, x.status ?? 0));
+          else if (!socket.destroyed) this.toBackend(x, req, socket, head, snapshot, route);
+        },
+        (err: Error) => rawError(socket, 500, `a filter of the route failed: ${err.message}`, x.fwd.requestId),
+      );
     }
+  }
+
+  /** The filters let the upgrade through: on to an endpoint of the route's backend, then the tunnel. */
+  private toBackend(x: Exchange, req: IncomingMessage, socket: Duplex, head: Buffer, snapshot: Snapshot, route: Route): void {
     const target = targetOf(snapshot, route);
     if ("status" in target) {
       rawError(socket, target.status, target.detail, x.fwd.requestId);

@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseDuration } from "../config/annotations.js";
 import type { LogFormat } from "../telemetry/log.js";
-import { splitCidr } from "../proxy/clientAddress.js";
+import { splitCidr } from "../net/cidr.js";
 
 export interface CliOptions {
   rules: string[];

@@ -7,8 +7,12 @@ export interface FilterEnv {
   httpsPort: number | undefined;
 }
 
-/** One filter, ready to run: true when it answered the request (the steps after it do not run). */
-export type FilterStep = (x: Exchange, env: FilterEnv) => boolean;
+/**
+ * One filter, ready to run: true when it answered the request (the steps after it do not
+ * run). A step that must wait (a bcrypt check) returns a promise of that answer instead;
+ * every other step answers at once, so routes without such a step never wait.
+ */
+export type FilterStep = (x: Exchange, env: FilterEnv) => boolean | Promise<boolean>;
 
 /** Builds a filter's step once per route and configuration (compile regexes, parse CIDRs there, not per request). */
 export type StepBuilder<F extends Filter> = (filter: F, route: Route) => FilterStep;

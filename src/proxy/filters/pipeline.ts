@@ -44,9 +44,20 @@ export function stepsFor(route: Route): readonly FilterStep[] {
   return steps;
 }
 
-/** Runs the route's filters in order; true when one of them answered the request. */
-export function runFilters(x: Exchange, route: Route, env: FilterEnv): boolean {
-  const steps = stepsFor(route);
-  for (let i = 0; i < steps.length; i++) if (steps[i]!(x, env)) return true;
+/**
+ * Runs the route's filters in order; true when one of them answered the request. The
+ * answer comes at once unless a step had to wait: then it is a promise, and the steps
+ * after that one run when it settles.
+ */
+export function runFilters(x: Exchange, route: Route, env: FilterEnv): boolean | Promise<boolean> {
+  return runFrom(stepsFor(route), 0, x, env);
+}
+
+function runFrom(steps: readonly FilterStep[], from: number, x: Exchange, env: FilterEnv): boolean | Promise<boolean> {
+  for (let i = from; i < steps.length; i++) {
+    const answered = steps[i]!(x, env);
+    if (answered === true) return true;
+    if (answered !== false) return answered.then((done) => done || runFrom(steps, i + 1, x, env));
+  }
   return false;
 }
