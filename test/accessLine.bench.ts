@@ -1,10 +1,13 @@
+import pino from "pino";
 import { bench, describe } from "vitest";
 import type { AccessRecord } from "../src/model/observers.js";
 import { accessLineMaxBytes, encodeAccessLine } from "../src/telemetry/accessLine.js";
 
 // The access-log line, once per request: encodeAccessLine writes it straight into the
 // log sink's chunk; the alternatives build it with JSON.stringify (and copy it into the
-// chunk, as the string-based log did). test/log.test.ts checks the bytes are the same.
+// chunk, as the string-based log did), or log it through pino's generic path (what
+// createAccessLog does for any stream but a LogSink). test/log.test.ts checks the bytes
+// are the same.
 // Run with `npx vitest bench --run test/accessLine.bench.ts`.
 
 const ascii: AccessRecord = {
@@ -27,6 +30,14 @@ const escaped: AccessRecord = { ...ascii, path: '/search/"caf\u00e9"/\u65e5\u672
 /** Room for many lines, reused as the sink reuses its 64 KiB chunk. */
 const chunk = Buffer.allocUnsafeSlow(64 * 1024);
 
+/** pino as createAccessLog uses it without a LogSink, into a stream that drops the line. */
+const discard = { write(): void {} };
+const pinoEpoch = pino({ level: "info", base: undefined }, discard);
+const pinoIso = pino({ level: "info", base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, discard);
+
+/** Every line in a new millisecond: the encoded time is not reused (a quiet proxy). */
+let tick = 1_795_622_617_981;
+
 function stringLine(r: AccessRecord): string {
   return `${JSON.stringify({ level: 30, time: Date.now(), log: "access", ...r, msg: "request" })}\n`;
 }
@@ -40,11 +51,20 @@ for (const [name, record] of [["ASCII record", ascii], ["record needing escapes"
       accessLineMaxBytes(record);
       encodeAccessLine(chunk, 0, 30, Date.now(), record);
     });
+    bench("encodeAccessLine, each line in a new millisecond", () => {
+      encodeAccessLine(chunk, 0, 30, tick++, record);
+    });
     bench("JSON.stringify of the same record (a string)", () => {
       stringLine(record);
     });
     bench("JSON.stringify, then copied into a buffer", () => {
       chunk.write(stringLine(record), 0, "utf8");
+    });
+    bench("pino logger.info (epoch-ms time, the format ingressd uses)", () => {
+      pinoEpoch.info({ log: "access", ...record }, "request");
+    });
+    bench("pino logger.info with an ISO time", () => {
+      pinoIso.info({ log: "access", ...record }, "request");
     });
   });
 }
