@@ -1,3 +1,4 @@
+import { regexPath } from "../model/regexPath.js";
 import type { Route } from "../model/route.js";
 import { conditionCount, conditionsHold, type RequestFacts } from "./requestFacts.js";
 
@@ -91,11 +92,6 @@ export class PathMatcher {
     if (!slot) map.set(key, (slot = []));
     return slot;
   }
-}
-
-/** A regex path as nginx's `location ~* "^<path>"`: from the start, any case. Checked valid by validation. */
-export function regexPath(path: string): RegExp {
-  return new RegExp(`^(?:${path})`, "i");
 }
 
 function pick(slot: Slot, facts: RequestFacts | undefined): Route | undefined {
