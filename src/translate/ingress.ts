@@ -1,8 +1,10 @@
 import type { IngressBackend } from "kubernetes-types/networking/v1.js";
 import type { Loaded, ResourceSet } from "../config/resources.js";
+import { NGINX_PREFIX } from "../config/nginx/annotationReader.js";
 import { readNginxSettings } from "../config/nginx/settings.js";
 import { backendKey, type BackendRef } from "../model/backendKey.js";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
+import { regexPathProblem } from "../model/regexPath.js";
 import type { Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
 import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
 import { accessFilters } from "./nginx/access.js";
@@ -10,7 +12,9 @@ import { corsFilters } from "./nginx/cors.js";
 import { httpsRedirectFilters } from "./nginx/httpsRedirect.js";
 import { bodyLimitFilters, rateLimitFilters, timeoutFilters } from "./nginx/limits.js";
 import { appRootFilters, redirectFilters, requestHeaderFilters, rewriteFilters } from "./nginx/rewrite.js";
+import { regexHosts } from "./nginx/regexHosts.js";
 import type { RouteContext } from "./nginx/routeContext.js";
+import { wwwCounterpart, wwwRedirectFilter } from "./nginx/wwwRedirect.js";
 
 export interface TranslateOptions {
   /** The class this instance serves (`--ingress-class`). */
@@ -47,6 +51,10 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
   const classes = servedClasses(resources, options.ingressClass);
   const isTlsHost = options.isTlsHost ?? (() => false);
   const resolved = new Map<string, BackendRef | string>();
+  const regex = regexHosts(resources.ingresses.filter((ing) => isServedIngress(ing, classes)));
+  /** Every rule host of a served Ingress: a from-to-www redirect never takes a name some rule serves. */
+  const ruleHosts = new Set<string | null>();
+  const wwwRedirects: Route[] = [];
 
   for (const ing of byPrecedence(resources.ingresses)) {
     if (!isServedIngress(ing, classes)) {
@@ -82,14 +90,28 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
 
     (spec.rules ?? []).forEach((rule, i) => {
       const host = rule.host ?? null;
+      ruleHosts.add(host);
       (rule.http?.paths ?? []).forEach((p, j) => {
         const at = ["spec", "rules", i, "http", "paths", j];
         const backend = resolve(p.backend, [...at, "backend"]);
         if (!backend) return;
         const path = p.path || "/";
-        const match: RouteMatch = { host, path, pathType: pathTypeOf(p.pathType) };
+        const match: RouteMatch = { host, path, pathType: regex.has(host) ? "Regex" : pathTypeOf(p.pathType) };
+        // This Ingress's own regex paths were checked by validation; another Ingress of the host can make a literal path one.
+        const problem = match.pathType === "Regex" ? regexPathProblem(path) : undefined;
+        if (problem !== undefined) {
+          issue("error", "invalid-regex-path", [...at, "path"],
+            `path "${path}" is not a valid regular expression (${problem}); use-regex or rewrite-target on host ${host ?? "*"} makes every path of the host one, as in ingress-nginx`);
+          return;
+        }
         const ctx: RouteContext = { ing, ingress: ingressName, host, path, at, settings, resources, isTlsHost, issue };
-        routes.push(ingressRoute(ing, at, match, filtersFor(ctx), backend));
+        const route = ingressRoute(ing, at, match, filtersFor(ctx), backend);
+        routes.push(route);
+        const other = host !== null && settings.fromToWwwRedirect && j === 0 ? wwwCounterpart(host) : undefined;
+        if (other !== undefined) {
+          const annotation = ["metadata", "annotations", `${NGINX_PREFIX}from-to-www-redirect`];
+          wwwRedirects.push(ingressRoute(ing, annotation, { host: other, path: "/", pathType: "Prefix" }, [wwwRedirectFilter(host!)], backend));
+        }
       });
     });
 
@@ -104,6 +126,8 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       }
     }
   }
+  // After every rule is known: ingress-nginx skips the redirect when some Ingress defines the other name itself.
+  for (const r of wwwRedirects) if (!ruleHosts.has(r.match.host)) routes.push(r);
   return { routes, ...(defaultBackend ? { defaultBackend } : {}), issues, ignored };
 }
 
