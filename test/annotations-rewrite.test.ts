@@ -99,6 +99,8 @@ beforeAll(async () => {
         { path: "/exact", pathType: "Exact", service: "b" },
       ]),
       annotated("approot", "approot.test", { "app-root": "/app1" }, [{ path: "/", pathType: "Prefix", service: "a" }]),
+      annotated("approot-elsewhere", "approot2.test", { "app-root": "/app1" }, [{ path: "/app1", pathType: "Prefix", service: "a" }]),
+      annotated("approot-other", "approot2.test", {}, [{ path: "/", pathType: "Prefix", service: "b" }]),
       annotated("vhost", "vhost.test", { "upstream-vhost": "internal.svc" }, [{ path: "/", pathType: "Prefix", service: "a" }]),
     ),
   );
@@ -195,6 +197,13 @@ describe("Rewrite (ingress-nginx annotations.md § Rewrite, examples/rewrite)", 
     }
     expect((await seen("approot.test", "/app1")).url).toBe("/app1");
     expect((await seen("approot.test", "/index.html")).url).toBe("/index.html");
+  });
+
+  it("app-root holds for the whole host, as nginx's server-level `if ($uri = /)`: also where / is another Ingress's path", async () => {
+    const res = await get(`${proxy.url}/`, { host: "approot2.test" });
+    expect([res.status, res.headers.location]).toEqual([302, "http://approot2.test/app1"]);
+    expect(await whoAnswers("approot2.test", "/app1")).toBe("a");
+    expect(await whoAnswers("approot2.test", "/other")).toBe("b");
   });
 });
 

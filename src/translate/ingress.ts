@@ -55,6 +55,8 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
   /** Every rule host of a served Ingress: a from-to-www redirect never takes a name some rule serves. */
   const ruleHosts = new Set<string | null>();
   const wwwRedirects: Route[] = [];
+  /** app-root's `/` of each host, ahead of every path: nginx answers it before choosing a location. */
+  const appRoots: Route[] = [];
 
   for (const ing of byPrecedence(resources.ingresses)) {
     if (!isServedIngress(ing, classes)) {
@@ -105,12 +107,15 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
           return;
         }
         const ctx: RouteContext = { ing, ingress: ingressName, host, path, at, settings, resources, isTlsHost, issue };
-        const route = ingressRoute(ing, at, match, filtersFor(ctx), backend);
-        routes.push(route);
-        const other = host !== null && settings.fromToWwwRedirect && j === 0 ? wwwCounterpart(host) : undefined;
+        routes.push(ingressRoute(ing, at, match, filtersFor(ctx), backend));
+        if (j > 0) return;
+        // Routes of the rule's host that an annotation asks for, on the first path's backend (never reached: they answer).
+        if (settings.appRoot !== undefined) {
+          appRoots.push(ingressRoute(ing, annotationAt("app-root"), { host, path: "/", pathType: "Exact" }, appRootFilters(ctx), backend));
+        }
+        const other = host !== null && settings.fromToWwwRedirect ? wwwCounterpart(host) : undefined;
         if (other !== undefined) {
-          const annotation = ["metadata", "annotations", `${NGINX_PREFIX}from-to-www-redirect`];
-          wwwRedirects.push(ingressRoute(ing, annotation, { host: other, path: "/", pathType: "Prefix" }, [wwwRedirectFilter(host!)], backend));
+          wwwRedirects.push(ingressRoute(ing, annotationAt("from-to-www-redirect"), { host: other, path: "/", pathType: "Prefix" }, [wwwRedirectFilter(host!)], backend));
         }
       });
     });
@@ -128,7 +133,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
   }
   // After every rule is known: ingress-nginx skips the redirect when some Ingress defines the other name itself.
   for (const r of wwwRedirects) if (!ruleHosts.has(r.match.host)) routes.push(r);
-  return { routes, ...(defaultBackend ? { defaultBackend } : {}), issues, ignored };
+  return { routes: [...appRoots, ...routes], ...(defaultBackend ? { defaultBackend } : {}), issues, ignored };
 }
 
 /** ImplementationSpecific is served as Prefix. */
@@ -138,14 +143,14 @@ function pathTypeOf(pathType: string): PathType {
 
 /**
  * The filters an Ingress's annotations give each of its paths, in the order nginx's
- * phases run them for an ingress-nginx location: the server's app-root redirect; in the
- * rewrite phase the CORS preflight, the configured redirect, the rewrite and the HTTPS
- * redirect; then limits (pre-access); then allow/deny and auth (access); then what
- * shapes the upstream request (body size, headers, timeouts).
+ * phases run them for an ingress-nginx location: in the rewrite phase the CORS
+ * preflight, the configured redirect, the rewrite and the HTTPS redirect; then limits
+ * (pre-access); then allow/deny and auth (access); then what shapes the upstream request
+ * (body size, headers, timeouts). (app-root, nginx's server-level redirect of `/`, runs
+ * before any of these: it is a route of its own, ahead of the host's paths.)
  */
 function filtersFor(ctx: RouteContext): Filter[] {
   return [
-    ...appRootFilters(ctx),
     ...corsFilters(ctx),
     ...redirectFilters(ctx),
     ...rewriteFilters(ctx),
@@ -156,6 +161,11 @@ function filtersFor(ctx: RouteContext): Filter[] {
     ...requestHeaderFilters(ctx),
     ...timeoutFilters(ctx),
   ];
+}
+
+/** Where an annotation of an Ingress is written, as the origin of a route it asks for. */
+function annotationAt(name: string): (string | number)[] {
+  return ["metadata", "annotations", NGINX_PREFIX + name];
 }
 
 function ingressRoute(ing: Loaded<"Ingress">, at: (string | number)[], match: RouteMatch, filters: Filter[], backend: BackendRef): Route {

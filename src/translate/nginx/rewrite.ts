@@ -4,7 +4,8 @@ import type { RouteContext } from "./routeContext.js";
 
 /**
  * ingress-nginx docs, "Rewrite" (App Root): a request for exactly `/` gets 302 to the
- * app root, before anything else runs (nginx's server rewrite phase).
+ * app root, before anything else runs (nginx's server rewrite phase, before a location
+ * is chosen) — the filter of the host's own Exact `/` route that translate adds.
  */
 export function appRootFilters(ctx: RouteContext): Filter[] {
   const { appRoot } = ctx.settings;
