@@ -295,7 +295,7 @@ describe("bad values: an error at the annotation (ingress-nginx annotations.md; 
     ["app-root", "http://x/app1", `must be a path starting with "/" (letters, digits and -._~/:), not "http://x/app1"`],
     ["upstream-vhost", "a b", `must be a host name with an optional port, as a Host header holds, not "a b"`],
     ["use-regex", "yes", `must be "true" or "false", not "yes"`],
-    ["from-to-www-redirect", "1", `must be "true" or "false", not "1"`],
+    ["from-to-www-redirect", "on", `must be "true" or "false", not "on"`],
   ];
 
   for (const [annotation, value, message] of cases) {
@@ -306,6 +306,33 @@ describe("bad values: an error at the annotation (ingress-nginx annotations.md; 
       expect(lines.at(-1)).toMatch(/: 1 error, 0 warnings$/);
     });
   }
+
+  it("permanent-redirect and temporal-redirect together: temporal wins, a warning at permanent-redirect", async () => {
+    const dir = await rulesDir();
+    try {
+      const text = annotated("both", "both.test", { "permanent-redirect": "https://a.test", "temporal-redirect": "https://b.test" }, [{ path: "/", pathType: "Prefix", service: "a" }]);
+      await dir.write("ing.yaml", docs(serviceYaml("a", [1]), text));
+      const res = await checkCommand([dir.dir], { ingressClass: "ingressd", format: "text", cwd: dir.dir });
+      const at = positionOf(docs(serviceYaml("a", [1]), text), `${NGINX_PREFIX}permanent-redirect:`);
+      expect(res.output.split("\n")[0]).toBe(
+        `ing.yaml:${at.line}:${at.col}: warning: ${NGINX_PREFIX}permanent-redirect is ignored: temporal-redirect is also set, and wins (as in ingress-nginx) (metadata.annotations["${NGINX_PREFIX}permanent-redirect"])`,
+      );
+      expect(res.exitCode).toBe(0);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it("an empty value is no value, as in ingress-nginx", async () => {
+    const dir = await rulesDir();
+    try {
+      await dir.write("ing.yaml", docs(serviceYaml("a", [1]), annotated("empty", "empty.test", { "rewrite-target": "", "permanent-redirect": "", "upstream-vhost": "" }, [{ path: "/", pathType: "Prefix", service: "a" }])));
+      const res = await checkCommand([dir.dir], { ingressClass: "ingressd", format: "text", cwd: dir.dir });
+      expect(res.output).toBe("1 file, 3 resources: 0 errors, 0 warnings — ok\n");
+    } finally {
+      await dir.cleanup();
+    }
+  });
 
   it("a regex path that does not compile: an error at the path", async () => {
     const { lines, text } = await check(annotated("bad", "bad.test", { "use-regex": "true" }, [{ path: "/foo(", service: "a" }]));

@@ -34,7 +34,7 @@ export function readRedirects(a: AnnotationReader): RedirectSettings {
  * `return <code> <url>` appends neither the request's path nor its query.
  */
 function redirectOf(a: AnnotationReader, name: string, defaultCode: number, maxCode: number): { location: string; code: number } | undefined {
-  const url = a.get(name);
+  const url = a.get(name) || undefined; // empty: none, as in ingress-nginx
   const code = a.int(`${name}-code`, 300, maxCode) ?? defaultCode;
   if (url === undefined) return undefined;
   if (!isRedirectUrl(url)) {

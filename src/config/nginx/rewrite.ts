@@ -26,8 +26,9 @@ const HOST_HEADER = /^(?:[a-zA-Z0-9](?:[-a-zA-Z0-9.]*[a-zA-Z0-9])?|\[[0-9a-fA-F:
 
 /** ingress-nginx docs, "Use Regex", "Rewrite", "X-Forwarded-Prefix Header", "Custom NGINX upstream vhost". */
 export function readRewrite(a: AnnotationReader): RewriteSettings {
+  // An empty value is no value, as ingress-nginx reads it (a missing annotation).
   const settings: RewriteSettings = { useRegex: a.bool("use-regex", false) };
-  const target = a.get("rewrite-target");
+  const target = a.get("rewrite-target") || undefined;
   if (target !== undefined) {
     if (!REWRITE_TARGET.test(target)) {
       a.error("rewrite-target", `must be a path starting with "/" (or "$1"…"$9"), of letters, digits and -._~/:$?&=, not "${target}"`);
@@ -35,18 +36,18 @@ export function readRewrite(a: AnnotationReader): RewriteSettings {
       a.error("rewrite-target", `may use only the captures $1…$9 of the path's regular expression, not "${target}" (nginx variables are not supported)`);
     } else settings.rewriteTarget = target;
   }
-  const appRoot = a.get("app-root");
+  const appRoot = a.get("app-root") || undefined;
   if (appRoot !== undefined) {
     if (PLAIN_PATH.test(appRoot)) settings.appRoot = appRoot;
     else a.error("app-root", `must be a path starting with "/" (letters, digits and -._~/:), not "${appRoot}"`);
   }
-  const prefix = a.get("x-forwarded-prefix");
+  const prefix = a.get("x-forwarded-prefix") || undefined;
   if (prefix !== undefined) {
     if (!PLAIN_PATH.test(prefix)) a.error("x-forwarded-prefix", `must be a path starting with "/" (letters, digits and -._~/:), not "${prefix}"`);
     else if (settings.rewriteTarget === undefined) a.warn("x-forwarded-prefix", "has no effect without rewrite-target (ingress-nginx sends the header only along with a rewrite)");
     else settings.xForwardedPrefix = prefix;
   }
-  const vhost = a.get("upstream-vhost");
+  const vhost = a.get("upstream-vhost") || undefined;
   if (vhost !== undefined) {
     if (HOST_HEADER.test(vhost)) settings.upstreamVhost = vhost;
     else a.error("upstream-vhost", `must be a host name with an optional port, as a Host header holds, not "${vhost}"`);
