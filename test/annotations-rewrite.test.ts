@@ -1,5 +1,9 @@
+import { once } from "node:events";
 import { writeFile } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket, { WebSocketServer } from "ws";
 import { checkCommand } from "../src/commands/check.js";
 import { NGINX_PREFIX } from "../src/config/nginx/annotationReader.js";
 import { compileRewrite } from "../src/proxy/filters/rewriteTarget.js";
@@ -52,6 +56,9 @@ const docs = (...parts: string[]): string => parts.join("---\n");
 
 let a: Upstream;
 let b: Upstream;
+/** A WebSocket upstream: records each upgrade request it accepts. */
+let wss: WebSocketServer;
+const upgrades: IncomingMessage[] = [];
 let rules: RulesDir;
 let proxy: Proxy;
 let port: number;
@@ -71,8 +78,11 @@ async function whoAnswers(host: string, target: string): Promise<string | number
 beforeAll(async () => {
   a = await startUpstream(inspect("a"));
   b = await startUpstream(inspect("b"));
+  wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  wss.on("connection", (_ws, req) => upgrades.push(req));
+  await once(wss, "listening");
   rules = await rulesDir();
-  await rules.write("services.yaml", docs(serviceYaml("a", [a.port]), serviceYaml("b", [b.port])));
+  await rules.write("services.yaml", docs(serviceYaml("a", [a.port]), serviceYaml("b", [b.port]), serviceYaml("w", [(wss.address() as AddressInfo).port])));
   await rules.write(
     "regex.yaml",
     docs(
@@ -102,6 +112,7 @@ beforeAll(async () => {
       annotated("approot-elsewhere", "approot2.test", { "app-root": "/app1" }, [{ path: "/app1", pathType: "Prefix", service: "a" }]),
       annotated("approot-other", "approot2.test", {}, [{ path: "/", pathType: "Prefix", service: "b" }]),
       annotated("vhost", "vhost.test", { "upstream-vhost": "internal.svc" }, [{ path: "/", pathType: "Prefix", service: "a" }]),
+      annotated("ws", "ws.test", { "rewrite-target": "/$1", "upstream-vhost": "sockets.internal" }, [{ path: "/socket/(.*)", service: "w" }]),
     ),
   );
   await rules.write(
@@ -131,6 +142,8 @@ afterAll(async () => {
   await proxy?.close();
   await a?.close();
   await b?.close();
+  for (const c of wss?.clients ?? []) c.terminate();
+  await new Promise<void>((res) => (wss ? wss.close(() => res()) : res()));
   await rules?.cleanup();
 });
 
@@ -228,6 +241,18 @@ describe("Custom NGINX upstream vhost (ingress-nginx annotations.md § Custom NG
     expect(up.headers.host).toBe("internal.svc");
     expect(up.headers["x-forwarded-host"]).toBe("vhost.test");
     expect(up.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === "host")).toHaveLength(1);
+  });
+});
+
+describe("WebSocket upgrades run the same rewrite and headers (ingress-nginx annotations.md § Rewrite)", () => {
+  it("the upgrade request reaches the upstream rewritten, with upstream-vhost's Host", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket/chat?room=1`, { headers: { host: "ws.test" } });
+    await once(ws, "open");
+    const closed = once(ws, "close");
+    ws.close();
+    await closed;
+    const up = upgrades.at(-1)!;
+    expect([up.url, up.headers.host]).toEqual(["/chat?room=1", "sockets.internal"]);
   });
 });
 
