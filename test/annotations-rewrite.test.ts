@@ -93,6 +93,10 @@ beforeAll(async () => {
         { path: "/foo/bar/[A-Z0-9]{3}", service: "a" },
       ]),
       annotated("literal", "literal.test", {}, [{ path: "/foo/.*", service: "a" }]),
+      annotated("tie", "tie.test", { "use-regex": "true" }, [
+        { path: "/x/.*", service: "a" },
+        { path: "/x/a.", service: "b" },
+      ]),
     ),
   );
   await rules.write(
@@ -163,6 +167,11 @@ describe("Use Regex (ingress-nginx annotations.md § Use Regex)", () => {
   it("the longest expression is tried first (ingress-path-matching.md's warning example)", async () => {
     expect(await whoAnswers("longest.test", "/foo/bar/bar")).toBe("a");
     expect(await whoAnswers("longest.test", "/foo/bar/x1")).toBe(404);
+  });
+
+  it("equal lengths: the greater expression (byte order) first, as ingress-nginx sorts its locations, whatever the declaration order", async () => {
+    expect(await whoAnswers("tie.test", "/x/ab")).toBe("b");
+    expect(await whoAnswers("tie.test", "/x/zz")).toBe("a");
   });
 
   it("on a host without use-regex or rewrite-target, /foo/.* is a literal prefix", async () => {

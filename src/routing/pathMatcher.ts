@@ -82,8 +82,8 @@ export class PathMatcher {
       let entry = this.regex.find((e) => e.path === path);
       if (!entry) {
         entry = { re: regexPath(path), path, slot: [] };
-        // The longest expression first, as ingress-nginx orders its regex locations.
-        this.regex = [...this.regex, entry].sort((a, b) => b.path.length - a.path.length);
+        // The longest expression first, as ingress-nginx orders its regex locations (equal lengths: reverse byte order).
+        this.regex = [...this.regex, entry].sort((a, b) => b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0));
       }
       return entry.slot;
     }
