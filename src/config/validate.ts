@@ -3,8 +3,10 @@ import { Endpoints as EndpointsModel, Secret as SecretModel, Service as ServiceM
 import { EndpointSlice as EndpointSliceModel } from "kubernetes-models/discovery.k8s.io/v1";
 import { Ingress as IngressModel, IngressClass as IngressClassModel } from "kubernetes-models/networking.k8s.io/v1";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
+import { regexPathProblem } from "../model/regexPath.js";
 import { checkCertificatePair, secretField } from "./certificates.js";
 import { checkServiceAnnotations } from "./annotations.js";
+import { isRegexPath } from "./nginx/rewrite.js";
 import { readNginxSettings } from "./nginx/settings.js";
 import { NODE_PORT_MAX, NODE_PORT_MIN } from "../model/nodePorts.js";
 import type { ParsedDocument } from "./parse.js";
@@ -382,7 +384,8 @@ const SEMANTIC: { [K in KindName]: (r: Reporter, obj: KindMap[K]) => void } = {
 
   Ingress(r, ing) {
     const spec = ing.spec ?? {};
-    for (const p of readNginxSettings(ing.metadata?.annotations).problems) {
+    const { settings, problems } = readNginxSettings(ing.metadata?.annotations);
+    for (const p of problems) {
       const at: Path = ["metadata", "annotations", p.annotation];
       if (p.severity === "error") r.error(at, p.code, p.message);
       else r.warn(at, p.code, p.message);
@@ -396,6 +399,9 @@ const SEMANTIC: { [K in KindName]: (r: Reporter, obj: KindMap[K]) => void } = {
           if (p.pathType !== "ImplementationSpecific") r.error([...at, "path"], "missing-path", `path is required for pathType ${p.pathType}`);
         } else if (!p.path.startsWith("/")) {
           r.error([...at, "path"], "invalid-path", `path "${p.path}" must start with "/"`);
+        } else if (isRegexPath(settings, p.path)) {
+          const problem = regexPathProblem(p.path);
+          if (problem !== undefined) r.error([...at, "path"], "invalid-regex-path", `path "${p.path}" is not a valid regular expression (${problem}); use-regex or rewrite-target makes it one`);
         }
         checkBackend(r, [...at, "backend"], p.backend);
       });

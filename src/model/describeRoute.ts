@@ -9,7 +9,7 @@ export function describeFilter(f: Filter): string {
     case "httpsRedirect":
       return "httpsRedirect: plain-HTTP requests get 308 to HTTPS";
     case "redirect":
-      return `redirect: ${f.code} to ${f.location ?? `host ${f.host}`}${f.onlyPath ? ` (only ${f.onlyPath})` : ""}`;
+      return `redirect: ${f.onlyPath !== undefined ? `requests for ${f.onlyPath} get` : "every request gets"} ${f.code} to ${f.location ?? `the same URL on host ${f.host}`}`;
     case "accessList":
       return `accessList: ${f.allow.length > 0 ? `allow ${f.allow.join(", ")}` : "allow all"}${f.deny.length > 0 ? `; deny ${f.deny.join(", ")}` : ""} (else 403)`;
     case "basicAuth":
@@ -24,9 +24,9 @@ export function describeFilter(f: Filter): string {
     case "bodyLimit":
       return `bodyLimit: ${f.maxBytes} bytes (else 413)`;
     case "rewrite":
-      return `rewrite: ${f.pattern} → ${f.target}`;
+      return `rewrite: the path matching ${f.pattern} (any case) is sent upstream as ${f.target}, query kept`;
     case "requestHeaders":
-      return `requestHeaders: ${f.set.map(([n, v]) => `${n}: ${v}`).join(", ")}`;
+      return `requestHeaders: sent upstream ${f.set.map(([n, v]) => `${n}: ${v}`).join(", ")}`;
     case "timeouts":
       return `timeouts: ${[f.connectMs !== undefined ? `connect ${f.connectMs} ms` : "", f.sendMs !== undefined ? `send ${f.sendMs} ms` : "", f.readMs !== undefined ? `read ${f.readMs} ms` : ""].filter(Boolean).join(", ")}`;
   }

@@ -1,5 +1,6 @@
 import { normalizeHost } from "../model/host.js";
-import { normalizePrefix, regexPath } from "./pathMatcher.js";
+import { normalizePrefix } from "./pathMatcher.js";
+import { regexPath } from "../model/regexPath.js";
 import { conditionCount } from "./requestFacts.js";
 import { describeConditions } from "../model/describeRoute.js";
 import type { Route } from "../model/route.js";

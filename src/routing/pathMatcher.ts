@@ -1,3 +1,4 @@
+import { regexPath } from "../model/regexPath.js";
 import type { Route } from "../model/route.js";
 import { conditionCount, conditionsHold, type RequestFacts } from "./requestFacts.js";
 
@@ -81,8 +82,8 @@ export class PathMatcher {
       let entry = this.regex.find((e) => e.path === path);
       if (!entry) {
         entry = { re: regexPath(path), path, slot: [] };
-        // The longest expression first, as ingress-nginx orders its regex locations.
-        this.regex = [...this.regex, entry].sort((a, b) => b.path.length - a.path.length);
+        // The longest expression first, as ingress-nginx orders its regex locations (equal lengths: reverse byte order).
+        this.regex = [...this.regex, entry].sort((a, b) => b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0));
       }
       return entry.slot;
     }
@@ -91,11 +92,6 @@ export class PathMatcher {
     if (!slot) map.set(key, (slot = []));
     return slot;
   }
-}
-
-/** A regex path as nginx's `location ~* "^<path>"`: from the start, any case. Checked valid by validation. */
-export function regexPath(path: string): RegExp {
-  return new RegExp(`^(?:${path})`, "i");
 }
 
 function pick(slot: Slot, facts: RequestFacts | undefined): Route | undefined {

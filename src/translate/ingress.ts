@@ -1,8 +1,10 @@
 import type { IngressBackend } from "kubernetes-types/networking/v1.js";
 import type { Loaded, ResourceSet } from "../config/resources.js";
+import { NGINX_PREFIX } from "../config/nginx/annotationReader.js";
 import { readNginxSettings } from "../config/nginx/settings.js";
 import { backendKey, type BackendRef } from "../model/backendKey.js";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
+import { regexPathProblem } from "../model/regexPath.js";
 import type { Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
 import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
 import { accessFilters } from "./nginx/access.js";
@@ -11,7 +13,9 @@ import { corsFilters } from "./nginx/cors.js";
 import { httpsRedirectFilters } from "./nginx/httpsRedirect.js";
 import { bodyLimitFilters, rateLimitFilters, timeoutFilters } from "./nginx/limits.js";
 import { appRootFilters, redirectFilters, requestHeaderFilters, rewriteFilters } from "./nginx/rewrite.js";
+import { regexHosts } from "./nginx/regexHosts.js";
 import type { RouteContext } from "./nginx/routeContext.js";
+import { wwwCounterpart, wwwRedirectFilter } from "./nginx/wwwRedirect.js";
 
 export interface TranslateOptions {
   /** The class this instance serves (`--ingress-class`). */
@@ -51,6 +55,12 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
   /** The first (winning) main route of each host, path and pathType, which a canary may join. */
   const mainRoutes = new Map<string, Route>();
   const canaries: CanaryPath[] = [];
+  const regex = regexHosts(resources.ingresses.filter((ing) => isServedIngress(ing, classes)));
+  /** Every rule host of a served Ingress: a from-to-www redirect never takes a name some rule serves. */
+  const ruleHosts = new Set<string | null>();
+  const wwwRedirects: Route[] = [];
+  /** app-root's `/` of each host, ahead of every path: nginx answers it before choosing a location. */
+  const appRoots: Route[] = [];
 
   for (const ing of byPrecedence(resources.ingresses)) {
     if (!isServedIngress(ing, classes)) {
@@ -93,6 +103,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
 
     (spec.rules ?? []).forEach((rule, i) => {
       const host = rule.host ?? null;
+      ruleHosts.add(host);
       (rule.http?.paths ?? []).forEach((p, j) => {
         const at = ["spec", "rules", i, "http", "paths", j];
         const backend = resolve(p.backend, [...at, "backend"]);
@@ -104,11 +115,27 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
           canaries.push({ ingress: ingressName, key, backend, rules: canary, origin: new IngressOrigin(ing, at), issue: (severity, code, message) => issue(severity, code, at, message) });
           return;
         }
-        const match: RouteMatch = { host, path, pathType: pathTypeOf(p.pathType) };
+        const match: RouteMatch = { host, path, pathType: regex.has(host) ? "Regex" : pathTypeOf(p.pathType) };
+        // This Ingress's own regex paths were checked by validation; another Ingress of the host can make a literal path one.
+        const problem = match.pathType === "Regex" ? regexPathProblem(path) : undefined;
+        if (problem !== undefined) {
+          issue("error", "invalid-regex-path", [...at, "path"],
+            `path "${path}" is not a valid regular expression (${problem}); use-regex or rewrite-target on host ${host ?? "*"} makes every path of the host one, as in ingress-nginx`);
+          return;
+        }
         const ctx: RouteContext = { ing, ingress: ingressName, host, path, at, settings, resources, isTlsHost, issue };
         const route = ingressRoute(ing, at, match, filtersFor(ctx), backend);
         routes.push(route);
         if (!mainRoutes.has(key)) mainRoutes.set(key, route);
+        if (j > 0) return;
+        // Routes of the rule's host that an annotation asks for, on the first path's backend (never reached: they answer).
+        if (settings.appRoot !== undefined) {
+          appRoots.push(ingressRoute(ing, annotationAt("app-root"), { host, path: "/", pathType: "Exact" }, appRootFilters(ctx), backend));
+        }
+        const other = host !== null && settings.fromToWwwRedirect ? wwwCounterpart(host) : undefined;
+        if (other !== undefined) {
+          wwwRedirects.push(ingressRoute(ing, annotationAt("from-to-www-redirect"), { host: other, path: "/", pathType: "Prefix" }, [wwwRedirectFilter(host!)], backend));
+        }
       });
     });
 
@@ -125,7 +152,9 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       }
     }
   }
-  return { routes: mergeCanaries(routes, mainRoutes, canaries), ...(defaultBackend ? { defaultBackend } : {}), issues, ignored };
+  // After every rule is known: ingress-nginx skips the redirect when some Ingress defines the other name itself.
+  for (const r of wwwRedirects) if (!ruleHosts.has(r.match.host)) routes.push(r);
+  return { routes: [...appRoots, ...mergeCanaries(routes, mainRoutes, canaries)], ...(defaultBackend ? { defaultBackend } : {}), issues, ignored };
 }
 
 /** ImplementationSpecific is served as Prefix. */
@@ -135,14 +164,14 @@ function pathTypeOf(pathType: string): PathType {
 
 /**
  * The filters an Ingress's annotations give each of its paths, in the order nginx's
- * phases run them for an ingress-nginx location: the server's app-root redirect; in the
- * rewrite phase the CORS preflight, the configured redirect, the rewrite and the HTTPS
- * redirect; then limits (pre-access); then allow/deny and auth (access); then what
- * shapes the upstream request (body size, headers, timeouts).
+ * phases run them for an ingress-nginx location: in the rewrite phase the CORS
+ * preflight, the configured redirect, the rewrite and the HTTPS redirect; then limits
+ * (pre-access); then allow/deny and auth (access); then what shapes the upstream request
+ * (body size, headers, timeouts). (app-root, nginx's server-level redirect of `/`, runs
+ * before any of these: it is a route of its own, ahead of the host's paths.)
  */
 function filtersFor(ctx: RouteContext): Filter[] {
   return [
-    ...appRootFilters(ctx),
     ...corsFilters(ctx),
     ...redirectFilters(ctx),
     ...rewriteFilters(ctx),
@@ -153,6 +182,11 @@ function filtersFor(ctx: RouteContext): Filter[] {
     ...requestHeaderFilters(ctx),
     ...timeoutFilters(ctx),
   ];
+}
+
+/** Where an annotation of an Ingress is written, as the origin of a route it asks for. */
+function annotationAt(name: string): (string | number)[] {
+  return ["metadata", "annotations", NGINX_PREFIX + name];
 }
 
 function ingressRoute(ing: Loaded<"Ingress">, at: (string | number)[], match: RouteMatch, filters: Filter[], backend: BackendRef): Route {

@@ -1,7 +1,32 @@
 import type { RedirectFilter } from "../../model/route.js";
+import { originForm } from "../../routing/requestPath.js";
 import type { StepBuilder } from "./filterStep.js";
+import { redirectTo } from "./redirectResponse.js";
 
-/** Placeholder until the annotation that produces this filter is served (issue 10). */
-export const redirectStep: StepBuilder<RedirectFilter> = () => {
-  throw new Error("the redirect filter is not served yet");
+/**
+ * permanent-redirect, temporal-redirect and app-root: the Location as written (a path
+ * made absolute on the request's scheme and Host, as nginx's `return` does);
+ * from-to-www-redirect: the request's own URL on another host, with the port the client
+ * used.
+ */
+export const redirectStep: StepBuilder<RedirectFilter> = (filter) => {
+  const { code, location, host, onlyPath } = filter;
+  return (x) => {
+    if (onlyPath !== undefined && x.path !== onlyPath) return false;
+    const hostHeader = x.req.headers.host;
+    if (location !== undefined) {
+      redirectTo(x, code, location.startsWith("/") && hostHeader ? `${x.fwd.proto}://${hostHeader}${location}` : location);
+    } else {
+      redirectTo(x, code, `${x.fwd.proto}://${host}${portOf(hostHeader)}${originForm(x.req.url)}`);
+    }
+    return true;
+  };
 };
+
+/** `:8080` of `example.com:8080`, or "" when the Host header names no port. */
+function portOf(hostHeader: string | undefined): string {
+  if (!hostHeader) return "";
+  const colon = hostHeader.lastIndexOf(":");
+  return colon === -1 || hostHeader.endsWith("]") ? "" : hostHeader.slice(colon);
+}
+
