@@ -27,6 +27,8 @@ describe("unsupported and invalid ingress-nginx annotations", () => {
       annotated("snippets", "snippets.localhost", {
         "nginx.ingress.kubernetes.io/server-snippet": "location /x { return 200; }",
         "nginx.ingress.kubernetes.io/no-such-annotation": "1",
+        "nginx.ingress.kubernetes.io/mirror-target": "http://mirror.local",
+        "nginx.ingress.kubernetes.io/rewrite-targt": "/",
       }),
     );
     await rules.write("bad.yaml", annotated("bad", "bad.localhost", { "nginx.ingress.kubernetes.io/ssl-redirect": "yes" }));
@@ -41,7 +43,9 @@ describe("unsupported and invalid ingress-nginx annotations", () => {
   it("ingressd check: a warning per unsupported annotation (snippets called out), an error for a bad value, each at its line", async () => {
     const res = await checkCommand([rules.dir], { ingressClass: "ingressd", format: "text", cwd: rules.dir });
     expect(res.output).toMatch(/^snippets\.yaml:6:5: warning: nginx\.ingress\.kubernetes\.io\/server-snippet is raw nginx configuration, which ingressd never executes: it is ignored \(metadata\.annotations\["nginx\.ingress\.kubernetes\.io\/server-snippet"\]\)$/m);
-    expect(res.output).toMatch(/^snippets\.yaml:7:5: warning: nginx\.ingress\.kubernetes\.io\/no-such-annotation is not supported by ingressd: it is ignored/m);
+    expect(res.output).toMatch(/^snippets\.yaml:7:5: warning: nginx\.ingress\.kubernetes\.io\/no-such-annotation is not an ingress-nginx annotation: it is ignored/m);
+    expect(res.output).toMatch(/^snippets\.yaml:8:5: warning: nginx\.ingress\.kubernetes\.io\/mirror-target is not supported by ingressd: it is ignored/m);
+    expect(res.output).toMatch(/^snippets\.yaml:9:5: warning: nginx\.ingress\.kubernetes\.io\/rewrite-targt is not an ingress-nginx annotation \(did you mean nginx\.ingress\.kubernetes\.io\/rewrite-target\?\): it is ignored/m);
     expect(res.output).toMatch(/^bad\.yaml:6:5: error: nginx\.ingress\.kubernetes\.io\/ssl-redirect must be "true" or "false", not "yes"/m);
     expect(res.exitCode).toBe(1);
   });
@@ -53,7 +57,7 @@ describe("unsupported and invalid ingress-nginx annotations", () => {
       expect((await get(`${proxy.url}/`, { host: "bad.localhost" })).status).toBe(404);
       const config = JSON.parse((await get(`${proxy.admin}/api/config`)).body) as { warnings: { message: string; line: number }[]; errors: { message: string; line: number }[] };
       expect(config.warnings.map((w) => w.message)).toEqual(
-        expect.arrayContaining([expect.stringContaining("server-snippet is raw nginx configuration"), expect.stringContaining("no-such-annotation is not supported")]),
+        expect.arrayContaining([expect.stringContaining("server-snippet is raw nginx configuration"), expect.stringContaining("no-such-annotation is not an ingress-nginx annotation")]),
       );
       expect(config.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('ssl-redirect must be "true" or "false"'), line: 6 })]);
     } finally {
