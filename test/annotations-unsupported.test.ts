@@ -74,3 +74,29 @@ describe("unsupported and invalid ingress-nginx annotations", () => {
     expect(json.match.filters).toEqual(["httpsRedirect: plain-HTTP requests get 308 to HTTPS"]);
   });
 });
+
+describe("regular expressions that can backtrack exponentially", () => {
+  it("a regex path or canary header pattern with nested quantifiers is a warning at its line; a plain one is not", async () => {
+    const rules = await rulesDir();
+    try {
+      await rules.write("services.yaml", serviceYaml("web", [9]) + "---\n" + serviceYaml("beta", [9]));
+      const regex = (name: string, host: string, path: string) =>
+        annotated(name, host, { "nginx.ingress.kubernetes.io/use-regex": "true" }).replace("- path: /\n", `- path: ${path}\n`).replace("pathType: Prefix", "pathType: ImplementationSpecific");
+      await rules.write("slow.yaml", regex("slow", "slow.localhost", "/(a+)+$"));
+      await rules.write("fine.yaml", regex("fine", "fine.localhost", "/api/(v[0-9]+)/(.*)"));
+      await rules.write(
+        "canary.yaml",
+        annotated("main", "c.localhost", {}) +
+          "---\n" +
+          annotated("beta", "c.localhost", { "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-by-header": "x-beta", "nginx.ingress.kubernetes.io/canary-by-header-pattern": "^(\\w+\\s?)*$" }).replace("name: web", "name: beta"),
+      );
+      const res = await checkCommand([rules.dir], { ingressClass: "ingressd", format: "text", cwd: rules.dir });
+      expect(res.output).toMatch(/^slow\.yaml:\d+:\d+: warning: path "\/\(a\+\)\+\$" has nested quantifiers .* \(spec\.rules\[0\]\.http\.paths\[0\]\.path\)$/m);
+      expect(res.output).toMatch(/^canary\.yaml:\d+:\d+: warning: nginx\.ingress\.kubernetes\.io\/canary-by-header-pattern has nested quantifiers/m);
+      expect(res.output).not.toContain("fine.yaml");
+      expect(res.exitCode).toBe(0);
+    } finally {
+      await rules.cleanup();
+    }
+  });
+});

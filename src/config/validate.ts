@@ -6,6 +6,7 @@ import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issue
 import { regexPathProblem } from "../model/regexPath.js";
 import { checkCertificatePair, secretField } from "./certificates.js";
 import { checkServiceAnnotations } from "./annotations.js";
+import { BACKTRACKING_WARNING, mayBacktrackExponentially } from "./backtracking.js";
 import { isRegexPath } from "./nginx/rewrite.js";
 import { readNginxSettings } from "./nginx/settings.js";
 import { NODE_PORT_MAX, NODE_PORT_MIN } from "../model/nodePorts.js";
@@ -402,6 +403,7 @@ const SEMANTIC: { [K in KindName]: (r: Reporter, obj: KindMap[K]) => void } = {
         } else if (isRegexPath(settings, p.path)) {
           const problem = regexPathProblem(p.path);
           if (problem !== undefined) r.error([...at, "path"], "invalid-regex-path", `path "${p.path}" is not a valid regular expression (${problem}); use-regex or rewrite-target makes it one`);
+          else if (mayBacktrackExponentially(p.path)) r.warn([...at, "path"], "slow-regex-path", `path "${p.path}" ${BACKTRACKING_WARNING}`);
         }
         checkBackend(r, [...at, "backend"], p.backend);
       });

@@ -1,3 +1,4 @@
+import { BACKTRACKING_WARNING, mayBacktrackExponentially } from "../backtracking.js";
 import type { AnnotationReader } from "./annotationReader.js";
 
 /**
@@ -60,6 +61,7 @@ export function readCanary(a: AnnotationReader): CanarySettings {
   if (pattern !== undefined) {
     try {
       new RegExp(pattern);
+      if (mayBacktrackExponentially(pattern)) a.warn("canary-by-header-pattern", BACKTRACKING_WARNING, "slow-regex");
     } catch (e) {
       a.error("canary-by-header-pattern", `is not a valid regular expression: "${pattern}" (${(e as Error).message})`);
     }
