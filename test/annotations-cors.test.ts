@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import type { ServerResponse, IncomingMessage } from "node:http";
+import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRulesFile } from "../src/config/parse.js";
 import { validateDocuments } from "../src/config/validate.js";
@@ -280,5 +282,91 @@ describe("CORS origin matcher (ingress-nginx template.go buildOriginRegex, ancho
     expect(allowed("http://localhost")).toBe(false);
     expect(allowed("null")).toBe(true);
     expect(originMatcher(["https://a.com"])("null")).toBe(false);
+  });
+});
+
+/**
+ * A real browser's preflight (Debian's chromium, driven by playwright-core, as
+ * dashboard.test.ts): a page on http://app.localhost calls http://api.localhost with a
+ * custom header and credentials, so Chromium sends a preflight, which ingressd must answer.
+ */
+describe("CORS in a real browser (ingress-nginx annotations.md § Enable CORS)", () => {
+  const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  let app: Upstream;
+  let api: Upstream;
+  let proxy: Proxy;
+  let rules: RulesDir;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    expect(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}: apt-get install -y chromium`).toBe(true);
+    app = await startUpstream((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<!doctype html><title>app</title>");
+    });
+    api = await startUpstream(inspect("api"));
+    ({ proxy, rules } = await proxyWith({
+      "services.yaml": `${serviceYaml("app", [app.port])}---\n${serviceYaml("api", [api.port])}`,
+      "app.yaml": corsIngress("app", "*.localhost", "app", {}),
+    }));
+    // The allowed origin names ingressd's port, known once it listens.
+    const reloaded = nextReload(proxy, (s) => s.routes.routes().some((r) => r.match.host === "api.localhost"));
+    await rules.write("api.yaml", corsIngress("api", "api.localhost", "api", {
+      "enable-cors": "true",
+      "cors-allow-origin": `http://app.localhost:${proxy.httpPort}`,
+      "cors-allow-headers": "X-Custom,Content-Type",
+      "cors-expose-headers": "X-Request-Id",
+    }));
+    await reloaded;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync", "--host-resolver-rules=MAP *.localhost 127.0.0.1"],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.close();
+    await app?.close();
+    await api?.close();
+    await rules?.cleanup();
+  });
+
+  /** fetch() from a page of `pageHost` to api.localhost: what the page's script gets. */
+  async function fetchFrom(pageHost: string): Promise<{ ok: true; status: number; body: string; requestId: string | null } | { ok: false; error: string }> {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`http://${pageHost}:${proxy.httpPort}/`);
+      return await page.evaluate(async (url) => {
+        try {
+          const r = await fetch(url, { method: "PUT", credentials: "include", headers: { "X-Custom": "1", "Content-Type": "application/json" }, body: "{}" });
+          return { ok: true as const, status: r.status, body: await r.text(), requestId: r.headers.get("x-request-id") };
+        } catch (err) {
+          return { ok: false as const, error: String(err) };
+        }
+      }, `http://api.localhost:${proxy.httpPort}/v1/items`);
+    } finally {
+      await page.close();
+    }
+  }
+
+  it("the browser's preflight is answered by ingressd, then its PUT reaches the API with the exposed header readable", async () => {
+    const result = await fetchFrom("app.localhost");
+    expect(result).toMatchObject({ ok: true, status: 200 });
+    if (!result.ok) return;
+    const seen = JSON.parse(result.body) as Seen;
+    expect(seen.method).toBe("PUT");
+    expect(seen.headers["x-custom"]).toBe("1");
+    expect(result.requestId).toMatch(/./); // readable only because cors-expose-headers names it
+    expect(api.received.map((r) => r.method)).toEqual(["PUT"]); // the OPTIONS never left ingressd
+  });
+
+  it("a page of an origin not allowed is refused by the browser", async () => {
+    const before = api.received.length;
+    const result = await fetchFrom("other.localhost");
+    expect(result.ok).toBe(false);
+    // Its preflight got no Access-Control-Allow-Origin: the PUT was never sent.
+    expect(api.received.slice(before).map((r) => r.method)).toEqual(["OPTIONS"]);
   });
 });
