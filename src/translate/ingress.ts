@@ -6,6 +6,7 @@ import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issue
 import type { Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
 import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
 import { accessFilters } from "./nginx/access.js";
+import { upstreamTls, withUpstreamTls } from "./nginx/backendProtocol.js";
 import { corsFilters } from "./nginx/cors.js";
 import { httpsRedirectFilters } from "./nginx/httpsRedirect.js";
 import { bodyLimitFilters, rateLimitFilters, timeoutFilters } from "./nginx/limits.js";
@@ -64,6 +65,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
     };
     // Values were checked by validation: an Ingress with a bad one never gets here.
     const { settings } = readNginxSettings(ing.object.metadata?.annotations);
+    const tls = upstreamTls(ing, settings, resources, issue);
     const resolve = (backend: IngressBackend, at: (string | number)[]): BackendRef | undefined => {
       // Many paths name the same backend: resolve each (namespace, service, port) once.
       const port = backend.service?.port;
@@ -77,7 +79,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       if (!services.has(`${ref.namespace}/${ref.service}`)) {
         issue("warning", "unknown-service", [...at, "service", "name"], `Service ${ref.namespace}/${ref.service} is not defined; requests to it get 503 until it is`);
       }
-      return ref;
+      return withUpstreamTls(ref, tls);
     };
 
     (spec.rules ?? []).forEach((rule, i) => {
