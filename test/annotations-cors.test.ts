@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import type { ServerResponse, IncomingMessage } from "node:http";
+import { connect } from "node:net";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRulesFile } from "../src/config/parse.js";
@@ -29,6 +30,19 @@ function corsHeaders(res: { rawHeaders: string[] }): Record<string, string[]> {
   return out;
 }
 
+/** The head of the response to a WebSocket upgrade sent to `port` for `host`. */
+async function upgradeHead(port: number, host: string): Promise<string> {
+  const client = connect(port, "127.0.0.1");
+  client.write(`GET /ws HTTP/1.1\r\nHost: ${host}\r\nOrigin: https://a.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  let head = "";
+  for await (const chunk of client) {
+    head += (chunk as Buffer).toString("latin1");
+    if (head.includes("\r\n\r\n")) break;
+  }
+  client.destroy();
+  return head.slice(0, head.indexOf("\r\n\r\n"));
+}
+
 /** An upstream that answers with CORS headers of its own. */
 function withOwnCors(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
@@ -53,6 +67,9 @@ describe("CORS (ingress-nginx annotations.md § Enable CORS)", () => {
   beforeAll(async () => {
     api = await startUpstream(inspect("api"));
     own = await startUpstream(withOwnCors);
+    own.server.on("upgrade", (_req, socket) => {
+      socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nAccess-Control-Allow-Origin: https://upstream.example\r\n\r\n");
+    });
     ({ proxy, rules } = await proxyWith({
       "services.yaml": `${serviceYaml("api", [api.port])}---\n${serviceYaml("own", [own.port])}---\n${serviceYaml("empty", [])}`,
       "any.yaml": corsIngress("any", "any.localhost", "api", { "enable-cors": "true" }),
@@ -119,6 +136,12 @@ describe("CORS (ingress-nginx annotations.md § Enable CORS)", () => {
       expect(cors["access-control-allow-origin"]).toEqual(["*"]);
       expect(cors["access-control-allow-methods"]).toEqual([DEFAULT_METHODS]);
       expect(cors["access-control-max-age"]).toEqual(["1728000"]);
+    });
+
+    it("replaces them on a WebSocket upgrade's 101 too", async () => {
+      const head = await upgradeHead(proxy.httpPort, "own.localhost");
+      expect(head).toMatch(/^HTTP\/1\.1 101/);
+      expect(head.match(/^access-control-allow-origin: .*$/gim)).toEqual(["access-control-allow-origin: *"]);
     });
 
     it("adds them to ingressd's own answers too (a 503 with no endpoints)", async () => {
