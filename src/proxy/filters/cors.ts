@@ -26,8 +26,9 @@ export const corsStep: StepBuilder<CorsFilter> = (f) => {
   const preflight: OutgoingHttpHeaders = { "content-type": "text/plain charset=UTF-8" };
 
   if (f.allowOrigins.length === 1 && f.allowOrigins[0] === "*") {
-    const headers: OutgoingHttpHeaders = { "access-control-allow-origin": "*", ...common };
-    const preflightHeaders = { ...headers, ...preflight };
+    // Shared by every request of the route (addResponseHeaders keeps it as is): frozen.
+    const headers: OutgoingHttpHeaders = Object.freeze({ "access-control-allow-origin": "*", ...common });
+    const preflightHeaders = Object.freeze({ ...headers, ...preflight });
     return (x) => {
       if (x.req.method === "OPTIONS") {
         x.reply(204, preflightHeaders, "");
