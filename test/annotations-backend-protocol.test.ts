@@ -1,11 +1,13 @@
+import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkCommand } from "../src/commands/check.js";
 import { parseRulesFile } from "../src/config/parse.js";
 import { validateDocuments } from "../src/config/validate.js";
-import { get, serviceYaml, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import { get, nextReload, serviceYaml, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { proxyWith, type Proxy } from "./proxyHelpers.js";
 import { positionOf } from "./reloadHelpers.js";
 import { createTestCa, tlsIngressYaml, type Pem, type TestCa } from "./tlsHelpers.js";
@@ -185,6 +187,14 @@ describe("Backend protocol (ingress-nginx annotations.md § Backend Protocol, §
     await through("named.localhost");
     const metrics = await get(`${proxy.admin}/metrics`);
     expect(metrics.body).toContain(`service="default/secure:80+https(name=api.internal)"`);
+  });
+
+  it("a Secret's new CA takes effect on reload: connections are made with the new settings", async () => {
+    expect((await through("wrongca.localhost")).status).toBe(502);
+    const reloaded = nextReload(proxy);
+    await rules.write("secrets.yaml", (await readFile(join(rules.dir, "secrets.yaml"), "utf8")).replace(pemSecret("wrong-ca", { "ca.crt": otherCa.certPem }), pemSecret("wrong-ca", { "ca.crt": ca.certPem })));
+    await reloaded;
+    expect((await through("wrongca.localhost")).status).toBe(200);
   });
 
   describe("bad values are errors at the annotation's line", () => {
