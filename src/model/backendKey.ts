@@ -9,6 +9,36 @@ export interface BackendRef {
   service: string;
   /** The Service port as the route named it (number, or name if unresolved). */
   port: number | string;
+  /** Set when the upstream is spoken to over TLS (backend-protocol HTTPS); the key then says so. */
+  tls?: UpstreamTls;
+}
+
+/**
+ * TLS to the upstream, as a route asks for it. Plain data: the upstream side builds
+ * TLS endpoints from it, apart from the plain-HTTP ones of the same Service port.
+ */
+export interface UpstreamTls {
+  /** SNI, and the name a verified certificate must carry; default: the Service's host name. */
+  serverName?: string;
+  /** PEM CAs the upstream's certificate must chain to; absent: the certificate is not verified. */
+  ca?: string;
+  /** PEM client certificate and key presented to the upstream. */
+  cert?: string;
+  key?: string;
+  /** `namespace/name` of the Secret these come from, for explanations. */
+  secret?: string;
+  /** Why the upstream cannot be reached as asked (its Secret is missing or unusable): requests get 503. */
+  unusable?: string;
+}
+
+/**
+ * The key of a Service port spoken to over TLS: `ns/svc:443+https`, with what sets it
+ * apart from another route's TLS to the same port in parentheses. Still readable as a
+ * metrics and access-log label.
+ */
+export function tlsBackendKey(plainKey: string, tls: UpstreamTls): string {
+  const parts = [tls.serverName !== undefined ? `name=${tls.serverName}` : "", tls.secret !== undefined ? `secret=${tls.secret}` : "", tls.ca !== undefined ? "verify" : ""].filter(Boolean);
+  return `${plainKey}+https${parts.length > 0 ? `(${parts.join(",")})` : ""}`;
 }
 
 /** `namespace/service:port` — the one way a backend is named across the program. */

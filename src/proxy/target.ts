@@ -31,6 +31,7 @@ export function targetOf(snapshot: Snapshot, route: Route): Target {
 
 /** The 503 of a pool with no endpoint to offer, with Retry-After when some are only out for now. */
 export function noEndpoint(pool: ServicePool): { status: number; detail: string; headers?: Record<string, string> } {
+  if (pool.spec.unavailable !== undefined) return { status: 503, detail: pool.spec.unavailable };
   if (pool.endpoints.length === 0) return { status: 503, detail: `Service ${pool.key} has no ready endpoints` };
   return {
     status: 503,

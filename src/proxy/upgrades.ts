@@ -110,7 +110,9 @@ export class UpgradeHandler {
         const pairs = raw as unknown as (Buffer | string)[];
         for (let i = 0; i + 1 < pairs.length; i += 2) {
           const name = String(pairs[i]);
-          if (name.toLowerCase() === "server") continue;
+          const lower = name.toLowerCase();
+          // The route's CORS headers replace the upstream's, as on any response (never both).
+          if (lower === "server" || (x.responseHeaders !== undefined && lower.startsWith("access-control-") && lower in x.responseHeaders)) continue;
           response += `${name}: ${String(pairs[i + 1])}\r\n`;
         }
         response += `${rawHeaderLines(x.responseHeaders)}Server: ingressd\r\n\r\n`;

@@ -9,6 +9,7 @@ import type { Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/
 import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
 import { accessFilters } from "./nginx/access.js";
 import { annotationsIgnoredOnCanary, canaryKey, mergeCanaries, type CanaryPath } from "./nginx/canary.js";
+import { upstreamTls, withUpstreamTls } from "./nginx/backendProtocol.js";
 import { corsFilters } from "./nginx/cors.js";
 import { httpsRedirectFilters } from "./nginx/httpsRedirect.js";
 import { bodyLimitFilters, rateLimitFilters, timeoutFilters } from "./nginx/limits.js";
@@ -85,6 +86,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
           `${name} is ignored on a canary Ingress: requests it takes get the main Ingress's annotations, as in ingress-nginx`);
       }
     }
+    const tls = upstreamTls(ing, settings, resources, issue);
     const resolve = (backend: IngressBackend, at: (string | number)[]): BackendRef | undefined => {
       // Many paths name the same backend: resolve each (namespace, service, port) once.
       const port = backend.service?.port;
@@ -98,7 +100,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       if (!services.has(`${ref.namespace}/${ref.service}`)) {
         issue("warning", "unknown-service", [...at, "service", "name"], `Service ${ref.namespace}/${ref.service} is not defined; requests to it get 503 until it is`);
       }
-      return ref;
+      return withUpstreamTls(ref, tls);
     };
 
     (spec.rules ?? []).forEach((rule, i) => {

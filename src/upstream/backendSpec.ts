@@ -2,12 +2,23 @@ import type { ServicePort } from "kubernetes-types/core/v1.js";
 import type { Loaded, ResourceSet } from "../config/resources.js";
 import { ANNOTATIONS, parseDuration } from "../config/annotations.js";
 import { fieldPath, type ConfigIssue } from "../model/issues.js";
-import type { BackendRef } from "../model/backendKey.js";
+import { backendKey, type BackendRef } from "../model/backendKey.js";
 
 /** One upstream address. `host` is an IP, or a DNS name (ExternalName) resolved at connect time. */
 export interface EndpointAddress {
   host: string;
   port: number;
+}
+
+/** TLS to every endpoint of a pool (backend-protocol HTTPS). */
+export interface EndpointTls {
+  /** SNI, and the name a verified certificate must carry. */
+  serverName: string;
+  /** PEM CAs to verify against; absent: not verified. */
+  ca?: string;
+  /** PEM client certificate and key. */
+  cert?: string;
+  key?: string;
 }
 
 /** How a pool chooses among its endpoints (`spec.sessionAffinity`). */
@@ -38,6 +49,10 @@ export interface BackendSpec {
   endpoints: EndpointAddress[];
   affinity: AffinitySpec;
   health: HealthSpec;
+  /** Set when the endpoints are spoken to over TLS. */
+  tls?: EndpointTls;
+  /** Why this backend serves nothing (its TLS Secret is unusable): it answers 503 with this. */
+  unavailable?: string;
 }
 
 export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
@@ -55,7 +70,8 @@ export interface ResolvedBackends {
  * Endpoints/EndpointSlice port carrying the Service port's name gives the upstream
  * port; without one, a numeric targetPort (defaulting to `port`).
  */
-export function resolveBackends(resources: ResourceSet, referenced: Iterable<BackendRef> = []): ResolvedBackends {
+export function resolveBackends(resources: ResourceSet, referencedRefs: Iterable<BackendRef> = []): ResolvedBackends {
+  const referenced = [...referencedRefs];
   const issues: ConfigIssue[] = [];
   const specs = new Map<string, BackendSpec>();
   const endpointsByService = new Map(resources.endpoints.map((e) => [`${e.namespace}/${e.name}`, e]));
@@ -79,7 +95,8 @@ export function resolveBackends(resources: ResourceSet, referenced: Iterable<Bac
       // An ExternalName Service may declare no ports: the backends naming it say which.
       for (const ref of referenced) {
         if (ref.namespace !== svc.namespace || ref.service !== svc.name || typeof ref.port !== "number") continue;
-        specs.set(ref.key, { key: ref.key, namespace: svc.namespace, service: svc.name, port: ref.port, type, endpoints: [{ host: spec.externalName!, port: ref.port }], affinity, health });
+        const key = backendKey(svc.namespace, svc.name, ref.port);
+        specs.set(key, { key, namespace: svc.namespace, service: svc.name, port: ref.port, type, endpoints: [{ host: spec.externalName!, port: ref.port }], affinity, health });
       }
     }
     ports.forEach((sp, i) => {
@@ -112,7 +129,25 @@ export function resolveBackends(resources: ResourceSet, referenced: Iterable<Bac
       specs.set(key, b);
     });
   }
+  for (const ref of referenced) if (ref.tls && !specs.has(ref.key)) addTlsVariant(specs, ref);
   return { specs, issues };
+}
+
+/**
+ * A Service port spoken to over TLS gets a pool of its own, under the route's key
+ * (`ns/svc:443+https…`): the same endpoints, each its own TLS Endpoint, so plain and TLS
+ * connections to one address never share a socket pool. SNI defaults to the Service's
+ * host name: the external name of an ExternalName Service, else `service.namespace.svc`.
+ */
+function addTlsVariant(specs: Map<string, BackendSpec>, ref: BackendRef): void {
+  const base = specs.get(backendKey(ref.namespace, ref.service, ref.port));
+  if (!base || !ref.tls) return;
+  const { serverName, ca, cert, key, unusable } = ref.tls;
+  const host = base.type === "ExternalName" ? base.endpoints[0]?.host : undefined;
+  const tls: EndpointTls = { serverName: serverName ?? host ?? `${base.service}.${base.namespace}.svc` };
+  if (ca !== undefined) tls.ca = ca;
+  if (cert !== undefined && key !== undefined) Object.assign(tls, { cert, key });
+  specs.set(ref.key, { ...base, key: ref.key, tls, ...(unusable !== undefined ? { endpoints: [], unavailable: unusable } : {}) });
 }
 
 /** Annotations were validated with the Service; malformed ones never get here. */

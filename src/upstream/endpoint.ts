@@ -1,5 +1,6 @@
-import { Pool } from "undici";
-import type { EndpointAddress } from "./backendSpec.js";
+import { createHash } from "node:crypto";
+import { Pool, type Dispatcher } from "undici";
+import type { EndpointAddress, EndpointTls } from "./backendSpec.js";
 import { clientClosingUnusedConnections } from "./unusedConnections.js";
 
 export interface UpstreamTimeouts {
@@ -11,6 +12,15 @@ export interface UpstreamTimeouts {
 export function endpointAddress(target: EndpointAddress): string {
   const host = target.host.includes(":") ? `[${target.host}]` : target.host;
   return `${host}:${target.port}`;
+}
+
+/**
+ * What tells endpoints apart: the address, plus for TLS a digest of its settings (a
+ * different SNI, CA or client certificate is another connection pool).
+ */
+export function endpointId(target: EndpointAddress, tls?: EndpointTls): string {
+  const address = endpointAddress(target);
+  return tls ? `https://${address}#${createHash("sha256").update(JSON.stringify(tls)).digest("hex").slice(0, 16)}` : address;
 }
 
 /** A Service's view of an endpoint's shared passive health: its own limits, and where it hears of changes. */
@@ -35,6 +45,8 @@ export class Endpoint {
   readonly origin: string;
   /** `host:port`, how logs and the API name it. */
   readonly address: string;
+  /** What `reconcilePools` keeps it by (see `endpointId`). */
+  readonly id: string;
   private pool: Pool | undefined;
   /** Set once no configuration names this endpoint any more. */
   private retired = false;
@@ -55,9 +67,13 @@ export class Endpoint {
   constructor(
     readonly target: EndpointAddress,
     private readonly timeouts: UpstreamTimeouts,
+    /** TLS to this endpoint (backend-protocol HTTPS); plain HTTP without. */
+    readonly tls?: EndpointTls,
+    id?: string,
   ) {
     this.address = endpointAddress(target);
-    this.origin = `http://${this.address}`;
+    this.origin = `${tls ? "https" : "http"}://${this.address}`;
+    this.id = id ?? endpointId(target, tls);
   }
 
   /** The pool is made on first use: a configuration may name endpoints that never get traffic. */
@@ -74,8 +90,18 @@ export class Endpoint {
   }
 
   private createPool(): Pool {
-    return new Pool(this.origin, {
-      connect: { timeout: this.timeouts.connectMs },
+    const tls = this.tls;
+    const pool = new Pool(this.origin, {
+      connect: {
+        timeout: this.timeouts.connectMs,
+        ...(tls && {
+          servername: tls.serverName,
+          // Verified only against the CAs given (proxy-ssl-verify), as nginx's proxy_ssl_verify.
+          rejectUnauthorized: tls.ca !== undefined,
+          ...(tls.ca !== undefined && { ca: tls.ca }),
+          ...(tls.cert !== undefined && { cert: tls.cert, key: tls.key }),
+        }),
+      },
       headersTimeout: this.timeouts.readMs,
       bodyTimeout: this.timeouts.readMs,
       // Proxied requests are not retried on a new socket behind our back: retries
@@ -83,6 +109,13 @@ export class Endpoint {
       pipelining: 1,
       factory: clientClosingUnusedConnections,
     });
+    if (!tls) return pool;
+    // undici takes a request's SNI from its Host header (the client's host, or a health
+    // check's) before the connect options: every request here names the endpoint's own,
+    // which also keeps undici from reconnecting whenever the Host changes.
+    // (compose gives a Proxy of the Pool whose other members are the Pool's own.)
+    const servername = tls.serverName;
+    return pool.compose((dispatch) => (opts, handler) => dispatch({ ...opts, servername } as Dispatcher.DispatchOptions, handler)) as unknown as Pool;
   }
 
   /**

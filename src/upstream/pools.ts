@@ -1,5 +1,6 @@
 import type { BackendSpec } from "./backendSpec.js";
-import { Endpoint, endpointAddress, type UpstreamTimeouts } from "./endpoint.js";
+import type { EndpointTls } from "./backendSpec.js";
+import { Endpoint, endpointId, type UpstreamTimeouts } from "./endpoint.js";
 import { ServicePool, type HealthListener } from "./servicePool.js";
 
 /** The pools of one configuration generation, by backend key. Read-only once built. */
@@ -32,14 +33,14 @@ export function reconcilePools(
   const endpoints = new Map<string, Endpoint>();
   const pools = new Map<string, ServicePool>();
   const added: ServicePool[] = [];
-  const endpointFor = (host: string, port: number): Endpoint => {
-    const address = endpointAddress({ host, port });
-    const ep = endpoints.get(address) ?? previousEndpoints.get(address) ?? new Endpoint({ host, port }, timeouts);
-    endpoints.set(address, ep);
+  const endpointFor = (host: string, port: number, tls: EndpointTls | undefined): Endpoint => {
+    const id = endpointId({ host, port }, tls);
+    const ep = endpoints.get(id) ?? previousEndpoints.get(id) ?? new Endpoint({ host, port }, timeouts, tls, id);
+    endpoints.set(id, ep);
     return ep;
   };
   for (const [key, spec] of specs) {
-    const eps = spec.endpoints.map((a) => endpointFor(a.host, a.port));
+    const eps = spec.endpoints.map((a) => endpointFor(a.host, a.port, spec.tls));
     const prev = previousPools.get(key);
     if (prev && sameSpec(prev.spec, spec) && prev.endpoints.every((e, i) => e === eps[i])) {
       pools.set(key, prev);
@@ -50,7 +51,7 @@ export function reconcilePools(
     }
   }
   const removed = [...previousPools.values()].filter((p) => pools.get(p.key) !== p);
-  const retired = [...previousEndpoints.values()].filter((e) => endpoints.get(e.address) !== e);
+  const retired = [...previousEndpoints.values()].filter((e) => endpoints.get(e.id) !== e);
   return { pools, endpoints, added, removed, retired };
 }
 

@@ -1,7 +1,8 @@
 import type { Filter } from "../../model/route.js";
 import type { RouteContext } from "./routeContext.js";
 
-/** Placeholder until the annotations behind it are served (issue 10). */
-export function corsFilters(_ctx: RouteContext): Filter[] {
-  return [];
+/** ingress-nginx docs, "Enable CORS": preflights answered by ingressd, Access-Control headers on the rest. */
+export function corsFilters(ctx: RouteContext): Filter[] {
+  const cors = ctx.settings.cors;
+  return cors ? [{ type: "cors", ...cors }] : [];
 }
