@@ -3,7 +3,7 @@ import type { Loaded, ResourceSet } from "../config/resources.js";
 import { readNginxSettings } from "../config/nginx/settings.js";
 import { backendKey, type BackendRef } from "../model/backendKey.js";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
-import type { Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
+import type { BalancePolicy, Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
 import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
 import { accessFilters } from "./nginx/access.js";
 import { corsFilters } from "./nginx/cors.js";
@@ -89,7 +89,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
         const path = p.path || "/";
         const match: RouteMatch = { host, path, pathType: pathTypeOf(p.pathType) };
         const ctx: RouteContext = { ing, ingress: ingressName, host, path, at, settings, resources, isTlsHost, issue };
-        routes.push(ingressRoute(ing, at, match, filtersFor(ctx), backend));
+        routes.push(ingressRoute(ing, at, match, filtersFor(ctx), backend, balanceFor(settings.balance, path)));
       });
     });
 
@@ -134,8 +134,14 @@ function filtersFor(ctx: RouteContext): Filter[] {
   ];
 }
 
-function ingressRoute(ing: Loaded<"Ingress">, at: (string | number)[], match: RouteMatch, filters: Filter[], backend: BackendRef): Route {
-  return { match, filters, backends: [{ backend, weight: 1 }], origin: new IngressOrigin(ing, at) };
+function ingressRoute(ing: Loaded<"Ingress">, at: (string | number)[], match: RouteMatch, filters: Filter[], backend: BackendRef, balance?: BalancePolicy): Route {
+  return { match, filters, backends: [{ backend, weight: 1 }], ...(balance ? { balance } : {}), origin: new IngressOrigin(ing, at) };
+}
+
+/** The annotations' policy for one path: an affinity cookie without session-cookie-path is scoped to the Ingress path as written (ingress-nginx's `location_path`). */
+function balanceFor(balance: BalancePolicy | undefined, path: string): BalancePolicy | undefined {
+  if (balance?.kind !== "cookie" || balance.path !== undefined) return balance;
+  return { ...balance, path };
 }
 
 /** An Ingress route's origin; its source position is looked up only when shown (a positional parse costs). */
