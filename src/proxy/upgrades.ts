@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { relay } from "../net/relay.js";
 import { originForm, requestPath } from "../routing/requestPath.js";
 import { accessRecord } from "./accessRecord.js";
+import { pickContext, sendAffinityCookie } from "./balanceContext.js";
 import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
 import { rawError } from "./errorResponse.js";
 import type { Exchange } from "./exchange.js";
@@ -71,12 +72,14 @@ export class UpgradeHandler {
     }
     const { pool } = target;
     x.backend = target.backend;
-    const endpoint = pool.pick({ clientIp: x.fwd.client });
+    const ctx = pickContext(x);
+    const endpoint = pool.pick(ctx);
     if (!endpoint) {
       const none = noEndpoint(pool);
       rawError(socket, none.status, none.detail, x.fwd.requestId);
       return;
     }
+    sendAffinityCookie(x, ctx);
     x.upstream = endpoint.address;
     const abort = new AbortController();
     socket.once("close", () => abort.abort());
