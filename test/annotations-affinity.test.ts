@@ -290,6 +290,23 @@ describe("Cookie affinity (ingress-nginx annotations.md § Session Affinity, § 
     expect(reset).toHaveLength(1);
   });
 
+  for (const mode of ["balanced", "persistent"] as const) {
+    it(`${mode} with session-cookie-change-on-failure: the retry after a refused connection moves the session (the cookie follows), and it stays`, async () => {
+      const s = await stickySite({ affinity: "cookie", "affinity-mode": mode, "session-cookie-change-on-failure": "true" });
+      const session = await newSession(s.proxy);
+      await s.ups[NAMES.indexOf(session.name)]!.close();
+      const first = await visit(s.proxy, session.cookie);
+      expect(first.name).not.toBe(session.name);
+      expect(first.setCookie).toHaveLength(1);
+      const cookie = pairOf(first.setCookie[0]!);
+      for (let i = 0; i < 3; i++) {
+        const r = await visit(s.proxy, cookie);
+        expect(r.name).toBe(first.name);
+        expect(r.setCookie).toEqual([]);
+      }
+    });
+  }
+
   it("a new client whose first endpoint refuses is placed on the one that served it", async () => {
     const s = await stickySite({ affinity: "cookie", "affinity-mode": "persistent" });
     await s.ups[0]!.close(); // round robin places the first new client on a

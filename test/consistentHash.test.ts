@@ -211,6 +211,7 @@ describe("affinity annotations parsed (ingress-nginx § Session Affinity, § Cus
       "session-cookie-expires": "120",
       "session-cookie-samesite": "NONE",
       "session-cookie-secure": "true",
+      "session-cookie-change-on-failure": "true",
     });
     expect(r.problems).toEqual([]);
     expect(r.unread).toEqual([]);
@@ -224,7 +225,15 @@ describe("affinity annotations parsed (ingress-nginx § Session Affinity, § Cus
       sameSite: "None",
       secure: true,
       mode: "persistent",
+      changeOnFailure: true,
     });
+  });
+
+  it("a bad affinity is the one error: the cookie settings beside it are not reported as unsupported", () => {
+    const r = read({ affinity: "Cookie", "session-cookie-name": "x", "affinity-mode": "persistent" });
+    expect(r.problems.map((p) => p.annotation)).toEqual(["nginx.ingress.kubernetes.io/affinity"]);
+    expect(r.unread).toEqual([]);
+    expect(r.settings).toEqual({});
   });
 
   it("no affinity, no hash: nothing; an empty affinity or upstream-hash-by is as absent", () => {

@@ -203,6 +203,8 @@ export interface CookieAffinityPolicy {
   /** true: always `Secure`; otherwise only on HTTPS requests. */
   secure?: boolean;
   mode: "balanced" | "persistent";
+  /** A request retried on another endpoint after a failure moves its session there (the cookie follows). */
+  changeOnFailure?: boolean;
 }
 
 export interface HashPolicy {

@@ -269,15 +269,17 @@ export class HttpFrontend {
   /**
    * The retry's endpoint. A client that came with a good affinity cookie keeps it (as
    * ingress-nginx without session-cookie-change-on-failure): this one request goes
-   * elsewhere, the session stays. A client placed by this very request is placed again,
-   * and its cookie names where it went.
+   * elsewhere, the session stays. A client placed by this very request, or a route with
+   * change-on-failure, gets a cookie naming where it went.
    */
   private pickOther(x: RequestExchange, pool: ServicePool, failed: Endpoint): Endpoint | undefined {
     const ctx = x.pick ?? pickContext(x);
-    const placed = ctx.setCookie !== undefined;
+    const change = ctx.balance?.kind === "cookie" && ctx.balance.changeOnFailure === true;
+    const follow = change || ctx.setCookie !== undefined;
+    if (change) delete ctx.cookie; // placed anew, as ingress-nginx picks a new upstream (and key) then
     ctx.setCookie = undefined;
     const other = pool.pickOther(failed, ctx);
-    if (other && placed) sendAffinityCookie(x, ctx);
+    if (other && follow) sendAffinityCookie(x, ctx);
     return other;
   }
 

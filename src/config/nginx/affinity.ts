@@ -1,7 +1,7 @@
 import { HASH_VARIABLES, type BalancePolicy, type CookieAffinityPolicy, type HashKeyPart, type HashPolicy, type HashVariable } from "../../model/route.js";
 import type { AnnotationReader } from "./annotationReader.js";
 
-/** What affinity, affinity-mode, session-cookie-*, upstream-hash-by ask for. */
+/** What affinity, affinity-mode, session-cookie-* (and change-on-failure), upstream-hash-by ask for. */
 export interface AffinitySettings {
   /** The cookie's Path is left out when session-cookie-path is not set: translate sets the Ingress path. */
   balance?: BalancePolicy;
@@ -19,6 +19,7 @@ const COOKIE_SETTINGS = [
   "session-cookie-expires",
   "session-cookie-samesite",
   "session-cookie-secure",
+  "session-cookie-change-on-failure",
 ] as const;
 
 /**
@@ -45,6 +46,7 @@ export function readAffinity(a: AnnotationReader): AffinitySettings {
 function readCookie(a: AnnotationReader, affinity: string): CookieAffinityPolicy | undefined {
   if (affinity !== "cookie") {
     a.error("affinity", `must be "cookie" (the only affinity ingress-nginx knows), not "${affinity}"`);
+    for (const name of COOKIE_SETTINGS) a.get(name); // read: the one error is enough
     return undefined;
   }
   const policy: CookieAffinityPolicy = { kind: "cookie", name: DEFAULT_AFFINITY_COOKIE, mode: "balanced" };
@@ -78,6 +80,7 @@ function readCookie(a: AnnotationReader, affinity: string): CookieAffinityPolicy
 
   // "false" is the same as unset, as in ingress-nginx: Secure still follows the request's scheme.
   if (a.bool("session-cookie-secure", false)) policy.secure = true;
+  if (a.bool("session-cookie-change-on-failure", false)) policy.changeOnFailure = true;
   return policy;
 }
 
