@@ -4,6 +4,7 @@ import { checkedUpstream, type CheckedUpstream } from "./healthHelpers.js";
 import { waitFor } from "./proxyHelpers.js";
 import { affinityService, apiConfig, docs, endpointsYaml, getFrom, lineOf, statusOf, whoFrom, World, type Proxy, type Reply } from "./serviceHelpers.js";
 import { echo } from "./helpers.js";
+import { routesCommand } from "../src/commands/routes.js";
 
 // ingress-nginx annotations.md § Session Affinity / § Cookie affinity, and § Custom NGINX
 // upstream hashing, through a real ingressd over real upstreams on 127.0.0.1.
@@ -448,6 +449,24 @@ describe("upstream-hash-by (ingress-nginx annotations.md § Custom NGINX upstrea
     expect(new Set(sessions.map((x) => x.name)).size).toBe(3);
     const warnings = (await apiConfig(s.proxy)).warnings.filter((x: { message: string }) => x.message.includes("upstream-hash-by"));
     expect(warnings).toEqual([expect.objectContaining({ message: expect.stringContaining("cookie affinity") })]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe("The route's balance policy, shown", () => {
+  it("/api/config and `routes --explain` say how the route picks endpoints; a route without one says nothing", async () => {
+    const s = await stickySite({ affinity: "cookie", "affinity-mode": "persistent", "session-cookie-max-age": "60", "session-cookie-samesite": "Lax" }, { path: "/app" });
+    const reloaded = nextReload(s.proxy, (snap) => snap.routes.lookup("hash.localhost", "/") !== undefined);
+    await s.rules.write("hash.yaml", annotatedIngress({ "upstream-hash-by": "$http_x_user" }, { name: "hash", host: "hash.localhost" }) + "---\n" + annotatedIngress({}, { name: "plain", host: "plain.localhost" }));
+    await reloaded;
+    const hosts = (await apiConfig(s.proxy)).hosts;
+    expect(hosts[HOST][0].balance).toBe("cookie INGRESSCOOKIE (persistent; Path=/app; Max-Age=60; SameSite=Lax)");
+    expect(hosts["hash.localhost"][0].balance).toBe("hash of $http_x_user (consistent)");
+    expect(hosts["plain.localhost"][0]).not.toHaveProperty("balance");
+
+    const explained = await routesCommand([s.rules.dir], { ingressClass: "ingressd", format: "text", cwd: s.rules.dir, explain: `http://${HOST}/app/x` });
+    expect(explained.output).toContain("  balance: cookie INGRESSCOOKIE (persistent; Path=/app; Max-Age=60; SameSite=Lax)\n");
   });
 });
 
