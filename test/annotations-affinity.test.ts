@@ -1,4 +1,8 @@
+import { once } from "node:events";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import WebSocket, { WebSocketServer } from "ws";
 import { nextReload, startUpstream, type Upstream } from "./helpers.js";
 import { checkedUpstream, type CheckedUpstream } from "./healthHelpers.js";
 import { waitFor } from "./proxyHelpers.js";
@@ -185,6 +189,43 @@ describe("Cookie affinity (ingress-nginx annotations.md § Session Affinity, § 
     expect(new Set(sessions.map((x) => x.name)).size).toBe(3);
     // And a session keeps its endpoint from any address.
     expect((await visit(s.proxy, sessions[1]!.cookie, "/", "127.0.0.2")).name).toBe(sessions[1]!.name);
+  });
+
+  it("WebSocket upgrades: the 101 sets the cookie; upgrades with it reach the same upstream", async () => {
+    /** A WebSocket upstream greeting with its name; its upgrade handshake answered by `ws`. */
+    const wsUpstream = async (name: string): Promise<Upstream> => {
+      const server = createServer((_req, res) => res.writeHead(426).end());
+      const wss = new WebSocketServer({ server });
+      wss.on("connection", (ws) => ws.send(name));
+      await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+      const received: IncomingMessage[] = [];
+      return {
+        server,
+        port: (server.address() as AddressInfo).port,
+        received,
+        close: async () => {
+          for (const c of wss.clients) c.terminate();
+          server.closeAllConnections();
+          await new Promise<void>((res) => server.close(() => res()));
+        },
+      };
+    };
+    const ups = await Promise.all(["a", "b", "c"].map(wsUpstream));
+    own.push(...ups);
+    const s = await stickySite({ affinity: "cookie" }, { upstreams: ups });
+    const open = async (cookie?: string): Promise<{ name: string; setCookie: string[] }> => {
+      const ws = new WebSocket(`ws://127.0.0.1:${s.proxy.httpPort}/`, { headers: { host: HOST, ...(cookie ? { cookie } : {}) } });
+      // Both listened for at once: the greeting may come in the same read as the 101.
+      const [[res], [data]] = (await Promise.all([once(ws, "upgrade"), once(ws, "message")])) as [[IncomingMessage], [Buffer]];
+      ws.close();
+      await once(ws, "close");
+      return { name: String(data), setCookie: res.headers["set-cookie"] ?? [] };
+    };
+    const first = await open();
+    expect(first.setCookie).toHaveLength(1);
+    expect(first.setCookie[0]).toMatch(/^INGRESSCOOKIE=\d+\|[0-9a-f]{32}; Path=\/; HttpOnly$/);
+    const cookie = pairOf(first.setCookie[0]!);
+    for (let i = 0; i < 5; i++) expect(await open(cookie)).toEqual({ name: first.name, setCookie: [] });
   });
 
   it("a route without affinity on the same Service is not affected: no cookie, round robin", async () => {
