@@ -7,7 +7,11 @@ import { nextReload, startUpstream, type Upstream } from "./helpers.js";
 import { checkedUpstream, type CheckedUpstream } from "./healthHelpers.js";
 import { waitFor } from "./proxyHelpers.js";
 import { affinityService, apiConfig, docs, endpointsYaml, getFrom, lineOf, statusOf, whoFrom, World, type Proxy, type Reply } from "./serviceHelpers.js";
+import { readFile, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { echo } from "./helpers.js";
+import { httpsGet } from "./tlsHelpers.js";
 import { routesCommand } from "../src/commands/routes.js";
 
 // ingress-nginx annotations.md § Session Affinity / § Cookie affinity, and § Custom NGINX
@@ -27,14 +31,14 @@ afterEach(async () => {
 });
 
 /** An Ingress routing `host` `path` to Service `web`, with `nginx.ingress.kubernetes.io/*` annotations (short names). */
-function annotatedIngress(annotations: Record<string, string>, opts: { name?: string; host?: string; path?: string } = {}): string {
+function annotatedIngress(annotations: Record<string, string>, opts: { name?: string; host?: string; path?: string; tls?: boolean } = {}): string {
   const entries = Object.entries(annotations);
   const ann = entries.length === 0 ? "" : `\n  annotations:\n${entries.map(([k, v]) => `    ${NGINX}${k}: ${JSON.stringify(v)}`).join("\n")}`;
   return `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: ${opts.name ?? "web"}${ann}
-spec:
+spec:${opts.tls ? `\n  tls:\n    - hosts: [${opts.host ?? HOST}]` : ""}
   rules:
     - host: ${opts.host ?? HOST}
       http:
@@ -154,6 +158,30 @@ describe("Cookie affinity (ingress-nginx annotations.md § Session Affinity, § 
   it("SameSite is sent in its canonical spelling (lax → Lax); without session-cookie-secure, plain HTTP gets no Secure", async () => {
     const s = await stickySite({ affinity: "cookie", "session-cookie-samesite": "lax", "session-cookie-secure": "false" });
     expect((await visit(s.proxy)).setCookie[0]).toMatch(/^INGRESSCOOKIE=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/);
+  });
+
+  it("over HTTPS the cookie is Secure without session-cookie-secure (as ingress-nginx: Secure iff the request is HTTPS)", async () => {
+    const ups = await w.upstreams(["a", "b", "c"]);
+    const rules = await w.rules({
+      "svc.yaml": docs(affinityService("web"), endpointsYaml("web", ups.map((u) => u.port))),
+      "ing.yaml": annotatedIngress({ affinity: "cookie", "session-cookie-samesite": "None" }, { tls: true }),
+    });
+    const dataDir = await mkdtemp(join(tmpdir(), "ingressd-affinity-tls-"));
+    try {
+      const proxy = await w.proxy(rules, { httpsPort: 0, dataDir });
+      const port = await proxy.httpsReady();
+      const ca = await readFile(join(dataDir, "ca.crt"), "utf8");
+      const res = await httpsGet(port, HOST, "/", { ca, chainOnly: true });
+      expect(res.status).toBe(200);
+      expect(res.headers["set-cookie"]).toEqual([expect.stringMatching(/^INGRESSCOOKIE=\d+\|[0-9a-f]{32}; Path=\/; Secure; HttpOnly; SameSite=None$/)]);
+      const name = (JSON.parse(res.body) as { name: string }).name;
+      const again = await httpsGet(port, HOST, "/", { ca, chainOnly: true, headers: { cookie: pairOf(res.headers["set-cookie"]![0]!) } });
+      expect(again.headers["set-cookie"]).toBeUndefined();
+      expect((JSON.parse(again.body) as { name: string }).name).toBe(name);
+    } finally {
+      await w.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it("a cookie that names nothing (garbage, another backend's, a bad position) places the client anew and resets the cookie", async () => {
