@@ -31,12 +31,9 @@ const COOKIE_SETTINGS = [
  */
 export function readAffinity(a: AnnotationReader): AffinitySettings {
   const affinity = a.get("affinity");
-  const cookie = affinity === undefined || affinity === "" ? undefined : readCookie(a, affinity);
-  if (affinity === undefined || affinity === "") {
-    for (const name of COOKIE_SETTINGS) {
-      if (a.get(name) !== undefined) a.warn(name, `has no effect without the affinity: "cookie" annotation`);
-    }
-  }
+  let cookie: CookieAffinityPolicy | undefined;
+  if (affinity !== undefined && affinity !== "") cookie = readCookie(a, affinity);
+  else for (const name of COOKIE_SETTINGS) if (a.get(name) !== undefined) a.warn(name, `has no effect without the affinity: "cookie" annotation`);
   const hash = readHash(a);
   if (cookie && hash) a.warn("upstream-hash-by", `is not used: cookie affinity (affinity: "cookie") decides, as in ingress-nginx`);
   const balance = cookie ?? hash;
