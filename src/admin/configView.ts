@@ -1,5 +1,5 @@
 import type { L4ListenerStatus } from "../l4/listeners.js";
-import { describeConditions, describeFilter } from "../model/describeRoute.js";
+import { describeBalance, describeConditions, describeFilter } from "../model/describeRoute.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 
 /** One route as `/api/config` shows it. */
@@ -14,6 +14,8 @@ interface RouteView {
   endpoints: string[];
   /** What the route does to a request, in order (see describeFilter). */
   filters: string[];
+  /** How endpoints are picked when the route says (cookie affinity, upstream-hash-by). */
+  balance?: string;
   ingress: string;
   source: string;
 }
@@ -36,6 +38,7 @@ export function configView(snapshot: Snapshot, ready: boolean, listeners: readon
       ...(r.backends.length > 1 || r.backends[0]!.canary ? { backends: r.backends.map((b) => ({ backend: b.backend.key, weight: b.weight, ...(b.canary ? { canary: true } : {}) })) } : {}),
       endpoints: r.backends.flatMap((b) => snapshot.pools.get(b.backend.key)?.endpoints.map((e) => e.address) ?? []),
       filters: r.filters.map(describeFilter),
+      ...(r.balance ? { balance: describeBalance(r.balance) } : {}),
       ingress: r.origin.name,
       source: `${r.origin.source.file}:${r.origin.source.line}:${r.origin.source.col}`,
     });

@@ -1,5 +1,5 @@
 import { explainRequest } from "../routing/explain.js";
-import { describeBackends, describeConditions, describeFilter, describeSplit } from "../model/describeRoute.js";
+import { describeBackends, describeBalance, describeConditions, describeFilter, describeSplit } from "../model/describeRoute.js";
 import type { Route } from "../model/route.js";
 import type { CommandResult } from "./check.js";
 import { displayPath, loadRules } from "./loadRules.js";
@@ -14,6 +14,8 @@ interface RouteRow {
   endpoints: string[];
   /** What the route does to a request, in order. */
   filters: string[];
+  /** How endpoints are picked when the route says (cookie affinity, upstream-hash-by). */
+  balance?: string;
   source: string;
 }
 
@@ -39,6 +41,7 @@ export async function routesCommand(
       backend: describeBackends(r.backends),
       endpoints: r.backends.flatMap((b) => backends.get(b.backend.key)?.endpoints.map((e) => `${e.host}:${e.port}`) ?? []),
       filters: r.filters.map(describeFilter),
+      ...(r.balance ? { balance: describeBalance(r.balance) } : {}),
       source: `${displayPath(r.origin.source.file, options.cwd)}:${r.origin.source.line}`,
     };
   };
@@ -68,6 +71,7 @@ export async function routesCommand(
     if (explanation.winner) {
       lines.push(`  match: ${describe(explanation.winner)}`, `         ${explanation.winnerReason}`);
       for (const f of explanation.winner.filters) lines.push(`  filter: ${describeFilter(f)}`);
+      if (explanation.winner.balance) lines.push(`  balance: ${describeBalance(explanation.winner.balance)}`);
       const { backends } = explanation.winner;
       const split = backends.length > 1 ? `by weight — ${describeSplit(backends)}` : describeBackends(backends);
       if (explanation.canaryRules.length > 0) {

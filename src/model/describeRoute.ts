@@ -1,4 +1,4 @@
-import type { Filter, Route, WeightedBackend } from "./route.js";
+import type { BalancePolicy, Filter, Route, WeightedBackend } from "./route.js";
 
 /**
  * One line per filter, for `routes --explain`, `/api/config` and the dashboard. Never
@@ -51,4 +51,19 @@ export function describeConditions(route: Route): string {
     ...(route.match.cookies ?? []).map((c) => `cookie ${c.name} = ${c.value}`),
   ];
   return parts.join(" and ");
+}
+
+/** How the route picks endpoints, when not the Service's own way: `cookie INGRESSCOOKIE (balanced; Path=/, …)` or `hash of $request_uri`. */
+export function describeBalance(policy: BalancePolicy): string {
+  if (policy.kind === "hash") return `hash of ${policy.key} (consistent)`;
+  const attributes = [
+    policy.path !== undefined ? `Path=${policy.path}` : "",
+    policy.domain !== undefined ? `Domain=${policy.domain}` : "",
+    policy.maxAgeSeconds !== undefined ? `Max-Age=${policy.maxAgeSeconds}` : "",
+    policy.expiresSeconds !== undefined ? `Expires in ${policy.expiresSeconds} s` : "",
+    policy.sameSite !== undefined ? `SameSite=${policy.sameSite}` : "",
+    policy.secure ? "Secure" : "",
+    policy.changeOnFailure ? "change on failure" : "",
+  ].filter(Boolean);
+  return `cookie ${policy.name} (${[policy.mode, ...attributes].join("; ")})`;
 }

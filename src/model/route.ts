@@ -183,25 +183,54 @@ export interface TimeoutsFilter {
   sendMs?: number;
 }
 
-/** Endpoint choice by a cookie ingressd sets, or by a hash of request values. */
+/**
+ * Endpoint choice by a cookie ingressd sets, or by a hash of request values. Decides
+ * instead of the Service's own sessionAffinity: the route's annotation is the more
+ * specific wish.
+ */
 export type BalancePolicy = CookieAffinityPolicy | HashPolicy;
 
+/**
+ * Session affinity by cookie (affinity: cookie). `balanced`: the cookie holds a point on
+ * the backend's consistent-hash ring, so when endpoints join or leave about 1/n of the
+ * sessions move (and their cookie is rewritten); `persistent`: the cookie names one
+ * endpoint, and the session stays there until that endpoint is gone or out of rotation.
+ */
 export interface CookieAffinityPolicy {
   kind: "cookie";
   name: string;
+  /** The cookie's Path: session-cookie-path, else the Ingress path as written. */
   path?: string;
+  domain?: string;
   maxAgeSeconds?: number;
   expiresSeconds?: number;
   sameSite?: "Strict" | "Lax" | "None";
+  /** true: always `Secure`; otherwise only on HTTPS requests. */
   secure?: boolean;
   mode: "balanced" | "persistent";
+  /** A request retried on another endpoint after a failure moves its session there (the cookie follows). */
+  changeOnFailure?: boolean;
 }
 
 export interface HashPolicy {
   kind: "hash";
-  /** nginx variables: `$remote_addr`, `$request_uri`, `$http_x_user`, `$cookie_id`, combined. */
+  /** As written: nginx variables (`$remote_addr`, `$request_uri`, `$http_x_user`, `$cookie_id`) and text, combined. */
   key: string;
+  /** `key` parsed: the values concatenated per request (a missing one is empty, as in nginx). */
+  parts: readonly HashKeyPart[];
 }
+
+/** A part of a hash key: text as written, a request value, or a header, cookie or query argument by name. */
+export type HashKeyPart = { text: string } | { variable: HashVariable } | { header: string } | { cookie: string } | { arg: string };
+
+/**
+ * The nginx variables a hash key may use besides `$http_<name>`, `$cookie_<name>` and
+ * `$arg_<name>`: the client address (`binary_remote_addr` is the same address), the
+ * request line's URI (`request_uri` with its query, `uri` without), the query alone,
+ * the host, the scheme.
+ */
+export const HASH_VARIABLES = ["remote_addr", "binary_remote_addr", "request_uri", "uri", "args", "query_string", "host", "scheme"] as const;
+export type HashVariable = (typeof HASH_VARIABLES)[number];
 
 /** The route's filter of a type, if it has one. */
 export function findFilter<T extends Filter["type"]>(route: Route, type: T): Extract<Filter, { type: T }> | undefined {

@@ -50,8 +50,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational: not relayed
     const res = this.res;
     try {
-      const out = clientResponseHeaders(headers, this.requestId);
-      if (this.extraHeaders) Object.assign(out, this.extraHeaders);
+      const out = clientResponseHeaders(headers, this.requestId, this.extraHeaders);
       if (statusMessage) res.writeHead(statusCode, statusMessage, out);
       else res.writeHead(statusCode, out);
     } catch (err) {

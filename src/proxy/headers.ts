@@ -116,15 +116,28 @@ export function hasDuplicateHost(raw: string[]): boolean {
   return false;
 }
 
-/** Upstream response headers for the client: hop-by-hop removed, `Server: ingressd`, request id. */
-export function clientResponseHeaders(headers: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {
+/**
+ * Upstream response headers for the client: hop-by-hop removed, `Server: ingressd`, request
+ * id, and the route's own (`added`: CORS, an affinity cookie) replacing the upstream's of
+ * the same name, except Set-Cookie, whose lists are joined (each cookie is its own header).
+ */
+export function clientResponseHeaders(headers: IncomingHttpHeaders, requestId: string, added?: OutgoingHttpHeaders): OutgoingHttpHeaders {
   const extra = connectionTokens(headers.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || REPLACED_IN_RESPONSE.has(name) || extra?.has(name)) continue;
     out[name] = headers[name];
   }
+  for (const name in added) {
+    const v = added[name];
+    const upstream = out[name];
+    out[name] = name === "set-cookie" && upstream !== undefined && v !== undefined ? [...asList(upstream), ...asList(v)] : v;
+  }
   out.server = "ingressd";
   out["x-request-id"] = requestId;
   return out;
+}
+
+function asList(v: number | string | readonly string[]): string[] {
+  return Array.isArray(v) ? [...(v as readonly string[])] : [String(v)];
 }

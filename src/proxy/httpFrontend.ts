@@ -5,9 +5,11 @@ import type { Route } from "../model/route.js";
 import { peerAddress } from "../net/peerAddress.js";
 import { originForm, requestPath } from "../routing/requestPath.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
+import type { PickContext } from "../upstream/balancer.js";
 import type { Endpoint } from "../upstream/endpoint.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import { accessRecord } from "./accessRecord.js";
+import { pickContext, sendAffinityCookie } from "./balanceContext.js";
 import { watchBodyStall } from "./clientBodyTimeout.js";
 import { errorBody } from "./errorResponse.js";
 import type { Exchange } from "./exchange.js";
@@ -42,6 +44,8 @@ interface RequestExchange extends Exchange {
   inFlight?: ForwardHandler;
   /** Set while the request is held for a restarting upstream. */
   holdTimer?: NodeJS.Timeout;
+  /** What the endpoint was picked by, for the retry's pick. */
+  pick?: PickContext;
 }
 
 /**
@@ -194,8 +198,10 @@ export class HttpFrontend {
    * Service allows it (a restarting upstream), else 503 with Retry-After.
    */
   private dispatch(x: RequestExchange, pool: ServicePool, holding: boolean): void {
-    const endpoint = pool.pick({ clientIp: x.fwd.client }, holding);
+    const ctx = (x.pick = pickContext(x));
+    const endpoint = pool.pick(ctx, holding);
     if (endpoint) {
+      sendAffinityCookie(x, ctx);
       this.forward(x, pool, endpoint, 0, holding);
       return;
     }
@@ -243,7 +249,7 @@ export class HttpFrontend {
       }
       this.reportFailure(pool, endpoint, failure);
       if (mayResend(failure, { sent: outcome.sent, method: req.method ?? "GET", bodyRead: req.readableDidRead })) {
-        const other = attempt === 0 && !holding ? pool.pickOther(endpoint, { clientIp: x.fwd.client }) : undefined;
+        const other = attempt === 0 && !holding ? this.pickOther(x, pool, endpoint) : undefined;
         if (other) {
           this.forward(x, pool, other, 1, holding);
           return;
@@ -274,6 +280,23 @@ export class HttpFrontend {
       },
       handler,
     );
+  }
+
+  /**
+   * The retry's endpoint. A client that came with a good affinity cookie keeps it (as
+   * ingress-nginx without session-cookie-change-on-failure): this one request goes
+   * elsewhere, the session stays. A client placed by this very request, or a route with
+   * change-on-failure, gets a cookie naming where it went.
+   */
+  private pickOther(x: RequestExchange, pool: ServicePool, failed: Endpoint): Endpoint | undefined {
+    const ctx = x.pick ?? pickContext(x);
+    const change = ctx.balance?.kind === "cookie" && ctx.balance.changeOnFailure === true;
+    const follow = change || ctx.setCookie !== undefined;
+    if (change) delete ctx.cookie; // placed anew, as ingress-nginx picks a new upstream (and key) then
+    ctx.setCookie = undefined;
+    const other = pool.pickOther(failed, ctx);
+    if (other && follow) sendAffinityCookie(x, ctx);
+    return other;
   }
 
   /** Passive health and the connect-errors metric hear of a failure that counts. */

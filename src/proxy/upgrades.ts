@@ -5,6 +5,7 @@ import { relay } from "../net/relay.js";
 import { originForm, requestPath } from "../routing/requestPath.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import { accessRecord } from "./accessRecord.js";
+import { pickContext, sendAffinityCookie } from "./balanceContext.js";
 import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
 import { rawError } from "./errorResponse.js";
 import type { Exchange } from "./exchange.js";
@@ -85,12 +86,14 @@ export class UpgradeHandler {
     }
     const { pool } = target;
     x.backend = target.backend;
-    const endpoint = pool.pick({ clientIp: x.fwd.client });
+    const ctx = pickContext(x);
+    const endpoint = pool.pick(ctx);
     if (!endpoint) {
       const none = noEndpoint(pool);
       rawError(socket, none.status, none.detail, x.fwd.requestId);
       return;
     }
+    sendAffinityCookie(x, ctx);
     x.upstream = endpoint.address;
     const abort = new AbortController();
     socket.once("close", () => abort.abort());

@@ -5,7 +5,7 @@ import { readNginxSettings } from "../config/nginx/settings.js";
 import { backendKey, type BackendRef } from "../model/backendKey.js";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
 import { regexPathProblem } from "../model/regexPath.js";
-import type { Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
+import type { BalancePolicy, Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
 import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
 import { accessFilters } from "./nginx/access.js";
 import { annotationsIgnoredOnCanary, canaryKey, mergeCanaries, type CanaryPath } from "./nginx/canary.js";
@@ -126,7 +126,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
           return;
         }
         const ctx: RouteContext = { ing, ingress: ingressName, host, path, at, settings, resources, isTlsHost, issue };
-        const route = ingressRoute(ing, at, match, filtersFor(ctx), backend);
+        const route = ingressRoute(ing, at, match, filtersFor(ctx), backend, balanceFor(settings.balance, path));
         routes.push(route);
         if (!mainRoutes.has(key)) mainRoutes.set(key, route);
         if (j > 0) return;
@@ -191,8 +191,14 @@ function annotationAt(name: string): (string | number)[] {
   return ["metadata", "annotations", NGINX_PREFIX + name];
 }
 
-function ingressRoute(ing: Loaded<"Ingress">, at: (string | number)[], match: RouteMatch, filters: Filter[], backend: BackendRef): Route {
-  return { match, filters, backends: [{ backend, weight: 1 }], origin: new IngressOrigin(ing, at) };
+function ingressRoute(ing: Loaded<"Ingress">, at: (string | number)[], match: RouteMatch, filters: Filter[], backend: BackendRef, balance?: BalancePolicy): Route {
+  return { match, filters, backends: [{ backend, weight: 1 }], ...(balance ? { balance } : {}), origin: new IngressOrigin(ing, at) };
+}
+
+/** The annotations' policy for one path: an affinity cookie without session-cookie-path is scoped to the Ingress path as written (ingress-nginx's `location_path`). */
+function balanceFor(balance: BalancePolicy | undefined, path: string): BalancePolicy | undefined {
+  if (balance?.kind !== "cookie" || balance.path !== undefined) return balance;
+  return { ...balance, path };
 }
 
 /** An Ingress route's origin; its source position is looked up only when shown (a positional parse costs). */

@@ -1,3 +1,4 @@
+import type { BalancePolicy } from "../model/route.js";
 import type { AffinityTable } from "./affinity.js";
 import type { Endpoint } from "./endpoint.js";
 
@@ -5,6 +6,14 @@ import type { Endpoint } from "./endpoint.js";
 export interface PickContext {
   /** The client's address (the socket peer, or from X-Forwarded-For behind a trusted proxy). */
   clientIp: string;
+  /** The route's own policy (an annotation): when set it decides, not the Service's sessionAffinity. */
+  balance?: BalancePolicy;
+  /** Cookie affinity: the value of the affinity cookie the request carries. */
+  cookie?: string;
+  /** Hash policy: the request's key, its variables filled in. */
+  hashKey?: string;
+  /** Written by cookie affinity when the client must be given a (new) cookie value. */
+  setCookie?: string;
 }
 
 /**

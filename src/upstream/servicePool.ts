@@ -1,6 +1,8 @@
 import { AffinityTable } from "./affinity.js";
 import type { BackendSpec } from "./backendSpec.js";
 import { clientIpAffinity, roundRobin, type Balancer, type PickContext } from "./balancer.js";
+import { HashRing, hashBalancer } from "./consistentHash.js";
+import { cookieAffinity } from "./cookieAffinity.js";
 import type { Endpoint, PassiveHealthReader } from "./endpoint.js";
 import { HealthChecker } from "./healthCheck.js";
 
@@ -27,6 +29,10 @@ export class ServicePool implements PassiveHealthReader {
   readonly activeHealth: Map<string, boolean>;
   readonly affinity: AffinityTable | undefined;
   private readonly balancer: Balancer;
+  /** Round robin: the Service's own policy, and where route policies place new clients. */
+  private readonly rr = roundRobin();
+  /** The routes' policies over this pool's endpoints; built on the first request that asks for one. */
+  private routeBalancers: { cookie: Balancer; hash: Balancer } | undefined;
   private checker: HealthChecker | undefined;
 
   constructor(
@@ -37,13 +43,12 @@ export class ServicePool implements PassiveHealthReader {
   ) {
     const addresses = new Set(endpoints.map((e) => e.address));
     this.activeHealth = new Map([...(carry.activeHealth ?? [])].filter(([a]) => addresses.has(a)));
-    const rr = roundRobin();
     if (spec.affinity.kind === "ClientIP") {
       const timeoutMs = spec.affinity.timeoutSeconds * 1000;
       this.affinity = carry.affinity && carry.affinity.timeoutMs === timeoutMs ? carry.affinity : new AffinityTable(timeoutMs);
-      this.balancer = clientIpAffinity(this.affinity, rr);
+      this.balancer = clientIpAffinity(this.affinity, this.rr);
     } else {
-      this.balancer = rr;
+      this.balancer = this.rr;
     }
   }
 
@@ -121,13 +126,31 @@ export class ServicePool implements PassiveHealthReader {
    */
   pick(ctx: PickContext, retrying = false): Endpoint | undefined {
     const candidates = retrying ? this.endpoints.filter((e) => this.activelyHealthy(e)) : this.available(Date.now());
-    return this.balancer(candidates, ctx);
+    return this.choose(candidates, ctx);
   }
 
   /** Another available endpoint than `failed`, for the one retry after a refused connection. */
   pickOther(failed: Endpoint, ctx: PickContext): Endpoint | undefined {
     const others = this.available(Date.now()).filter((e) => e !== failed);
-    return others.length === 0 ? undefined : this.balancer(others, ctx);
+    return others.length === 0 ? undefined : this.choose(others, ctx);
+  }
+
+  /**
+   * A route's policy (cookie affinity, upstream-hash-by) decides when the request has
+   * one, over the Service's sessionAffinity: the annotation on the route is the more
+   * specific wish. Without one, the Service's own policy, as before.
+   */
+  private choose(candidates: readonly Endpoint[], ctx: PickContext): Endpoint | undefined {
+    const policy = ctx.balance;
+    if (policy === undefined) return this.balancer(candidates, ctx);
+    const route = (this.routeBalancers ??= this.buildRouteBalancers());
+    return (policy.kind === "cookie" ? route.cookie : route.hash)(candidates, ctx);
+  }
+
+  /** One ring over every endpoint the Service lists (availability is asked per request): the pool is rebuilt when they change. */
+  private buildRouteBalancers(): { cookie: Balancer; hash: Balancer } {
+    const ring = new HashRing(this.endpoints, (e) => e.address);
+    return { cookie: cookieAffinity(this.key, ring, this.rr), hash: hashBalancer(ring) };
   }
 
   /** A refused or reset connection to `ep` (passive health, shared with every Service naming it). */
