@@ -1,4 +1,7 @@
-import { BlockList, isIP } from "node:net";
+import { isIP, type BlockList } from "node:net";
+import { blockListOf, inBlockList, splitCidr } from "../net/cidr.js";
+
+export { splitCidr };
 
 /**
  * Who the client is, for affinity and logs. The socket's peer, unless that peer is a
@@ -11,12 +14,7 @@ export class ClientAddressResolver {
 
   /** `cidrs`: `10.0.0.0/8`, `127.0.0.1`, `::1/128`… (validated by `parseCidrs`). */
   constructor(cidrs: readonly string[]) {
-    if (cidrs.length === 0) return;
-    this.trusted = new BlockList();
-    for (const c of cidrs) {
-      const { address, prefix, family } = splitCidr(c)!;
-      this.trusted.addSubnet(address, prefix, family);
-    }
+    if (cidrs.length > 0) this.trusted = blockListOf(cidrs);
   }
 
   resolve(peer: string, forwardedFor: string | string[] | undefined): string {
@@ -31,18 +29,6 @@ export class ClientAddressResolver {
   }
 
   private isTrusted(address: string): boolean {
-    const family = isIP(address);
-    return family !== 0 && this.trusted!.check(address, family === 6 ? "ipv6" : "ipv4");
+    return inBlockList(this.trusted!, address);
   }
-}
-
-/** `10.0.0.0/8` → parts; a bare address is a /32 (/128). Undefined when malformed. */
-export function splitCidr(cidr: string): { address: string; prefix: number; family: "ipv4" | "ipv6" } | undefined {
-  const [address = "", bits] = cidr.trim().split("/");
-  const v = isIP(address);
-  if (v === 0) return undefined;
-  const max = v === 6 ? 128 : 32;
-  const prefix = bits === undefined ? max : /^\d+$/.test(bits) ? Number(bits) : NaN;
-  if (!(prefix >= 0 && prefix <= max)) return undefined;
-  return { address, prefix, family: v === 6 ? "ipv6" : "ipv4" };
 }
