@@ -137,6 +137,8 @@ export class UpgradeHandler {
         socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nServer: ingressd\r\nDate: ${new Date().toUTCString()}\r\n${rawHeaderLines(all)}Connection: close\r\n\r\n${body}`);
         x.bytes += length;
       },
+      // The client's connection: it closes when the tunnel does, or after an error answer.
+      whenDone: (done) => socket.once("close", done),
     };
     return x;
   }
