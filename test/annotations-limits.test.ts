@@ -9,7 +9,7 @@ import { bucketRate, drained, excessWith } from "../src/proxy/leakyBucket.js";
 import { LimitZone, MAX_CLIENTS_PER_ZONE } from "../src/proxy/limitZone.js";
 import { get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type Upstream } from "./helpers.js";
 import { blackholeListener, inspect, readOutcome, start, waitFor, within, type Proxy, type Seen } from "./proxyHelpers.js";
-import { holdingUpstream, openWs, positionOf, wsEchoUpstream } from "./reloadHelpers.js";
+import { holdingUpstream, openWs, positionOf, roundTrip, wsEchoUpstream } from "./reloadHelpers.js";
 
 const P = "nginx.ingress.kubernetes.io/";
 
@@ -246,6 +246,22 @@ describe("Custom timeouts (ingress-nginx annotations.md § Custom timeouts)", ()
     const res = await within(get(`${proxy.url}/`, { host: HOST }), 4_500, "the answer");
     expect(res.status).toBe(504);
     expect(res.body).toContain("connect timeout");
+  });
+
+  it('proxy-read-timeout: "1" on a WebSocket: an upstream that never answers the handshake gets 504', async () => {
+    const up = await upstream((req) => req.resume());
+    const proxy = await proxyFor([up.port], { "proxy-read-timeout": "1" });
+    await expect(within(openWs(proxy.url, HOST), 10_000, "the answer")).rejects.toThrow("upgrade refused: 504");
+  });
+
+  it('proxy-read-timeout: "1" on a WebSocket: the tunnel is closed after a second without traffic, as nginx does', async () => {
+    const ws = await wsEchoUpstream();
+    cleanups.push(() => ws.close());
+    const proxy = await proxyFor([ws.port], { "proxy-read-timeout": "1" });
+    const socket = await openWs(proxy.url, HOST);
+    const closed = new Promise((r) => socket.once("close", r));
+    expect(await roundTrip(socket, "hello")).toBe("hello");
+    await within(closed, 10_000, "the idle tunnel's close");
   });
 
   it("the timeouts are on the route, in milliseconds", async () => {
