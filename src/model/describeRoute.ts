@@ -17,7 +17,8 @@ export function describeFilter(f: Filter): string {
       return `basicAuth: realm "${f.realm}", ${Object.keys(f.users).length} user(s) from Secret ${f.secret} (else 401)`;
     case "rateLimit": {
       const limits = [f.rps !== undefined ? `${f.rps} req/s` : "", f.rpm !== undefined ? `${f.rpm} req/min` : "", f.connections !== undefined ? `${f.connections} connections` : ""].filter(Boolean);
-      return `rateLimit: ${limits.join(", ")} per client${f.exempt.length > 0 ? `, except ${f.exempt.join(", ")}` : ""} (else ${f.status})`;
+      const burst = f.rps !== undefined || f.rpm !== undefined ? ` (burst ×${f.burstMultiplier})` : "";
+      return `rateLimit: ${limits.join(", ")} per client${burst}, shared by ${f.zone}${f.exempt.length > 0 ? `, except ${f.exempt.join(", ")}` : ""} (else ${f.status})`;
     }
     case "cors":
       return `cors: origins ${f.allowOrigins.join(", ")}; methods ${f.allowMethods}${f.allowCredentials ? "; credentials" : ""}`;

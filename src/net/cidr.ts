@@ -16,12 +16,12 @@ export function splitCidr(cidr: string): { address: string; prefix: number; fami
   return { address, prefix, family: v === 6 ? "ipv6" : "ipv4" };
 }
 
-/** A BlockList of `cidrs`, each one `splitCidr` accepts. */
+/** A BlockList of CIDRs each checked with `splitCidr` (a malformed one is skipped). */
 export function blockListOf(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
   for (const c of cidrs) {
-    const { address, prefix, family } = splitCidr(c)!;
-    list.addSubnet(address, prefix, family);
+    const parts = splitCidr(c);
+    if (parts) list.addSubnet(parts.address, parts.prefix, parts.family);
   }
   return list;
 }

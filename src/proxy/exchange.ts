@@ -34,6 +34,12 @@ export interface Exchange {
 
   /** ingressd answers the request itself (a redirect, 401, 403, a preflight…). */
   reply(status: number, headers: OutgoingHttpHeaders, body: string): void;
+  /**
+   * Runs `done` once the exchange is over: its response finished or the client left (for
+   * an upgrade, once the tunnel or the answer's connection closed). For what a filter
+   * holds while a request lasts (a connection slot of limit-connections).
+   */
+  whenDone(done: () => void): void;
 }
 
 /** Adds response headers for the client, keeping any a filter set before. */

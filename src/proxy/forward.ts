@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { Dispatcher } from "undici";
+import { errors, type Dispatcher } from "undici";
 import { clientResponseHeaders } from "./headers.js";
 
 /** How a forwarded request ended. */
@@ -25,6 +25,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   responded = false;
   bytes = 0;
   private finished = false;
+  private connectTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly res: ServerResponse,
@@ -40,7 +41,23 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     this.controller?.abort(reason);
   }
 
+  /**
+   * A connect timeout for this request alone (proxy-connect-timeout), where undici's is
+   * per pool: if undici has not put the request on a connection within `ms`, it fails as
+   * a connect timeout. The connection attempt itself goes on in the pool (bounded by the
+   * pool's own connect timeout) and the request is dropped from it once it gets there.
+   * A route can so shorten the connect timeout, not lengthen the pool's.
+   */
+  connectWithin(ms: number): void {
+    this.connectTimer = setTimeout(() => {
+      if (this.sent || this.finished) return;
+      this.aborted = new errors.ConnectTimeoutError(`no connection within ${ms} ms (proxy-connect-timeout)`);
+      this.finish({ error: this.aborted, sent: false, responded: false, bytes: 0 });
+    }, ms);
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    clearTimeout(this.connectTimer);
     this.controller = controller;
     this.sent = true;
     if (this.aborted) controller.abort(this.aborted);
@@ -82,6 +99,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   private finish(outcome: ForwardOutcome): void {
     if (this.finished) return;
     this.finished = true;
+    clearTimeout(this.connectTimer);
     this.done(outcome);
   }
 }

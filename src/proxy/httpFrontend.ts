@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
+import type { Dispatcher } from "undici";
 import type { Route } from "../model/route.js";
 import { peerAddress } from "../net/peerAddress.js";
 import { originForm, requestPath } from "../routing/requestPath.js";
@@ -14,14 +15,17 @@ import { watchBodyStall } from "./clientBodyTimeout.js";
 import { errorBody } from "./errorResponse.js";
 import type { Exchange } from "./exchange.js";
 import type { FilterEnv } from "./filters/filterStep.js";
+import { refuseTooLarge } from "./filters/bodyLimit.js";
 import { runFilters } from "./filters/pipeline.js";
 import { ForwardHandler, hasRequestBody } from "./forward.js";
 import type { FrontendOptions } from "./frontendOptions.js";
 import { hasDuplicateHost, replaceHeaders, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 import { framingRefusal } from "./requestFraming.js";
 import { IncomingFacts, noEndpoint, targetOf } from "./target.js";
+import { LimitedBody } from "./limitedBody.js";
 import { UpgradeHandler } from "./upgrades.js";
-import { classify, mayResend, type UpstreamFailure } from "./upstreamError.js";
+import { classify, mayResend, sendTimeout, type UpstreamFailure } from "./upstreamError.js";
+import { watchSendStall } from "./upstreamSendTimeout.js";
 
 /** Where plain-HTTP requests of TLS hosts are sent: the HTTPS port clients reach. */
 export interface RedirectTarget {
@@ -46,6 +50,8 @@ interface RequestExchange extends Exchange {
   holdTimer?: NodeJS.Timeout;
   /** What the endpoint was picked by, for the retry's pick. */
   pick?: PickContext;
+  /** Why ingressd itself stopped the upstream request, having answered the client already (a body over its limit). */
+  stopped?: Error;
 }
 
 /**
@@ -189,6 +195,7 @@ export class HttpFrontend {
       reply: (status, headers, body) => {
         x.bytes += reply(res, status, headers, body, x.fwd.requestId, x.responseHeaders);
       },
+      whenDone: whenResponseClosed,
     };
     return x;
   }
@@ -233,9 +240,13 @@ export class HttpFrontend {
   private forward(x: RequestExchange, pool: ServicePool, endpoint: Endpoint, attempt: number, holding: boolean): void {
     const { req, res } = x;
     x.upstream = endpoint.address;
+    const timeouts = x.timeouts;
+    let stopSendWatch: (() => void) | undefined;
     const handler = new ForwardHandler(res, x.fwd.requestId, (outcome) => {
       x.bytes += outcome.bytes;
+      stopSendWatch?.();
       const err = outcome.error;
+      if (err && err === x.stopped) return; // ingressd stopped it and answered the client itself
       if (!err) {
         pool.reportSuccess(endpoint);
         return;
@@ -268,18 +279,44 @@ export class HttpFrontend {
       x.error = failure.code;
     }, x.responseHeaders);
     x.inFlight = handler;
-    const body = hasRequestBody(req) ? req : null;
+    const body = hasRequestBody(req) ? this.requestBody(x) : null;
     const headers = upstreamRequestHeaders(req, x.fwd);
-    endpoint.dispatcher.dispatch(
-      {
-        path: x.upstreamTarget,
-        method: req.method ?? "GET",
-        headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
-        body,
-        idempotent: false,
-      },
-      handler,
-    );
+    const request: Dispatcher.DispatchOptions = {
+      path: x.upstreamTarget,
+      method: req.method ?? "GET",
+      headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
+      body,
+      idempotent: false,
+    };
+    if (timeouts) {
+      // proxy-read-timeout: nginx's proxy_read_timeout is the longest wait between two reads, for the head as for the body.
+      if (timeouts.readMs !== undefined) request.headersTimeout = request.bodyTimeout = timeouts.readMs;
+      if (timeouts.connectMs !== undefined) handler.connectWithin(timeouts.connectMs);
+      if (timeouts.sendMs !== undefined && body) stopSendWatch = watchSendStall(body, timeouts.sendMs, () => handler.abort(sendTimeout(timeouts.sendMs!)));
+    }
+    endpoint.dispatcher.dispatch(request, handler);
+  }
+
+  /**
+   * The body to stream upstream: the request itself, or under a body limit without a
+   * Content-Length (checked against the limit before), the request counted as it streams.
+   */
+  private requestBody(x: RequestExchange): Readable {
+    const max = x.bodyLimit;
+    if (max === undefined || x.req.headers["content-length"] !== undefined) return x.req;
+    return new LimitedBody(x.req, max, () => this.bodyTooLarge(x, max));
+  }
+
+  /**
+   * A chunked body passed proxy-body-size: the upstream request is stopped, and the client
+   * answered 413 if its response has not started, else its connection is cut (as nginx,
+   * which reads the whole body before proxying, never forwards such a body either).
+   */
+  private bodyTooLarge(x: RequestExchange, max: number): void {
+    x.stopped = new Error(`request body larger than ${max} bytes (proxy-body-size)`);
+    if (x.res.headersSent) x.res.destroy();
+    else refuseTooLarge(x, max);
+    x.inFlight?.abort(x.stopped);
   }
 
   /**
@@ -317,6 +354,11 @@ export class HttpFrontend {
     this.options.observer?.request({ host: x.routeHost, service: x.backend ?? "", status, durationMs, bytes: x.bytes });
     this.options.accessLog(status >= 500 || status === 499 ? "warn" : "info", accessRecord(x, status, durationMs));
   }
+}
+
+/** `Exchange.whenDone` of a request: its response's 'close' comes once it finished or the client left. One function for every exchange. */
+function whenResponseClosed(this: RequestExchange, done: () => void): void {
+  this.res.once("close", done);
 }
 
 /**

@@ -1,5 +1,7 @@
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { Dispatcher } from "undici";
 import type { Route } from "../model/route.js";
 import { relay } from "../net/relay.js";
 import { originForm, requestPath } from "../routing/requestPath.js";
@@ -98,15 +100,19 @@ export class UpgradeHandler {
     const abort = new AbortController();
     socket.once("close", () => abort.abort());
     const headers = upstreamRequestHeaders(req, x.fwd);
+    const readMs = x.timeouts?.readMs;
+    const upgrade: Dispatcher.UpgradeOptions & { headersTimeout?: number } = {
+      path: x.upstreamTarget,
+      method: req.method ?? "GET",
+      headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
+      protocol: String(req.headers.upgrade ?? "websocket"),
+      signal: abort.signal,
+      responseHeaders: "raw",
+    };
+    // proxy-read-timeout for the handshake (undici passes the option on to dispatch, though its upgrade type omits it).
+    if (readMs !== undefined) upgrade.headersTimeout = readMs;
     endpoint.dispatcher
-      .upgrade({
-        path: x.upstreamTarget,
-        method: req.method ?? "GET",
-        headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
-        protocol: String(req.headers.upgrade ?? "websocket"),
-        signal: abort.signal,
-        responseHeaders: "raw",
-      })
+      .upgrade(upgrade)
       .then(({ headers: raw, socket: upstream }) => {
         pool.reportSuccess(endpoint);
         let response = "HTTP/1.1 101 Switching Protocols\r\n";
@@ -125,7 +131,7 @@ export class UpgradeHandler {
         }
         socket.write(response);
         if (head.length > 0) upstream.write(head);
-        this.tunnel(socket, upstream);
+        this.tunnel(socket, upstream, readMs);
         this.options.observer?.request({ host: x.routeHost, service: target.backend, status: 101, durationMs: 0, bytes: 0 });
         this.options.accessLog("info", accessRecord(x, 101));
       })
@@ -156,6 +162,8 @@ export class UpgradeHandler {
         socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nServer: ingressd\r\nDate: ${new Date().toUTCString()}\r\n${rawHeaderLines(all)}Connection: close\r\n\r\n${body}`);
         x.bytes += length;
       },
+      // The client's connection: it closes when the tunnel does, or after an error answer.
+      whenDone: (done) => socket.once("close", done),
     };
     return x;
   }
@@ -165,7 +173,10 @@ export class UpgradeHandler {
    * other only after the bytes before it are written (a final WebSocket frame sent just
    * before the upstream closes arrives whole).
    */
-  private tunnel(client: Duplex, upstream: Duplex): void {
+  private tunnel(client: Duplex, upstream: Duplex, idleMs: number | undefined): void {
+    // nginx closes an upgraded connection after proxy_read_timeout without traffic; with no
+    // proxy-read-timeout on the route, ingressd's tunnels have no idle limit.
+    if (idleMs !== undefined && upstream instanceof Socket) upstream.setTimeout(idleMs, () => upstream.destroy());
     this.tunnels.add(client);
     client.once("close", () => {
       upstream.destroy(); // nothing more can reach the client: whatever the upstream still sends is moot

@@ -13,6 +13,8 @@ export type UpstreamFailureKind =
   | "read-timeout"
   /** The response body stalled past the read timeout (only once the response is under way). */
   | "body-timeout"
+  /** The upstream took none of the request body for the send timeout (proxy-send-timeout). */
+  | "send-timeout"
   /** The upstream answered something that is not an acceptable HTTP response. */
   | "invalid"
   /** The upstream answered an upgrade request without switching protocols: it works, it declined. */
@@ -48,8 +50,14 @@ const DESCRIPTIONS: Record<string, string> = {
   UND_ERR_HEADERS_TIMEOUT: "no response in time (read timeout)",
   UND_ERR_BODY_TIMEOUT: "response body stalled (read timeout)",
   UND_ERR_HEADERS_OVERFLOW: "response headers too large",
+  INGRESSD_SEND_TIMEOUT: "request body not taken in time (send timeout)",
   ENOTFOUND: "host name not found",
 };
+
+/** What stops an upstream request whose body the upstream stopped taking (see watchSendStall). */
+export function sendTimeout(ms: number): Error {
+  return Object.assign(new Error(`the upstream took none of the request body for ${ms} ms`), { code: "INGRESSD_SEND_TIMEOUT" });
+}
 
 function errorCode(err: Error): string {
   return (err as { code?: string }).code ?? err.name;
@@ -63,12 +71,12 @@ function errorCode(err: Error): string {
 export function classify(err: Error): UpstreamFailure {
   const code = errorCode(err);
   const kind = kindOf(err, code);
-  const timeout = code === "UND_ERR_CONNECT_TIMEOUT" || kind === "read-timeout" || kind === "body-timeout";
+  const timeout = code === "UND_ERR_CONNECT_TIMEOUT" || kind === "read-timeout" || kind === "body-timeout" || kind === "send-timeout";
   return {
     kind,
     code,
     status: timeout ? 504 : 502,
-    passive: kind === "unreachable" || kind === "broken" || kind === "read-timeout" || kind === "invalid",
+    passive: kind === "unreachable" || kind === "broken" || kind === "read-timeout" || kind === "send-timeout" || kind === "invalid",
     connection: kind === "unreachable" || kind === "broken",
     nextUpstream: kind === "unreachable" || kind === "broken" || kind === "read-timeout",
     description: DESCRIPTIONS[code] ?? (kind === "invalid" ? `invalid response (${code})` : kind === "declined-upgrade" ? "answered without switching protocols" : code),
@@ -82,6 +90,7 @@ function kindOf(err: Error, code: string): UpstreamFailureKind {
   if (BROKEN.has(code)) return "broken";
   if (code === "UND_ERR_HEADERS_TIMEOUT") return "read-timeout";
   if (code === "UND_ERR_BODY_TIMEOUT") return "body-timeout";
+  if (code === "INGRESSD_SEND_TIMEOUT") return "send-timeout";
   if (INVALID.has(code) || code.startsWith("HPE_") || err.name === "HTTPParserError") return "invalid";
   return "other";
 }

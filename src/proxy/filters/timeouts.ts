@@ -1,7 +1,12 @@
 import type { TimeoutsFilter } from "../../model/route.js";
 import type { StepBuilder } from "./filterStep.js";
 
-/** Placeholder until the annotation that produces this filter is served (issue 10). */
-export const timeoutsStep: StepBuilder<TimeoutsFilter> = () => {
-  throw new Error("the timeouts filter is not served yet");
+/**
+ * proxy-connect-timeout, proxy-send-timeout, proxy-read-timeout: the forwarding step reads
+ * them off the exchange (see HttpFrontend.forward). The filter is plain data already in
+ * the shape it needs: nothing is allocated per request.
+ */
+export const timeoutsStep: StepBuilder<TimeoutsFilter> = (filter) => (x) => {
+  x.timeouts = filter;
+  return false;
 };
