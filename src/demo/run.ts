@@ -2,27 +2,19 @@ import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startEchoServer } from "./echoServer.js";
+import { UPSTREAMS } from "./upstreams.js";
 
 /**
  * `npm run demo`: starts the demo upstreams that `ingress-rules/` points at, then
  * ingressd itself on that folder (extra arguments are passed on to ingressd).
  */
-const UPSTREAMS: [string, number][] = [
-  ["web", 9101],
-  ["web", 9102],
-  ["api", 9103],
-  ["docs", 9104],
-  ["fallback", 9105],
-  ["shop", 9106],
-  ["shop", 9107],
-  ["shop-admin", 9108],
-];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const servers = await Promise.all(UPSTREAMS.map(([name, port]) => startEchoServer(name, port)));
 process.stdout.write(`demo upstreams: ${UPSTREAMS.map(([n, p]) => `${n}@127.0.0.1:${p}`).join(", ")}\n`);
 process.stdout.write(
   "try: curl http://web.localhost:8080/  curl http://api.localhost:8080/v1/users  curl http://shop.localhost:8080/\n" +
+    "     curl http://legacy.localhost:8080/old/users (rewrite)  curl -H 'X-Canary: always' http://shop.localhost:8080/ (canary)\n" +
     "     curl http://127.0.0.1:30080/ (NodePort)  curl http://127.0.0.1:9090/api/config\n",
 );
 

@@ -1,0 +1,71 @@
+import type { Server } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkCommand } from "../src/commands/check.js";
+import { startEchoServer } from "../src/demo/echoServer.js";
+import { UPSTREAMS } from "../src/demo/upstreams.js";
+import { get, startProxy } from "./helpers.js";
+
+/**
+ * The demo as `npm run demo` serves it: `ingress-rules/` with its echo upstreams on their
+ * fixed ports. It must load without a single error or warning, and show what the README
+ * tells a new user to curl — among them an ingress-nginx rewrite, a CORS API and a canary.
+ */
+describe("the demo in ingress-rules/", () => {
+  let servers: Server[];
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  const service = async (host: string, path: string, headers: Record<string, string> = {}) => {
+    const res = await get(`${proxy.url}${path}`, { host, ...headers });
+    return { status: res.status, headers: res.headers, echo: res.status === 200 ? (JSON.parse(res.body) as { service: string; url: string }) : undefined };
+  };
+
+  beforeAll(async () => {
+    servers = await Promise.all(UPSTREAMS.map(([name, port]) => startEchoServer(name, port)));
+    proxy = await startProxy(["ingress-rules"]);
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    await Promise.all((servers ?? []).map((s) => new Promise((res) => s.close(res))));
+  });
+
+  it("checks clean: no error, no warning", async () => {
+    const res = await checkCommand(["ingress-rules"], { ingressClass: "ingressd", format: "text", cwd: process.cwd() });
+    expect(res.output).toMatch(/^\d+ files, \d+ resources: 0 errors, 0 warnings — ok\n$/);
+  });
+
+  it("routes the hosts the README lists", async () => {
+    expect((await service("web.localhost", "/")).echo?.service).toBe("web");
+    expect((await service("api.localhost", "/v1/users")).echo?.service).toBe("api");
+    expect((await service("blog.apps.localhost", "/docs")).echo?.service).toBe("docs");
+    expect((await service("other.localhost", "/")).echo?.service).toBe("fallback");
+  });
+
+  it("rewrite: legacy.localhost/old/… reaches api as /v1/…, query kept", async () => {
+    const res = await service("legacy.localhost", "/old/users?page=2");
+    expect(res.echo).toMatchObject({ service: "api", url: "/v1/users?page=2" });
+  });
+
+  it("CORS: a preflight from web.localhost is answered by ingressd; other origins get no CORS headers", async () => {
+    const preflight = await get(`${proxy.url}/items`, { host: "data.localhost", origin: "http://web.localhost:8080", "access-control-request-method": "PUT" }, "OPTIONS");
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers["access-control-allow-origin"]).toBe("http://web.localhost:8080");
+    expect(preflight.headers["access-control-allow-methods"]).toContain("PUT");
+    const allowed = await service("data.localhost", "/items", { origin: "https://web.localhost:8443" });
+    expect(allowed.echo?.service).toBe("api");
+    expect(allowed.headers["access-control-allow-origin"]).toBe("https://web.localhost:8443");
+    const other = await service("data.localhost", "/items", { origin: "http://evil.localhost" });
+    expect(other.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
+  it("canary: X-Canary always/never decides; without it about a fifth of requests go to the canary", async () => {
+    expect((await service("shop.localhost", "/", { "x-canary": "always" })).echo?.service).toBe("shop-canary");
+    expect((await service("shop.localhost", "/", { "x-canary": "never" })).echo?.service).toBe("shop");
+    let canary = 0;
+    for (let i = 0; i < 200; i++) if ((await service("shop.localhost", "/")).echo?.service === "shop-canary") canary++;
+    // canary-weight 20: binomial(200, 0.2) is within 10–70 with overwhelming probability.
+    expect(canary).toBeGreaterThan(10);
+    expect(canary).toBeLessThan(70);
+    // The admin path of the same host is not the canary's.
+    expect((await service("shop.localhost", "/admin", { "x-canary": "always" })).echo?.service).toBe("shop-admin");
+  });
+});
