@@ -51,6 +51,7 @@ describe("Canary (ingress-nginx annotations.md § Canary)", () => {
       "w1000.yaml": pair("w1000.test", { "canary-weight": "100", "canary-weight-total": "1000" }),
       "all.yaml": pair("all.test", { "canary-by-header": "X-Canary", "canary-by-cookie": "use_canary", "canary-weight": "100" }),
       "orphan.yaml": ingress("orphan-canary", "orphan.test", { canary: "true", "canary-weight": "100" }, [{ path: "/", service: "canary" }]),
+      "sticky.yaml": `${ingress("sticky-main", "sticky.test", { affinity: "cookie" }, [{ path: "/", service: "main" }])}---\n${ingress("sticky-canary", "sticky.test", { canary: "true", "canary-weight": "50" }, [{ path: "/", service: "canary" }])}`,
       "two.yaml": `${ingress("two-main", "two.test", {}, [{ path: "/a", service: "main" }, { path: "/b", service: "main" }])}---\n${ingress("two-canary", "two.test", { canary: "true", "canary-weight": "100" }, [{ path: "/b", service: "canary" }])}`,
     }));
   });
@@ -128,6 +129,17 @@ describe("Canary (ingress-nginx annotations.md § Canary)", () => {
     expect(await who("all.test", { "x-canary": "other", cookie: "use_canary=never" })).toBe("main");
     expect(await who("all.test", { cookie: "use_canary=never" })).toBe("main");
     expect(await who("all.test", { "x-canary": "other" })).toBe("canary"); // weight 100
+  });
+
+  it("with cookie affinity, a session stays on the side of the split it started on (ingress-nginx's affinitized request)", async () => {
+    for (let session = 0; session < 6; session++) {
+      const first = await get(`${proxy.url}/`, { host: "sticky.test" });
+      const side = (JSON.parse(first.body) as { name: string }).name;
+      const cookie = String(first.headers["set-cookie"]).split(";")[0]!;
+      expect(cookie).toMatch(/^INGRESSCOOKIE=/);
+      const sides = await Promise.all(Array.from({ length: 20 }, () => who("sticky.test", { cookie })));
+      expect(new Set(sides)).toEqual(new Set([side]));
+    }
   });
 
   it("a WebSocket upgrade takes the same canary decision", async () => {

@@ -125,7 +125,7 @@ export class HttpFrontend {
 
   /** The filters let the request through: on to a backend of the route. */
   private toBackend(x: RequestExchange, snapshot: Snapshot, route: Route): void {
-    const target = targetOf(snapshot, route);
+    const target = targetOf(snapshot, route, x.req);
     if ("status" in target) {
       if (target.backend) x.backend = target.backend;
       this.fail(x, target.status, target.detail);

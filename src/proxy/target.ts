@@ -21,12 +21,25 @@ export function chooseBackend(route: Route, random: () => number = Math.random):
   return backends[backends.length - 1]!;
 }
 
-/** Route → backend → pool; 503 when the backend names a Service port that does not exist. */
-export function targetOf(snapshot: Snapshot, route: Route): Target {
-  const { backend } = chooseBackend(route);
+/**
+ * Route → backend → pool; 503 when the backend names a Service port that does not exist.
+ * A route split by weight (a canary) with cookie affinity keeps a client whose cookie
+ * names an endpoint of one of its backends on that backend, as ingress-nginx's balancer
+ * does for an affinitized request: the split places new sessions only.
+ */
+export function targetOf(snapshot: Snapshot, route: Route, req?: IncomingMessage): Target {
+  const { backend } = (req && stickyBackend(snapshot, route, req)) || chooseBackend(route);
   const pool = snapshot.pools.get(backend.key);
   if (!pool) return { status: 503, detail: `Service ${backend.namespace}/${backend.service} port ${backend.port} is not defined`, backend: backend.key };
   return { pool, backend: backend.key };
+}
+
+function stickyBackend(snapshot: Snapshot, route: Route, req: IncomingMessage): WeightedBackend | undefined {
+  const balance = route.balance;
+  if (route.backends.length === 1 || balance?.kind !== "cookie" || req.headers.cookie === undefined) return undefined;
+  const cookie = parseCookies(req.headers.cookie).get(balance.name);
+  if (cookie === undefined) return undefined;
+  return route.backends.find((b) => snapshot.pools.get(b.backend.key)?.ownsAffinityCookie(cookie));
 }
 
 /** The 503 of a pool with no endpoint to offer, with Retry-After when some are only out for now. */

@@ -81,7 +81,7 @@ export class UpgradeHandler {
 
   /** The filters let the upgrade through: on to an endpoint of the route's backend, then the tunnel. */
   private toBackend(x: Exchange, req: IncomingMessage, socket: Duplex, head: Buffer, snapshot: Snapshot, route: Route): void {
-    const target = targetOf(snapshot, route);
+    const target = targetOf(snapshot, route, x.req);
     if ("status" in target) {
       rawError(socket, target.status, target.detail, x.fwd.requestId);
       return;

@@ -12,6 +12,12 @@ export function endpointCookieId(backendKey: string, address: string): string {
   return createHash("md5").update(`${backendKey}|${address}`).digest("hex");
 }
 
+/** The endpoint id an affinity cookie carries, in either mode (`<id>` or `<position>|<id>`). */
+export function cookieEndpointId(cookie: string): string {
+  const bar = cookie.indexOf("|");
+  return bar === -1 ? cookie : cookie.slice(bar + 1);
+}
+
 /**
  * Session affinity by cookie (affinity: cookie) over one pool's endpoints. A request
  * without a usable cookie is placed by `place` (round robin over the available

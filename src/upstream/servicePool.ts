@@ -2,7 +2,7 @@ import { AffinityTable } from "./affinity.js";
 import type { BackendSpec } from "./backendSpec.js";
 import { clientIpAffinity, roundRobin, type Balancer, type PickContext } from "./balancer.js";
 import { HashRing, hashBalancer } from "./consistentHash.js";
-import { cookieAffinity } from "./cookieAffinity.js";
+import { cookieAffinity, cookieEndpointId, endpointCookieId } from "./cookieAffinity.js";
 import type { Endpoint, PassiveHealthReader } from "./endpoint.js";
 import { HealthChecker } from "./healthCheck.js";
 
@@ -33,6 +33,8 @@ export class ServicePool implements PassiveHealthReader {
   private readonly rr = roundRobin();
   /** The routes' policies over this pool's endpoints; built on the first request that asks for one. */
   private routeBalancers: { cookie: Balancer; hash: Balancer } | undefined;
+  /** The affinity-cookie ids of this pool's endpoints, built on first use. */
+  private cookieIds: Set<string> | undefined;
   private checker: HealthChecker | undefined;
 
   constructor(
@@ -145,6 +147,15 @@ export class ServicePool implements PassiveHealthReader {
     if (policy === undefined) return this.balancer(candidates, ctx);
     const route = (this.routeBalancers ??= this.buildRouteBalancers());
     return (policy.kind === "cookie" ? route.cookie : route.hash)(candidates, ctx);
+  }
+
+  /**
+   * Whether an affinity cookie names one of this pool's endpoints: how a route split
+   * between a main and a canary backend keeps a session on the side it started on.
+   */
+  ownsAffinityCookie(cookie: string): boolean {
+    this.cookieIds ??= new Set(this.endpoints.map((e) => endpointCookieId(this.key, e.address)));
+    return this.cookieIds.has(cookieEndpointId(cookie));
   }
 
   /** One ring over every endpoint the Service lists (availability is asked per request): the pool is rebuilt when they change. */
