@@ -73,7 +73,11 @@ export class PathMatcher {
   }
 
   routes(): Route[] {
-    return [...[...this.exact.values()].flat(), ...this.regex.flatMap((e) => e.slot), ...[...this.prefix.values()].flat()];
+    const out: Route[] = [];
+    for (const slot of this.exact.values()) for (const r of slot) out.push(r);
+    for (const e of this.regex) for (const r of e.slot) out.push(r);
+    for (const slot of this.prefix.values()) for (const r of slot) out.push(r);
+    return out;
   }
 
   private slotFor(route: Route): Slot {

@@ -173,18 +173,25 @@ function pathTypeOf(pathType: string): PathType {
  * before any of these: it is a route of its own, ahead of the host's paths.)
  */
 function filtersFor(ctx: RouteContext): Filter[] {
-  return [
-    ...corsFilters(ctx),
-    ...redirectFilters(ctx),
-    ...rewriteFilters(ctx),
-    ...httpsRedirectFilters(ctx),
-    ...rateLimitFilters(ctx),
-    ...accessFilters(ctx),
-    ...bodyLimitFilters(ctx),
-    ...requestHeaderFilters(ctx),
-    ...timeoutFilters(ctx),
-  ];
+  const filters: Filter[] = [];
+  for (const build of FILTER_BUILDERS) {
+    const some = build(ctx);
+    if (some.length > 0) filters.push(...some);
+  }
+  return filters;
 }
+
+const FILTER_BUILDERS: readonly ((ctx: RouteContext) => Filter[])[] = [
+  corsFilters,
+  redirectFilters,
+  rewriteFilters,
+  httpsRedirectFilters,
+  rateLimitFilters,
+  accessFilters,
+  bodyLimitFilters,
+  requestHeaderFilters,
+  timeoutFilters,
+];
 
 /** Where an annotation of an Ingress is written, as the origin of a route it asks for. */
 function annotationAt(name: string): (string | number)[] {
@@ -204,17 +211,20 @@ function balanceFor(balance: BalancePolicy | undefined, path: string): BalancePo
 /** An Ingress route's origin; its source position is looked up only when shown (a positional parse costs). */
 class IngressOrigin implements RouteOrigin {
   readonly kind = "Ingress";
-  readonly name: string;
-  readonly resource: string;
-  readonly field: string;
   private located: SourceLocation | undefined;
   constructor(
     private readonly ing: Loaded<"Ingress">,
     private readonly at: (string | number)[],
-  ) {
-    this.name = `${ing.namespace}/${ing.name}`;
-    this.resource = ing.id;
-    this.field = fieldPath(at);
+  ) {}
+  // Computed when asked: a table of 10,000 routes asks for few of them.
+  get name(): string {
+    return `${this.ing.namespace}/${this.ing.name}`;
+  }
+  get resource(): string {
+    return this.ing.id;
+  }
+  get field(): string {
+    return fieldPath(this.at);
   }
   get source(): SourceLocation {
     return (this.located ??= this.ing.locate(this.at));
