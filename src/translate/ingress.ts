@@ -63,6 +63,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
   /** app-root's `/` of each host, ahead of every path: nginx answers it before choosing a location. */
   const appRoots: Route[] = [];
 
+  const anyCanary = resources.ingresses.some((ing) => ing.object.metadata?.annotations?.[`${NGINX_PREFIX}canary`] === "true");
   for (const ing of byPrecedence(resources.ingresses)) {
     if (!isServedIngress(ing, classes)) {
       ignored.push({
@@ -78,7 +79,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       issues.push({ severity, code, message, field: fieldPath(path), resource: ing.id, ...ing.locate(path) });
     };
     // Values were checked by validation: an Ingress with a bad one never gets here.
-    const { settings } = readNginxSettings(ing.object.metadata?.annotations);
+    const { settings, annotated } = readNginxSettings(ing.object.metadata?.annotations);
     const canary = settings.canary;
     if (canary) {
       for (const name of annotationsIgnoredOnCanary(ing.object.metadata?.annotations)) {
@@ -87,18 +88,19 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       }
     }
     const tls = upstreamTls(ing, settings, resources, issue);
-    const resolve = (backend: IngressBackend, at: (string | number)[]): BackendRef | undefined => {
+    /** `[...at, field]` is where the backend is written (a path's `backend`, or `spec.defaultBackend`), built only for an issue. */
+    const resolve = (backend: IngressBackend, at: (string | number)[], field = "backend"): BackendRef | undefined => {
       // Many paths name the same backend: resolve each (namespace, service, port) once.
       const port = backend.service?.port;
       const cacheKey = `${ing.namespace}/${backend.service?.name}:${port?.number ?? `name:${port?.name}`}`;
       let ref = resolved.get(cacheKey);
       if (ref === undefined) resolved.set(cacheKey, (ref = resolveBackend(ing, backend, services)));
       if (typeof ref === "string") {
-        issue("error", "unknown-port", [...at, "service", "port"], ref);
+        issue("error", "unknown-port", [...at, field, "service", "port"], ref);
         return undefined;
       }
       if (!services.has(`${ref.namespace}/${ref.service}`)) {
-        issue("warning", "unknown-service", [...at, "service", "name"], `Service ${ref.namespace}/${ref.service} is not defined; requests to it get 503 until it is`);
+        issue("warning", "unknown-service", [...at, field, "service", "name"], `Service ${ref.namespace}/${ref.service} is not defined; requests to it get 503 until it is`);
       }
       return withUpstreamTls(ref, tls);
     };
@@ -108,10 +110,11 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       ruleHosts.add(host);
       (rule.http?.paths ?? []).forEach((p, j) => {
         const at = ["spec", "rules", i, "http", "paths", j];
-        const backend = resolve(p.backend, [...at, "backend"]);
+        const backend = resolve(p.backend, at);
         if (!backend) return;
         const path = p.path || "/";
-        const key = canaryKey(host, path, pathTypeOf(p.pathType));
+        // Keyed for canaries only when there are some: a string per path otherwise wasted on thousands of routes.
+        const key = anyCanary ? canaryKey(host, path, pathTypeOf(p.pathType)) : "";
         if (canary) {
           // A canary serves no route of its own: it takes a share of its main Ingress's.
           canaries.push({ ingress: ingressName, key, backend, rules: canary, origin: new IngressOrigin(ing, at), issue: (severity, code, message) => issue(severity, code, at, message) });
@@ -125,13 +128,15 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
             `path "${path}" is not a valid regular expression (${problem}); use-regex or rewrite-target on host ${host ?? "*"} makes every path of the host one, as in ingress-nginx`);
           return;
         }
-        const ctx: RouteContext = { ing, ingress: ingressName, host, path, at, settings, resources, isTlsHost, issue };
-        const route = ingressRoute(ing, at, match, filtersFor(ctx), backend, balanceFor(settings.balance, path));
+        // Without nginx annotations only the HTTPS redirect of a TLS host can apply (most Ingresses: a reload builds thousands of routes).
+        const ctx: RouteContext | undefined = annotated ? { ing, ingress: ingressName, host, path, at, settings, resources, isTlsHost, issue } : undefined;
+        const filters = ctx ? filtersFor(ctx) : httpsRedirectFilters({ settings, host, isTlsHost });
+        const route = ingressRoute(ing, at, match, filters, backend, balanceFor(settings.balance, path));
         routes.push(route);
-        if (!mainRoutes.has(key)) mainRoutes.set(key, route);
+        if (anyCanary && !mainRoutes.has(key)) mainRoutes.set(key, route);
         if (j > 0) return;
         // Routes of the rule's host that an annotation asks for, on the first path's backend (never reached: they answer).
-        if (settings.appRoot !== undefined) {
+        if (settings.appRoot !== undefined && ctx) {
           appRoots.push(ingressRoute(ing, annotationAt("app-root"), { host, path: "/", pathType: "Exact" }, appRootFilters(ctx), backend));
         }
         const other = host !== null && settings.fromToWwwRedirect ? wwwCounterpart(host) : undefined;
@@ -145,7 +150,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       issue("warning", "ignored-on-canary", ["spec", "defaultBackend"], "a canary Ingress's spec.defaultBackend is not served by ingressd: it is ignored");
     } else if (spec.defaultBackend) {
       const at = ["spec", "defaultBackend"];
-      const backend = resolve(spec.defaultBackend, at);
+      const backend = resolve(spec.defaultBackend, ["spec"], "defaultBackend");
       if (backend && defaultBackend) {
         issue("warning", "duplicate-default-backend", at,
           `a default backend is already set by Ingress ${defaultBackend.origin.name} at ${defaultBackend.origin.source.file}:${defaultBackend.origin.source.line}, which takes precedence`);
@@ -199,7 +204,10 @@ function annotationAt(name: string): (string | number)[] {
 }
 
 function ingressRoute(ing: Loaded<"Ingress">, at: (string | number)[], match: RouteMatch, filters: Filter[], backend: BackendRef, balance?: BalancePolicy): Route {
-  return { match, filters, backends: [{ backend, weight: 1 }], ...(balance ? { balance } : {}), origin: new IngressOrigin(ing, at) };
+  // A literal, not a spread: thousands of routes per reload keep one object shape.
+  const route: { -readonly [K in keyof Route]: Route[K] } = { match, filters, backends: [{ backend, weight: 1 }], origin: new IngressOrigin(ing, at) };
+  if (balance) route.balance = balance;
+  return route;
 }
 
 /** The annotations' policy for one path: an affinity cookie without session-cookie-path is scoped to the Ingress path as written (ingress-nginx's `location_path`). */

@@ -24,12 +24,12 @@ export type NginxSettings = RedirectSettings &
   CanarySettings &
   BackendProtocolSettings;
 
-export function readNginxSettings(annotations: Readonly<Record<string, string>> | undefined): { settings: NginxSettings; problems: AnnotationProblem[] } {
+export function readNginxSettings(annotations: Readonly<Record<string, string>> | undefined): { settings: NginxSettings; problems: AnnotationProblem[]; annotated: boolean } {
   // Most Ingresses carry no nginx annotation: their settings are the defaults, read once
   // (a reload of 1,000 Ingresses read every group's names for each of them, twice).
   // A fresh object each time: translation keeps per-Ingress results keyed by it.
-  if (!hasNginxAnnotation(annotations)) return { settings: { ...(defaults ??= readAll({}).settings) }, problems: [] };
-  return readAll(annotations!);
+  if (!hasNginxAnnotation(annotations)) return { settings: { ...(defaults ??= readAll({}).settings) }, problems: [], annotated: false };
+  return { ...readAll(annotations!), annotated: true };
 }
 
 let defaults: NginxSettings | undefined;
