@@ -8,7 +8,7 @@ import { WebSocket } from "ws";
 import { routesCommand } from "../src/commands/routes.js";
 import { readNginxSettings } from "../src/config/nginx/settings.js";
 import type { ConfigIssue } from "../src/model/issues.js";
-import { nextReload, serviceYaml, startUpstream, type Upstream } from "./helpers.js";
+import { ingressYaml, nextReload, serviceYaml, startUpstream, type Upstream } from "./helpers.js";
 import { inspect, proxyWith, readAll, type FullResponse, type Proxy, type Seen } from "./proxyHelpers.js";
 import { docs, positionOf, wsEchoUpstream, type WsUpstream } from "./reloadHelpers.js";
 import type { RulesDir } from "./helpers.js";
@@ -17,26 +17,7 @@ const P = "nginx.ingress.kubernetes.io/";
 
 /** An Ingress routing `host` / to Service `web`, with nginx annotations. */
 function ingress(name: string, host: string, annotations: Record<string, string>, service = "web"): string {
-  const lines = Object.entries(annotations).map(([k, v]) => `    ${P}${k}: ${JSON.stringify(v)}`);
-  return `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: ${name}
-  annotations:
-${lines.join("\n")}
-spec:
-  rules:
-    - host: ${host}
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service:
-                name: ${service}
-                port:
-                  number: 80
-`;
+  return ingressYaml(name, host, [{ path: "/", service }], annotations);
 }
 
 function secret(name: string, entries: Record<string, string>, field: "data" | "stringData" = "data"): string {

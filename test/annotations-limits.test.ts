@@ -30,11 +30,7 @@ async function upstream(handler: Parameters<typeof startUpstream>[0]): Promise<U
 
 /** An Ingress `name` for `host` → Service `service`, with these nginx annotations (short names). */
 function annotatedIngress(name: string, host: string, service: string, annotations: Record<string, string>, paths = ["/"]): string {
-  const lines = Object.entries(annotations).map(([k, v]) => `    ${P}${k}: ${JSON.stringify(v)}`);
-  return ingressYaml(name, host, paths.map((path) => ({ path, service }))).replace(
-    `metadata:\n  name: ${name}\n`,
-    `metadata:\n  name: ${name}\n  annotations:\n${lines.join("\n")}\n`,
-  );
+  return ingressYaml(name, host, paths.map((path) => ({ path, service })), annotations);
 }
 
 /** ingressd over a Service `web` on `ports` and an Ingress for `host` with these annotations. */

@@ -3,10 +3,9 @@ import { checkCommand } from "../src/commands/check.js";
 import { routesCommand } from "../src/commands/routes.js";
 import { get, ingressYaml, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 
-/** An Ingress for `host` → Service web, with `annotations` (full names). */
+/** An Ingress for `host` → Service web, with `annotations`. */
 function annotated(name: string, host: string, annotations: Record<string, string>): string {
-  const lines = Object.entries(annotations).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join("\n");
-  return ingressYaml(name, host, [{ path: "/", service: "web" }]).replace(`metadata:\n  name: ${name}\n`, `metadata:\n  name: ${name}\n  annotations:\n${lines}\n`);
+  return ingressYaml(name, host, [{ path: "/", service: "web" }], annotations);
 }
 
 /**

@@ -129,14 +129,21 @@ ${ports.map((p) => `  - addresses: [{ ip: 127.0.0.1 }]\n    ports: [{ port: ${p}
 `;
 }
 
-/** YAML for an Ingress with one rule: host (or none) → paths → service:80. */
-export function ingressYaml(name: string, host: string | null, paths: { path: string; pathType?: string; service: string; port?: number }[]): string {
+/** YAML for an Ingress with one rule: host (or none) → paths → service:80, with annotations if given. */
+export function ingressYaml(
+  name: string,
+  host: string | null,
+  paths: { path: string; pathType?: string; service: string; port?: number }[],
+  annotations: Record<string, string> = {},
+): string {
   const hostLine = host === null ? "" : `\n      host: "${host}"`;
+  // Short names are ingress-nginx's (`rewrite-target`); a name with a `/` is used as written.
+  const lines = Object.entries(annotations).map(([k, v]) => `    ${k.includes("/") ? k : `nginx.ingress.kubernetes.io/${k}`}: ${JSON.stringify(v)}\n`);
   return `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: ${name}
-spec:
+${lines.length > 0 ? `  annotations:\n${lines.join("")}` : ""}spec:
   rules:
     - http:
         paths:
