@@ -46,9 +46,12 @@ export function backendKey(namespace: string, service: string, port: number | st
   return `${namespace}/${service}:${port}`;
 }
 
-/** The parts of a backend key; undefined when `key` is not `namespace/service:port`. */
+/**
+ * The parts of a backend key (a TLS key's `+https…` suffix allowed, its settings not
+ * read back); undefined when `key` is not `namespace/service:port`.
+ */
 export function parseBackendKey(key: string): BackendRef | undefined {
-  const m = /^([^/:]+)\/([^/:]+):([^/:]+)$/.exec(key);
+  const m = /^([^/:]+)\/([^/:+]+):([^/:+]+)(?:\+https.*)?$/.exec(key);
   if (!m) return undefined;
   const port = /^\d+$/.test(m[3]!) ? Number(m[3]) : m[3]!;
   return { key, namespace: m[1]!, service: m[2]!, port };

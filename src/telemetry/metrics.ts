@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { L4ListenerStatus } from "../l4/listeners.js";
 import type { Snapshot, SnapshotSource } from "../snapshot/snapshot.js";
+import { parseBackendKey } from "../model/backendKey.js";
 import type { RequestObservation, RequestObserver } from "../model/observers.js";
 
 /** `ingressd_request_duration_seconds` as a registry metric read from the plain series. */
@@ -225,7 +226,7 @@ export class Metrics implements RequestObserver {
     }
     for (const host of this.hostStats.keys()) if (!this.series.has(host)) this.hostStats.delete(host);
     void pruneByService(this.connectErrors, services);
-    void pruneByService(this.l4Connections, new Set([...services].map((k) => k.slice(0, k.lastIndexOf(":")))));
+    void pruneByService(this.l4Connections, new Set([...services].map(serviceOfKey)));
   }
 
   private *allSeries(): Iterable<Series> {
@@ -236,4 +237,10 @@ export class Metrics implements RequestObserver {
   stats(): Record<string, HostStats> {
     return Object.fromEntries([...this.hostStats].map(([h, s]) => [h, { ...s }]));
   }
+}
+
+/** `namespace/service` of a backend key (the L4 connection gauge is labelled by Service). */
+function serviceOfKey(key: string): string {
+  const ref = parseBackendKey(key);
+  return ref ? `${ref.namespace}/${ref.service}` : key;
 }
