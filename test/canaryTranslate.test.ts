@@ -14,7 +14,7 @@ function load(files: Record<string, string>): { routes: Route[]; issues: ConfigI
   const { resources, issues: loadIssues } = store.resources();
   const compiled = compileRoutes(resources, { ingressClass: "ingressd" });
   return {
-    routes: compiled.table.routes(),
+    routes: [...compiled.table.routes()],
     issues: compiled.issues,
     loadIssues,
     lookup: (host, path, headers = {}, cookies = {}) =>

@@ -34,6 +34,10 @@ export class PathMatcher {
   /** Adds a route; returns the route already holding the same match, if any (the earlier one keeps it). */
   add(route: Route): Route | undefined {
     const slot = this.slotFor(route);
+    if (slot.length === 0) {
+      slot.push(route); // the common case: a path no other route has
+      return undefined;
+    }
     const same = slot.find((r) => sameConditions(r, route));
     if (same) return same;
     slot.push(route);

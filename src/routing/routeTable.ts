@@ -51,14 +51,16 @@ export class RouteTable {
     return out;
   }
 
-  /** Every route, for the admin API and `routes` listing. */
-  routes(): Route[] {
+  /** Every route, for the admin API, metrics and `routes` listing: gathered once per table (it never changes). */
+  routes(): readonly Route[] {
+    if (this.all) return this.all;
     const out: Route[] = [];
-    for (const m of this.exactHosts.values()) out.push(...m.routes());
-    for (const m of this.wildcardHosts.values()) out.push(...m.routes());
-    if (this.anyHost) out.push(...this.anyHost.routes());
-    return out;
+    for (const m of this.exactHosts.values()) for (const r of m.routes()) out.push(r);
+    for (const m of this.wildcardHosts.values()) for (const r of m.routes()) out.push(r);
+    if (this.anyHost) for (const r of this.anyHost.routes()) out.push(r);
+    return (this.all = out);
   }
+  private all: readonly Route[] | undefined;
 
   get routeCount(): number {
     let n = this.anyHost?.size ?? 0;

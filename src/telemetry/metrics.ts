@@ -211,8 +211,7 @@ export class Metrics implements RequestObserver {
   prune(snapshot: Snapshot): void {
     const live = new Map<string, Set<string>>([["_unmatched", new Set([""])]]);
     const services = new Set(snapshot.pools.keys());
-    const routes = snapshot.routes.routes();
-    if (snapshot.routes.defaultBackend) routes.push(snapshot.routes.defaultBackend);
+    const routes = snapshot.routes.defaultBackend ? [...snapshot.routes.routes(), snapshot.routes.defaultBackend] : snapshot.routes.routes();
     for (const r of routes) {
       const host = r.match.host ?? "*";
       let hostServices = live.get(host);
