@@ -62,6 +62,12 @@ describe("Canary → routes (ingress-nginx annotations.md § Canary)", () => {
     ]);
   });
 
+  it("canary: \"true \" (spaces around the value, which annotations are read without) is a canary like \"true\"", () => {
+    const l = load({ "s.yaml": SERVICES, "m.yaml": main(), "c.yaml": canary({ canary: " true ", "canary-weight": "30" }) });
+    expect(l.issues).toEqual([]);
+    expect(summary(l.routes)).toEqual(["/ - → main:70,canary*:30 [default/main]"]);
+  });
+
   it("by header value, by header pattern (the value wins when both are set), by cookie, weight: in ingress-nginx's order", () => {
     const l = load({
       "s.yaml": SERVICES,

@@ -63,7 +63,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
   /** app-root's `/` of each host, ahead of every path: nginx answers it before choosing a location. */
   const appRoots: Route[] = [];
 
-  const anyCanary = resources.ingresses.some((ing) => ing.object.metadata?.annotations?.[`${NGINX_PREFIX}canary`] === "true");
+  const anyCanary = resources.ingresses.some((ing) => String(ing.object.metadata?.annotations?.[`${NGINX_PREFIX}canary`] ?? "").trim() === "true");
   for (const ing of byPrecedence(resources.ingresses)) {
     if (!isServedIngress(ing, classes)) {
       ignored.push({
