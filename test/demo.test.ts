@@ -1,4 +1,9 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { Server } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkCommand } from "../src/commands/check.js";
 import { startEchoServer } from "../src/demo/echoServer.js";
@@ -13,6 +18,7 @@ import { get, startProxy } from "./helpers.js";
 describe("the demo in ingress-rules/", () => {
   let servers: Server[];
   let proxy: Awaited<ReturnType<typeof startProxy>>;
+  let dataDir: string;
   const service = async (host: string, path: string, headers: Record<string, string> = {}) => {
     const res = await get(`${proxy.url}${path}`, { host, ...headers });
     return { status: res.status, headers: res.headers, echo: res.status === 200 ? (JSON.parse(res.body) as { service: string; url: string }) : undefined };
@@ -20,12 +26,14 @@ describe("the demo in ingress-rules/", () => {
 
   beforeAll(async () => {
     servers = await Promise.all(UPSTREAMS.map(([name, port]) => startEchoServer(name, port)));
-    proxy = await startProxy(["ingress-rules"]);
+    dataDir = await mkdtemp(join(tmpdir(), "ingressd-demo-ca-"));
+    proxy = await startProxy(["ingress-rules"], { httpsPort: 0, dataDir });
   });
 
   afterAll(async () => {
     await proxy?.close();
     await Promise.all((servers ?? []).map((s) => new Promise((res) => s.close(res))));
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it("checks clean: no error, no warning", async () => {
@@ -67,5 +75,32 @@ describe("the demo in ingress-rules/", () => {
     expect(canary).toBeLessThan(70);
     // The admin path of the same host is not the canary's.
     expect((await service("shop.localhost", "/admin", { "x-canary": "always" })).echo?.service).toBe("shop-admin");
+  });
+
+  it("the README's other URLs: shop /admin, the NodePort, HTTPS with the local CA, /api/config", async () => {
+    expect((await service("shop.localhost", "/admin")).echo?.service).toBe("shop-admin");
+    // NodePort 30080 (web-nodeport): plain TCP to web's replicas.
+    const nodePort = await new Promise<string>((resolve, reject) => {
+      const socket = connect(30080, "127.0.0.1", () => socket.end("GET / HTTP/1.0\r\nHost: x\r\n\r\n"));
+      let data = "";
+      socket.on("data", (c: Buffer) => (data += String(c)));
+      socket.on("end", () => resolve(data));
+      socket.on("error", reject);
+    });
+    expect(nodePort).toContain('"service": "web"');
+    const ca = await readFile(join(dataDir, "ca.crt"), "utf8");
+    const httpsPort = await proxy.httpsReady();
+    const https = await new Promise<string>((resolve, reject) => {
+      const req = httpsRequest({ host: "127.0.0.1", port: httpsPort, path: "/", servername: "web.localhost", headers: { host: "web.localhost:8443" }, ca }, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += String(c)));
+        res.on("end", () => resolve(body));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(https).toContain('"service": "web"');
+    const config = JSON.parse((await get(`${proxy.admin}/api/config`)).body) as { hosts: Record<string, unknown[]> };
+    expect(Object.keys(config.hosts)).toEqual(expect.arrayContaining(["web.localhost", "api.localhost", "*.apps.localhost", "shop.localhost", "legacy.localhost", "data.localhost"]));
   });
 });
