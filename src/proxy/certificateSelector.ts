@@ -75,7 +75,11 @@ export class CertificateSelector {
 
   /** The local CA, created in the data directory on first use. */
   localCa(): Promise<LocalCa> {
-    this.ca ??= LocalCa.open(this.options.dataDir);
+    this.ca ??= LocalCa.open(this.options.dataDir).then((ca) => {
+      // Once per machine and data directory: where the CA is, and how to make browsers trust it.
+      if (ca.created) this.options.logger.info({ path: ca.certPath }, `created the local development CA at ${ca.certPath}; trust it once with: ingressd ca path (prints the commands for this system)`);
+      return ca;
+    });
     return this.ca;
   }
 

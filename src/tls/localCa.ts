@@ -34,6 +34,8 @@ export class LocalCa {
     readonly certPath: string,
     private readonly cert: x509.X509Certificate,
     private readonly key: CryptoKey,
+    /** Whether this open created the CA (the first start on this machine and data directory). */
+    readonly created = false,
   ) {}
 
   static certPath(dataDir: string): string {
@@ -71,7 +73,7 @@ export class LocalCa {
     await writeFile(keyPath, keyPem, { mode: 0o600 });
     await writeFile(certPath, cert.toString("pem"), { mode: 0o600 });
     await Promise.all([chmod(keyPath, 0o600), chmod(certPath, 0o600)]);
-    return new LocalCa(certPath, cert, keys.privateKey);
+    return new LocalCa(certPath, cert, keys.privateKey, true);
   }
 
   get certPem(): string {
