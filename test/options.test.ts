@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from "node:child_process";
+import { readFileSync, rmSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,7 +25,7 @@ const DEFAULTS: CliOptions = {
 /** parseOptions that must return options, not "help". */
 function parse(argv: string[], env: Record<string, string | undefined> = {}): CliOptions {
   const out = parseOptions(argv, env);
-  if (out === "help") throw new Error("unexpected help");
+  if (out === "help" || out === "version") throw new Error(`unexpected ${out}`);
   return out;
 }
 
@@ -206,16 +207,19 @@ describe("built CLI", () => {
   const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
   beforeAll(() => {
-    // Build the current sources, so the test runs the CLI as shipped.
-    const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: root, encoding: "utf8" });
+    // Build the current sources with the package's own build script, so the test runs the CLI as shipped
+    // (from scratch: a file that is already there keeps its mode when rewritten).
+    rmSync(cli, { force: true });
+    const build = spawnSync("npm", ["run", "build"], { cwd: root, encoding: "utf8" });
     if (build.status !== 0) throw new Error(`build failed (${build.status}):\n${build.stdout}\n${build.stderr}`);
   }, 120_000);
 
-  function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  function run(args: string[], extraEnv: Record<string, string> = {}, file = process.execPath): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       const env = { ...process.env };
       for (const k of Object.keys(env)) if (k.startsWith("INGRESSD_")) delete env[k];
-      execFile(process.execPath, [cli, ...args], { cwd: root, env, timeout: 20_000 }, (err, stdout, stderr) => {
+      Object.assign(env, extraEnv);
+      execFile(file, file === cli ? args : [cli, ...args], { cwd: root, env, timeout: 20_000 }, (err, stdout, stderr) => {
         // On a non-zero exit, `err.code` is the exit code (a string only when spawning itself failed).
         const code: unknown = err ? (err as { code?: unknown }).code : 0;
         resolve({ code: typeof code === "number" ? code : null, stdout, stderr });
@@ -244,6 +248,30 @@ describe("built CLI", () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toBe(USAGE);
     expect(res.stderr).toBe("");
+  });
+
+  const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+  it.each([["--version"], ["-v"], ["check", "--version"], ["routes", "-v"], ["ca", "path", "--version"]])("%s %s %s prints ingressd <package.json version> and exits 0", async (...args) => {
+    const res = await run(args.filter((a): a is string => typeof a === "string"));
+    expect(res.stdout).toBe(`ingressd ${version}\n`);
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+  });
+
+  it("the build leaves dist/cli.js executable: ./dist/cli.js runs by itself", async () => {
+    expect(statSync(cli).mode & 0o111).not.toBe(0);
+    const res = await run(["--version"], {}, cli);
+    expect(res.stdout).toBe(`ingressd ${version}\n`);
+  });
+
+  it("a bare `ingressd ca` prints the ca commands on stdout and exits 0", async () => {
+    const res = await run(["ca"]);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toBe("");
+    expect(res.stdout).toMatch(/^Usage: ingressd ca <command>/);
+    expect(res.stdout).toContain("ingressd ca path");
+    expect((await run(["ca", "--help"])).stdout).toBe(res.stdout);
   });
 });
 
