@@ -4,7 +4,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseOptions, USAGE, UsageError, type CliOptions } from "../src/server/options.js";
+import { parseOptions, parseToolOptions, USAGE, UsageError, type CliOptions } from "../src/server/options.js";
 
 const DEFAULTS: CliOptions = {
   rules: ["./ingress-rules"],
@@ -243,6 +243,14 @@ describe("built CLI", () => {
     expect(res.stderr).toContain("Usage: ingressd [options]");
   });
 
+  it("an unknown flag names the nearest known one: --rule → --rules, one line, then the usage", async () => {
+    const res = await run(["--rule", "x"]);
+    expect(res.code).toBe(2);
+    expect(res.stderr.split("\n")[0]).toBe("ingressd: unknown option --rule (did you mean --rules?)");
+    const tool = await run(["routes", "--explian", "http://a/"]);
+    expect(tool.stderr.split("\n")[0]).toBe("ingressd routes: unknown option --explian (did you mean --explain?)");
+  });
+
   it("--help prints the usage on stdout and exits 0", async () => {
     const res = await run(["--help"]);
     expect(res.code).toBe(0);
@@ -272,6 +280,24 @@ describe("built CLI", () => {
     expect(res.stdout).toMatch(/^Usage: ingressd ca <command>/);
     expect(res.stdout).toContain("ingressd ca path");
     expect((await run(["ca", "--help"])).stdout).toBe(res.stdout);
+  });
+});
+
+describe("unknown flags suggest the nearest known one (within two edits)", () => {
+  it.each([
+    [["--rule", "x"], "unknown option --rule (did you mean --rules?)"],
+    [["--htp-port=1"], "unknown option --htp-port (did you mean --http-port?)"],
+    [["--admin-prot", "1"], "unknown option --admin-prot (did you mean --admin-port?)"],
+    [["--verison"], "unknown option --verison (did you mean --version?)"],
+    [["--frobnicate"], "unknown option --frobnicate"],
+    [["-x"], "unknown option -x"],
+  ])("%j", (argv, message) => {
+    expect(usageError(argv).message).toBe(message);
+  });
+  it("check and routes suggest among their own flags (--explain is routes only)", () => {
+    expect(() => parseToolOptions("routes", ["--explian", "u"], {})).toThrow("unknown option --explian (did you mean --explain?)");
+    expect(() => parseToolOptions("check", ["--explian", "u"], {})).toThrow(/^unknown option --explian$/);
+    expect(() => parseToolOptions("check", ["--fromat", "json"], {})).toThrow("unknown option --fromat (did you mean --format?)");
   });
 });
 

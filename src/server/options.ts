@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parseDuration } from "../config/annotations.js";
 import type { LogFormat } from "../telemetry/log.js";
 import { splitCidr } from "../net/cidr.js";
+import { closestName } from "../model/editDistance.js";
 
 export interface CliOptions {
   rules: string[];
@@ -57,11 +58,15 @@ Options (each also as an environment variable, e.g. --http-port = INGRESSD_HTTP_
 `;
 
 /** `parseArgs`, strict, no positionals; its errors become UsageErrors (exit 2). */
-function parseFlags<T extends ParseArgsConfig["options"]>(args: string[], options: T) {
+function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T) {
   try {
     return parseArgs({ args, strict: true, allowPositionals: false, options });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const unknown = (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? /'([^']+)'/.exec((err as Error).message)?.[1] : undefined;
+    if (unknown === undefined) throw new UsageError((err as Error).message);
+    // A typo is the likely cause: name the flag it was probably meant to be.
+    const near = unknown.startsWith("--") ? closestName(unknown, Object.keys(options).map((name) => `--${name}`)) : undefined;
+    throw new UsageError(`unknown option ${unknown}${near ? ` (did you mean ${near}?)` : ""}`);
   }
 }
 
