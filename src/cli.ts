@@ -6,6 +6,7 @@ import { checkCommand } from "./commands/check.js";
 import { routesCommand } from "./commands/routes.js";
 import { parseOptions, parseToolOptions, TOOL_USAGE, USAGE, UsageError, type CliOptions } from "./server/options.js";
 import { LocalCa, trustInstructions } from "./tls/localCa.js";
+import { ListenError } from "./server/listenError.js";
 
 /** The only place that reads argv and the environment. */
 async function main(): Promise<void> {
@@ -144,6 +145,10 @@ async function toolCommand(command: "check" | "routes", argv: string[]): Promise
 
 // Last, so every constant above is initialised before main runs.
 main().catch((err: unknown) => {
+  if (err instanceof ListenError) {
+    process.stderr.write(`ingressd: ${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`ingressd: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

@@ -1,9 +1,11 @@
 import { execFile, spawnSync } from "node:child_process";
 import { readFileSync, rmSync, statSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ListenError, type ListenerName } from "../src/server/listenError.js";
 import { parseOptions, parseToolOptions, USAGE, UsageError, type CliOptions } from "../src/server/options.js";
 
 const DEFAULTS: CliOptions = {
@@ -251,6 +253,27 @@ describe("built CLI", () => {
     expect(tool.stderr.split("\n")[0]).toBe("ingressd routes: unknown option --explian (did you mean --explain?)");
   });
 
+  /** A port held by a real listener on 127.0.0.1, for the CLI to collide with. */
+  async function occupiedPort(): Promise<{ port: number; close: () => void }> {
+    const holder = createServer();
+    await new Promise<void>((res) => holder.listen(0, "127.0.0.1", res));
+    return { port: (holder.address() as AddressInfo).port, close: () => holder.close() };
+  }
+
+  it.each([
+    ["HTTP", (p: number) => ["--bind", "127.0.0.1", "--http-port", String(p), "--admin-port", "0"], "--http-port or INGRESSD_HTTP_PORT"],
+    ["admin", (p: number) => ["--http-port", "0", "--bind", "127.0.0.1", "--admin-bind", "127.0.0.1", "--admin-port", String(p)], "--admin-port or INGRESSD_ADMIN_PORT"],
+  ])("a %s port already in use: one line naming the address, the flag and the variable; exit 1, no stack trace", async (_, args, setting) => {
+    const held = await occupiedPort();
+    try {
+      const res = await run([...args(held.port), "--rules", "test/fixtures/good", "--log-level", "silent"]);
+      expect(res.stderr).toBe(`ingressd: cannot listen on 127.0.0.1:${held.port} (address already in use): choose another with ${setting}\n`);
+      expect(res.code).toBe(1);
+    } finally {
+      held.close();
+    }
+  });
+
   it("--help prints the usage on stdout and exits 0", async () => {
     const res = await run(["--help"]);
     expect(res.code).toBe(0);
@@ -298,6 +321,16 @@ describe("unknown flags suggest the nearest known one (within two edits)", () =>
     expect(() => parseToolOptions("routes", ["--explian", "u"], {})).toThrow("unknown option --explian (did you mean --explain?)");
     expect(() => parseToolOptions("check", ["--explian", "u"], {})).toThrow(/^unknown option --explian$/);
     expect(() => parseToolOptions("check", ["--fromat", "json"], {})).toThrow("unknown option --fromat (did you mean --format?)");
+  });
+});
+
+describe("ListenError: a listener that cannot open names what to change", () => {
+  it.each<[ListenerName, string, string | undefined, string]>([
+    ["https", "0.0.0.0", "EADDRINUSE", "cannot listen on 0.0.0.0:8443 (address already in use): choose another with --https-port or INGRESSD_HTTPS_PORT"],
+    ["http", "::", "EACCES", "cannot listen on [::]:8443 (permission denied): choose another with --http-port or INGRESSD_HTTP_PORT"],
+    ["admin", "10.9.9.9", "EADDRNOTAVAIL", "cannot listen on 10.9.9.9:8443 (address not available on this machine): choose another with --admin-bind or INGRESSD_ADMIN_BIND"],
+  ])("%s %s %s", (listener, address, code, message) => {
+    expect(new ListenError(listener, address, 8443, code).message).toBe(message);
   });
 });
 
