@@ -191,8 +191,10 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   };
   const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady);
 
+  // The missing path itself is an error of the configuration (logged, and listed by /api/config,
+  // as `ingressd check` reports it); this only says the server does not give up on it.
   for (const path of options.rules) {
-    if (!existsSync(path)) logger.warn({ path }, `rules path ${path} does not exist (yet); it is watched and loaded when it appears`);
+    if (options.watch && !existsSync(path)) logger.info({ path }, `rules path ${path} is watched and loaded when it appears`);
   }
   // A default certificate named on the command line must be usable: fail at start, naming the file.
   if (options.defaultCert) await certificates.loadDefault();
