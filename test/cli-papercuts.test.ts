@@ -1,4 +1,6 @@
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
+import { ListenError } from "../src/server/listenError.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadRules } from "../src/commands/loadRules.js";
 import { echo, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
@@ -40,3 +42,31 @@ describe("a rules path that does not exist: the server and check agree", () => {
     expect(await whoAnswers(proxy.url, "app.test")).toBe("app");
   });
 });
+
+describe("a port already in use, started as a library", () => {
+  it("startIngressd rejects with the one-line ListenError and leaves nothing listening (the admin port is free again)", async () => {
+    const held = createServer();
+    await new Promise<void>((res) => held.listen(0, "127.0.0.1", res));
+    const port = (held.address() as AddressInfo).port;
+    const adminPort = await freePort();
+    try {
+      const err = await startProxy(["test/fixtures/good"], { httpPort: port, adminPort }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ListenError);
+      expect((err as Error).message).toBe(`cannot listen on 127.0.0.1:${port} (address already in use): choose another with --http-port or INGRESSD_HTTP_PORT`);
+      // The admin listener opened first; it must be closed again.
+      const again = createServer();
+      await new Promise<void>((res, rej) => again.once("error", rej).listen(adminPort, "127.0.0.1", res));
+      again.close();
+    } finally {
+      held.close();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((res) => s.listen(0, "127.0.0.1", res));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((res) => s.close(res));
+  return port;
+}

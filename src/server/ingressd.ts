@@ -202,7 +202,11 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   const adminPort = await listen(admin, "admin", options.adminPort, options.adminBind);
   await runtime.start();
   await reconcileL4(runtime.current.l4.listeners);
-  const httpPort = await listen(http, "http", options.httpPort, options.bind);
+  const httpPort = await listen(http, "http", options.httpPort, options.bind).catch(async (err: unknown) => {
+    // Started by a library user, nothing may be left running when the HTTP port is taken.
+    await Promise.all([l4.close(0), runtime.stop(), new Promise((res) => admin.close(res))]);
+    throw err;
+  });
   httpListening = true;
   await openHttpsIfNeeded()?.catch(() => undefined);
   let defaultWatch: FileSource | undefined;
