@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { startIngressd } from "./server/ingressd.js";
 import { createLogger } from "./telemetry/log.js";
 import { checkCommand } from "./commands/check.js";
 import { routesCommand } from "./commands/routes.js";
-import { parseOptions, parseToolOptions, TOOL_USAGE, USAGE, UsageError } from "./server/options.js";
+import { parseOptions, parseToolOptions, TOOL_USAGE, USAGE, UsageError, type CliOptions } from "./server/options.js";
 import { LocalCa, trustInstructions } from "./tls/localCa.js";
+import { ListenError } from "./server/listenError.js";
 
 /** The only place that reads argv and the environment. */
 async function main(): Promise<void> {
@@ -31,6 +33,10 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  if (options === "version") {
+    process.stdout.write(versionLine());
+    return;
+  }
   const logger = createLogger(options.logLevel, options.logFormat);
   const server = await startIngressd({ ...options, logger });
   let stopping = false;
@@ -55,15 +61,36 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`ingressd: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+/** `ingressd <version>`, read from the package.json next to dist/ (or src/), so it is the one published. */
+function versionLine(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return `ingressd ${pkg.version}\n`;
+}
 
-/** `ingressd ca path [--data-dir DIR]`: the local CA's certificate (created if needed) and how to trust it. */
+/** `ingressd ca <command>`: one line per command; a new one is a line here and an entry in CA_COMMANDS. */
+const CA_USAGE = `Usage: ingressd ca <command> [--data-dir DIR]
+
+The local development CA issues certificates for TLS hosts without a Secret.
+  ingressd ca path   print its certificate's path (creating the CA if needed) and how to trust it
+`;
+
+const CA_COMMANDS: Record<string, (options: CliOptions) => Promise<void>> = {
+  path: async (options) => {
+    const ca = await LocalCa.open(options.dataDir);
+    process.stdout.write(trustInstructions(ca.certPath));
+  },
+};
+
+/** `ingressd ca <command> [--data-dir DIR]`; bare `ingressd ca` (or --help) prints the commands. */
 async function caCommand(argv: string[]): Promise<void> {
-  if (argv[0] !== "path") {
-    process.stderr.write(`ingressd: unknown command "ca ${argv[0] ?? ""}"\n\nUsage: ingressd ca path [--data-dir DIR]\n`);
+  const name = argv[0];
+  if (name === undefined || name === "--help" || name === "-h") {
+    process.stdout.write(CA_USAGE);
+    return;
+  }
+  const command = Object.hasOwn(CA_COMMANDS, name) ? CA_COMMANDS[name] : undefined;
+  if (!command) {
+    process.stderr.write(`ingressd: unknown command "ca ${name}"\n\n${CA_USAGE}`);
     process.exit(2);
   }
   let options;
@@ -71,17 +98,20 @@ async function caCommand(argv: string[]): Promise<void> {
     options = parseOptions(argv.slice(1), process.env);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`ingressd: ${err.message}\n\nUsage: ingressd ca path [--data-dir DIR]\n`);
+      process.stderr.write(`ingressd: ${err.message}\n\n${CA_USAGE}`);
       process.exit(2);
     }
     throw err;
   }
   if (options === "help") {
-    process.stdout.write("Usage: ingressd ca path [--data-dir DIR]\n\nPrints the local development CA's certificate path (creating the CA if needed) and how to trust it.\n");
+    process.stdout.write(CA_USAGE);
     return;
   }
-  const ca = await LocalCa.open(options.dataDir);
-  process.stdout.write(trustInstructions(ca.certPath));
+  if (options === "version") {
+    process.stdout.write(versionLine());
+    return;
+  }
+  await command(options);
 }
 
 /** `ingressd check` and `ingressd routes`: load, validate, print, exit with the verdict. */
@@ -100,6 +130,10 @@ async function toolCommand(command: "check" | "routes", argv: string[]): Promise
     process.stdout.write(TOOL_USAGE);
     return;
   }
+  if (options === "version") {
+    process.stdout.write(versionLine());
+    return;
+  }
   const common = { ingressClass: options.ingressClass, format: options.format, cwd: process.cwd() };
   const result =
     command === "check"
@@ -108,3 +142,13 @@ async function toolCommand(command: "check" | "routes", argv: string[]): Promise
   (result.exitCode === 2 ? process.stderr : process.stdout).write(result.output);
   process.exitCode = result.exitCode;
 }
+
+// Last, so every constant above is initialised before main runs.
+main().catch((err: unknown) => {
+  if (err instanceof ListenError) {
+    process.stderr.write(`ingressd: ${err.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`ingressd: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,9 +1,12 @@
 import { execFile, spawnSync } from "node:child_process";
+import { readFileSync, rmSync, statSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseOptions, USAGE, UsageError, type CliOptions } from "../src/server/options.js";
+import { ListenError, type ListenerName } from "../src/server/listenError.js";
+import { parseOptions, parseToolOptions, USAGE, UsageError, type CliOptions } from "../src/server/options.js";
 
 const DEFAULTS: CliOptions = {
   rules: ["./ingress-rules"],
@@ -24,7 +27,7 @@ const DEFAULTS: CliOptions = {
 /** parseOptions that must return options, not "help". */
 function parse(argv: string[], env: Record<string, string | undefined> = {}): CliOptions {
   const out = parseOptions(argv, env);
-  if (out === "help") throw new Error("unexpected help");
+  if (out === "help" || out === "version") throw new Error(`unexpected ${out}`);
   return out;
 }
 
@@ -206,16 +209,19 @@ describe("built CLI", () => {
   const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
   beforeAll(() => {
-    // Build the current sources, so the test runs the CLI as shipped.
-    const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: root, encoding: "utf8" });
+    // Build the current sources with the package's own build script, so the test runs the CLI as shipped
+    // (from scratch: a file that is already there keeps its mode when rewritten).
+    rmSync(cli, { force: true });
+    const build = spawnSync("npm", ["run", "build"], { cwd: root, encoding: "utf8" });
     if (build.status !== 0) throw new Error(`build failed (${build.status}):\n${build.stdout}\n${build.stderr}`);
   }, 120_000);
 
-  function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  function run(args: string[], extraEnv: Record<string, string> = {}, file = process.execPath): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       const env = { ...process.env };
       for (const k of Object.keys(env)) if (k.startsWith("INGRESSD_")) delete env[k];
-      execFile(process.execPath, [cli, ...args], { cwd: root, env, timeout: 20_000 }, (err, stdout, stderr) => {
+      Object.assign(env, extraEnv);
+      execFile(file, file === cli ? args : [cli, ...args], { cwd: root, env, timeout: 20_000 }, (err, stdout, stderr) => {
         // On a non-zero exit, `err.code` is the exit code (a string only when spawning itself failed).
         const code: unknown = err ? (err as { code?: unknown }).code : 0;
         resolve({ code: typeof code === "number" ? code : null, stdout, stderr });
@@ -239,11 +245,92 @@ describe("built CLI", () => {
     expect(res.stderr).toContain("Usage: ingressd [options]");
   });
 
+  it("an unknown flag names the nearest known one: --rule → --rules, one line, then the usage", async () => {
+    const res = await run(["--rule", "x"]);
+    expect(res.code).toBe(2);
+    expect(res.stderr.split("\n")[0]).toBe("ingressd: unknown option --rule (did you mean --rules?)");
+    const tool = await run(["routes", "--explian", "http://a/"]);
+    expect(tool.stderr.split("\n")[0]).toBe("ingressd routes: unknown option --explian (did you mean --explain?)");
+  });
+
+  /** A port held by a real listener on 127.0.0.1, for the CLI to collide with. */
+  async function occupiedPort(): Promise<{ port: number; close: () => void }> {
+    const holder = createServer();
+    await new Promise<void>((res) => holder.listen(0, "127.0.0.1", res));
+    return { port: (holder.address() as AddressInfo).port, close: () => holder.close() };
+  }
+
+  it.each([
+    ["HTTP", (p: number) => ["--bind", "127.0.0.1", "--http-port", String(p), "--admin-port", "0"], "--http-port or INGRESSD_HTTP_PORT"],
+    ["admin", (p: number) => ["--http-port", "0", "--bind", "127.0.0.1", "--admin-bind", "127.0.0.1", "--admin-port", String(p)], "--admin-port or INGRESSD_ADMIN_PORT"],
+  ])("a %s port already in use: one line naming the address, the flag and the variable; exit 1, no stack trace", async (_, args, setting) => {
+    const held = await occupiedPort();
+    try {
+      const res = await run([...args(held.port), "--rules", "test/fixtures/good", "--log-level", "silent"]);
+      expect(res.stderr).toBe(`ingressd: cannot listen on 127.0.0.1:${held.port} (address already in use): choose another with ${setting}\n`);
+      expect(res.code).toBe(1);
+    } finally {
+      held.close();
+    }
+  });
+
   it("--help prints the usage on stdout and exits 0", async () => {
     const res = await run(["--help"]);
     expect(res.code).toBe(0);
     expect(res.stdout).toBe(USAGE);
     expect(res.stderr).toBe("");
+  });
+
+  const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+  it.each([["--version"], ["-v"], ["check", "--version"], ["routes", "-v"], ["ca", "path", "--version"]])("%s %s %s prints ingressd <package.json version> and exits 0", async (...args) => {
+    const res = await run(args.filter((a): a is string => typeof a === "string"));
+    expect(res.stdout).toBe(`ingressd ${version}\n`);
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+  });
+
+  it("the build leaves dist/cli.js executable: ./dist/cli.js runs by itself", async () => {
+    expect(statSync(cli).mode & 0o111).not.toBe(0);
+    const res = await run(["--version"], {}, cli);
+    expect(res.stdout).toBe(`ingressd ${version}\n`);
+  });
+
+  it("a bare `ingressd ca` prints the ca commands on stdout and exits 0", async () => {
+    const res = await run(["ca"]);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toBe("");
+    expect(res.stdout).toMatch(/^Usage: ingressd ca <command>/);
+    expect(res.stdout).toContain("ingressd ca path");
+    expect((await run(["ca", "--help"])).stdout).toBe(res.stdout);
+  });
+});
+
+describe("unknown flags suggest the nearest known one (within two edits)", () => {
+  it.each([
+    [["--rule", "x"], "unknown option --rule (did you mean --rules?)"],
+    [["--htp-port=1"], "unknown option --htp-port (did you mean --http-port?)"],
+    [["--admin-prot", "1"], "unknown option --admin-prot (did you mean --admin-port?)"],
+    [["--verison"], "unknown option --verison (did you mean --version?)"],
+    [["--frobnicate"], "unknown option --frobnicate"],
+    [["-x"], "unknown option -x"],
+  ])("%j", (argv, message) => {
+    expect(usageError(argv).message).toBe(message);
+  });
+  it("check and routes suggest among their own flags (--explain is routes only)", () => {
+    expect(() => parseToolOptions("routes", ["--explian", "u"], {})).toThrow("unknown option --explian (did you mean --explain?)");
+    expect(() => parseToolOptions("check", ["--explian", "u"], {})).toThrow(/^unknown option --explian$/);
+    expect(() => parseToolOptions("check", ["--fromat", "json"], {})).toThrow("unknown option --fromat (did you mean --format?)");
+  });
+});
+
+describe("ListenError: a listener that cannot open names what to change", () => {
+  it.each<[ListenerName, string, string | undefined, string]>([
+    ["https", "0.0.0.0", "EADDRINUSE", "cannot listen on 0.0.0.0:8443 (address already in use): choose another with --https-port or INGRESSD_HTTPS_PORT"],
+    ["http", "::", "EACCES", "cannot listen on [::]:8443 (permission denied): choose another with --http-port or INGRESSD_HTTP_PORT"],
+    ["admin", "10.9.9.9", "EADDRNOTAVAIL", "cannot listen on 10.9.9.9:8443 (address not available on this machine): choose another with --admin-bind or INGRESSD_ADMIN_BIND"],
+  ])("%s %s %s", (listener, address, code, message) => {
+    expect(new ListenError(listener, address, 8443, code).message).toBe(message);
   });
 });
 

@@ -1,8 +1,8 @@
-import { stat } from "node:fs/promises";
-import { relative, resolve } from "node:path";
+import { relative } from "node:path";
 import { compileConfig, type CompiledConfig } from "../snapshot/compileConfig.js";
 import { FileSource } from "../config/fileSource.js";
 import { ConfigStore, type FileReport } from "../config/store.js";
+import { missingRulesPaths } from "../config/missingRulesPaths.js";
 import type { ConfigIssue } from "../model/issues.js";
 
 export interface LoadedRules {
@@ -18,14 +18,7 @@ export async function loadRules(paths: string[], ingressClass: string, bind = "0
   store.apply(await new FileSource({ paths }).readAll());
   const { resources, compiled, issues, files } = store.serve((set) => compileConfig(set, { ingressClass, bind }));
   const resourceCount = Object.values(resources).reduce((n, list: unknown[]) => n + list.length, 0);
-  // A mistyped path in CI must not pass as an empty, valid folder.
-  const missing: ConfigIssue[] = [];
-  for (const p of paths) {
-    if (!(await stat(p).catch(() => undefined))) {
-      missing.push({ severity: "error", code: "missing-rules-path", message: `rules path ${p} does not exist`, file: resolve(p), line: 1, col: 1 });
-    }
-  }
-  return { files, resourceCount, issues: [...missing, ...issues], compiled };
+  return { files, resourceCount, issues: [...missingRulesPaths(paths), ...issues], compiled };
 }
 
 /** Paths shown relative to where the command runs, as compilers print them. */

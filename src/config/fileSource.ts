@@ -1,6 +1,8 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
+import type { ConfigIssue } from "../model/issues.js";
+import { missingRulesPaths } from "./missingRulesPaths.js";
 import type { ConfigChange, ConfigSource } from "./source.js";
 
 const RULE_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
@@ -73,6 +75,10 @@ export class FileSource implements ConfigSource {
     this.roots = options.paths.map((p) => resolve(p));
     this.debounceMs = Math.max(options.debounceMs ?? 100, MIN_DEBOUNCE_MS);
     this.maxWaitMs = Math.max(MAX_WAIT_MS, this.debounceMs);
+  }
+
+  missing(): ConfigIssue[] {
+    return missingRulesPaths(this.options.paths);
   }
 
   async readAll(): Promise<ConfigChange[]> {

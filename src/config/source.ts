@@ -1,3 +1,5 @@
+import type { ConfigIssue } from "../model/issues.js";
+
 /**
  * Where configuration comes from. A change carries a file's full new text, or null
  * when the file is gone. The file watcher is one implementation; a Kubernetes API
@@ -14,4 +16,6 @@ export interface ConfigSource {
   /** Reports later changes in batches; resolves once watching has started. */
   watch(onChanges: (changes: ConfigChange[]) => void): Promise<void>;
   close(): Promise<void>;
+  /** Errors about the source itself (a rules path that does not exist), as of now. */
+  missing?(): ConfigIssue[];
 }

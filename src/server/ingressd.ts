@@ -18,6 +18,7 @@ import { L4Listeners } from "../l4/listeners.js";
 import type { L4ListenerSpec } from "../l4/plan.js";
 import { createAccessLog } from "../telemetry/log.js";
 import { Runtime } from "../snapshot/runtime.js";
+import { ListenError, type ListenerName } from "./listenError.js";
 import { CertificateSelector, type DefaultContextOptions } from "../proxy/certificateSelector.js";
 
 export interface IngressdOptions {
@@ -141,7 +142,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       https.on("clientError", onClientError);
       countConnections(https, "https", metrics);
       https.on("tlsClientError", (err) => logger.debug({ err: err.message }, "TLS handshake failed"));
-      const port = await listen(https, options.httpsPort ?? 8443, options.bind);
+      const port = await listen(https, "https", options.httpsPort ?? 8443, options.bind);
       httpsPort = port;
       frontend.redirect = { httpsPort: port };
       logger.info({ https: `${options.bind}:${port}` }, "HTTPS listening");
@@ -149,7 +150,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       return port;
     })();
     httpsOpening.catch((err: unknown) => {
-      logger.error({ err }, "cannot open the HTTPS listener");
+      logger.error({ err }, err instanceof ListenError ? err.message : "cannot open the HTTPS listener");
       httpsOpening = undefined;
     });
     return httpsOpening;
@@ -190,16 +191,22 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   };
   const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady);
 
+  // The missing path itself is an error of the configuration (logged, and listed by /api/config,
+  // as `ingressd check` reports it); this only says the server does not give up on it.
   for (const path of options.rules) {
-    if (!existsSync(path)) logger.warn({ path }, `rules path ${path} does not exist (yet); it is watched and loaded when it appears`);
+    if (options.watch && !existsSync(path)) logger.info({ path }, `rules path ${path} is watched and loaded when it appears`);
   }
   // A default certificate named on the command line must be usable: fail at start, naming the file.
   if (options.defaultCert) await certificates.loadDefault();
   // Admin first, so /readyz answers 503 while the first configuration loads.
-  const adminPort = await listen(admin, options.adminPort, options.adminBind);
+  const adminPort = await listen(admin, "admin", options.adminPort, options.adminBind);
   await runtime.start();
   await reconcileL4(runtime.current.l4.listeners);
-  const httpPort = await listen(http, options.httpPort, options.bind);
+  const httpPort = await listen(http, "http", options.httpPort, options.bind).catch(async (err: unknown) => {
+    // Started by a library user, nothing may be left running when the HTTP port is taken.
+    await Promise.all([l4.close(0), runtime.stop(), new Promise((res) => admin.close(res))]);
+    throw err;
+  });
   httpListening = true;
   await openHttpsIfNeeded()?.catch(() => undefined);
   let defaultWatch: FileSource | undefined;
@@ -283,11 +290,13 @@ function countConnections(server: Server, listener: string, metrics: Metrics): v
   });
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+/** Resolves with the port listened on; rejects with a ListenError naming the listener's flag. */
+function listen(server: Server, listener: ListenerName, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    const fail = (err: NodeJS.ErrnoException): void => reject(new ListenError(listener, host, port, err.code));
+    server.once("error", fail);
     server.listen(port, host, () => {
-      server.off("error", reject);
+      server.off("error", fail);
       resolve((server.address() as AddressInfo).port);
     });
   });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parseDuration } from "../config/annotations.js";
 import type { LogFormat } from "../telemetry/log.js";
 import { splitCidr } from "../net/cidr.js";
+import { closestName } from "../model/editDistance.js";
 
 export interface CliOptions {
   rules: string[];
@@ -52,22 +53,27 @@ Options (each also as an environment variable, e.g. --http-port = INGRESSD_HTTP_
                         endpoint of its Service refuses, retrying      [0]
   --log-level LEVEL     trace, debug, info, warn, error, fatal, silent      [info]
   --log-format FORMAT   json or pretty                                     [json]
+  -v, --version         print the version
   -h, --help            this text
 `;
 
 /** `parseArgs`, strict, no positionals; its errors become UsageErrors (exit 2). */
-function parseFlags<T extends ParseArgsConfig["options"]>(args: string[], options: T) {
+function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T) {
   try {
     return parseArgs({ args, strict: true, allowPositionals: false, options });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const unknown = (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? /'([^']+)'/.exec((err as Error).message)?.[1] : undefined;
+    if (unknown === undefined) throw new UsageError((err as Error).message);
+    // A typo is the likely cause: name the flag it was probably meant to be.
+    const near = unknown.startsWith("--") ? closestName(unknown, Object.keys(options).map((name) => `--${name}`)) : undefined;
+    throw new UsageError(`unknown option ${unknown}${near ? ` (did you mean ${near}?)` : ""}`);
   }
 }
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
 /** Flags, then `INGRESSD_*` variables, then defaults. Throws UsageError on anything unknown or malformed. */
-export function parseOptions(argv: string[], env: Record<string, string | undefined>): CliOptions | "help" {
+export function parseOptions(argv: string[], env: Record<string, string | undefined>): CliOptions | "help" | "version" {
   const parsed = parseFlags(argv, {
     rules: { type: "string", multiple: true },
     bind: { type: "string" },
@@ -85,9 +91,11 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     "log-level": { type: "string" },
     "log-format": { type: "string" },
     help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "v" },
   });
   const v = parsed.values;
   if (v.help) return "help";
+  if (v.version) return "version";
   // An empty variable counts as unset, as shells make it easy to set one by accident.
   const fromEnv = (name: string): string | undefined => (env[name] === "" ? undefined : env[name]);
   const pick = (flag: string | undefined, name: string, fallback: string): string => flag ?? fromEnv(name) ?? fallback;
@@ -154,22 +162,26 @@ export const TOOL_USAGE = `Usage:
   ingressd routes [--rules PATH]... [--ingress-class NAME] [--format text|json] [--explain URL]
   ingressd ca path [--data-dir DIR]
 
+  ingressd --version
+
   check    validate rules as the server would; exit 0 clean, 1 errors, 2 usage
   routes   print the compiled routing table; --explain URL tells which rule
            a URL matches and why the others lost
 `;
 
 /** Options of `ingressd check` and `ingressd routes`. */
-export function parseToolOptions(command: "check" | "routes", argv: string[], env: Record<string, string | undefined>): ToolOptions | "help" {
+export function parseToolOptions(command: "check" | "routes", argv: string[], env: Record<string, string | undefined>): ToolOptions | "help" | "version" {
   const parsed = parseFlags(argv, {
     rules: { type: "string", multiple: true },
     "ingress-class": { type: "string" },
     format: { type: "string" },
     help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "v" },
     ...(command === "routes" ? { explain: { type: "string" as const } } : {}),
   });
-  const v = parsed.values as { rules?: string[]; "ingress-class"?: string; format?: string; help?: boolean; explain?: string };
+  const v = parsed.values as { rules?: string[]; "ingress-class"?: string; format?: string; help?: boolean; version?: boolean; explain?: string };
   if (v.help) return "help";
+  if (v.version) return "version";
   const format = v.format ?? "text";
   if (format !== "text" && format !== "json") throw new UsageError(`--format must be text or json, not "${format}"`);
   const envRules = env.INGRESSD_RULES?.split(",").map((r) => r.trim()).filter(Boolean);

@@ -115,7 +115,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     const { logger } = this.options;
     this.store.apply(changes);
     const prev = this.current;
-    const { compiled, issues: allIssues, files } = this.store.serve((resources) =>
+    const { compiled, issues: configIssues, files } = this.store.serve((resources) =>
       compileConfig(resources, {
         ingressClass: this.options.ingressClass,
         bind: this.options.bind,
@@ -123,6 +123,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
         tlsContexts: this.tlsContexts,
       }),
     );
+    const allIssues = [...(this.options.source.missing?.() ?? []), ...configIssues];
     this.tlsContexts = compiled.tlsContexts;
     const { routes, l4 } = compiled;
     const next = reconcilePools(prev.pools, this.endpoints, compiled.backends, this.options.timeouts, this.onHealth);
