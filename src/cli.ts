@@ -6,6 +6,7 @@ import { checkCommand } from "./commands/check.js";
 import { routesCommand } from "./commands/routes.js";
 import { parseOptions, parseToolOptions, TOOL_USAGE, USAGE, UsageError, type CliOptions } from "./server/options.js";
 import { LocalCa, trustInstructions } from "./tls/localCa.js";
+import { trustCa, untrustCa } from "./tls/trustStore.js";
 import { ListenError } from "./server/listenError.js";
 
 /** The only place that reads argv and the environment. */
@@ -71,7 +72,9 @@ function versionLine(): string {
 const CA_USAGE = `Usage: ingressd ca <command> [--data-dir DIR]
 
 The local development CA issues certificates for TLS hosts without a Secret.
-  ingressd ca path   print its certificate's path (creating the CA if needed) and how to trust it
+  ingressd ca path      print its certificate's path (creating the CA if needed) and how to trust it
+  ingressd ca trust     install it in this machine's trust stores (system, and browsers' NSS databases)
+  ingressd ca untrust   remove it from them again
 `;
 
 const CA_COMMANDS: Record<string, (options: CliOptions) => Promise<void>> = {
@@ -79,7 +82,17 @@ const CA_COMMANDS: Record<string, (options: CliOptions) => Promise<void>> = {
     const ca = await LocalCa.open(options.dataDir);
     process.stdout.write(trustInstructions(ca.certPath));
   },
+  trust: (options) => changeTrust(options, trustCa),
+  untrust: (options) => changeTrust(options, untrustCa),
 };
+
+/** Runs `trustCa`/`untrustCa` and says what each store got; exit 1 when no store could be changed. */
+async function changeTrust(options: CliOptions, change: typeof trustCa): Promise<void> {
+  const ca = await LocalCa.open(options.dataDir);
+  const changes = await change(ca.certPath);
+  for (const c of changes) process.stdout.write(`${c.done ? "changed" : "not changed"}: ${c.store}: ${c.detail}\n`);
+  if (!changes.some((c) => c.done)) process.exitCode = 1;
+}
 
 /** `ingressd ca <command> [--data-dir DIR]`; bare `ingressd ca` (or --help) prints the commands. */
 async function caCommand(argv: string[]): Promise<void> {

@@ -41,7 +41,7 @@ describe("the first start that creates the local CA", () => {
     const created = first.lines.filter((l) => l.msg.startsWith("created the local development CA"));
     expect(created).toHaveLength(1);
     expect(created[0]).toMatchObject({ path: join(dataDir, "ca.crt") });
-    expect(created[0]!.msg).toContain("ingressd ca path");
+    expect(created[0]!.msg).toContain("ingressd ca trust");
     const second = await startWithLog(rules.dir, dataDir);
     await second.close();
     expect(second.lines.filter((l) => l.msg.startsWith("created the local development CA"))).toEqual([]);

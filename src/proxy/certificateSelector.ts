@@ -77,7 +77,7 @@ export class CertificateSelector {
   localCa(): Promise<LocalCa> {
     this.ca ??= LocalCa.open(this.options.dataDir).then((ca) => {
       // Once per machine and data directory: where the CA is, and how to make browsers trust it.
-      if (ca.created) this.options.logger.info({ path: ca.certPath }, `created the local development CA at ${ca.certPath}; trust it once with: ingressd ca path (prints the commands for this system)`);
+      if (ca.created) this.options.logger.info({ path: ca.certPath }, `created the local development CA at ${ca.certPath}; trust it once with: ingressd ca trust (as root; ingressd ca path shows the commands it runs)`);
       return ca;
     });
     return this.ca;
