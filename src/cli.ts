@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { startIngressd } from "./server/ingressd.js";
 import { createLogger } from "./telemetry/log.js";
 import { checkCommand } from "./commands/check.js";
+import { hostsCommand } from "./commands/hosts.js";
 import { routesCommand } from "./commands/routes.js";
 import { parseOptions, parseToolOptions, TOOL_USAGE, USAGE, UsageError, type CliOptions } from "./server/options.js";
 import { LocalCa, trustInstructions } from "./tls/localCa.js";
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
     await caCommand(argv.slice(1));
     return;
   }
-  if (argv[0] === "check" || argv[0] === "routes") {
+  if (argv[0] === "check" || argv[0] === "routes" || argv[0] === "hosts") {
     await toolCommand(argv[0], argv.slice(1));
     return;
   }
@@ -128,7 +129,7 @@ async function caCommand(argv: string[]): Promise<void> {
 }
 
 /** `ingressd check` and `ingressd routes`: load, validate, print, exit with the verdict. */
-async function toolCommand(command: "check" | "routes", argv: string[]): Promise<void> {
+async function toolCommand(command: "check" | "routes" | "hosts", argv: string[]): Promise<void> {
   let options;
   try {
     options = parseToolOptions(command, argv, process.env);
@@ -151,7 +152,9 @@ async function toolCommand(command: "check" | "routes", argv: string[]): Promise
   const result =
     command === "check"
       ? await checkCommand(options.rules, common)
-      : await routesCommand(options.rules, { ...common, ...(options.explain !== undefined ? { explain: options.explain } : {}) });
+      : command === "hosts"
+        ? await hostsCommand(options.rules, common)
+        : await routesCommand(options.rules, { ...common, ...(options.explain !== undefined ? { explain: options.explain } : {}) });
   (result.exitCode === 2 ? process.stderr : process.stdout).write(result.output);
   process.exitCode = result.exitCode;
 }

@@ -5,7 +5,10 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import { checkCommand } from "../src/commands/check.js";
+import { hostsCommand } from "../src/commands/hosts.js";
 import { startEchoServer } from "../src/demo/echoServer.js";
 import { UPSTREAMS } from "../src/demo/upstreams.js";
 import { get, startProxy } from "./helpers.js";
@@ -102,5 +105,21 @@ describe("the demo in ingress-rules/", () => {
     expect(https).toContain('"service": "web"');
     const config = JSON.parse((await get(`${proxy.admin}/api/config`)).body) as { hosts: Record<string, unknown[]> };
     expect(Object.keys(config.hosts)).toEqual(expect.arrayContaining(["web.localhost", "api.localhost", "*.apps.localhost", "shop.localhost", "legacy.localhost", "data.localhost"]));
+  });
+
+  it("ingressd hosts: /etc/hosts lines that make the system resolver find every demo host (getent, in a private mount namespace)", async () => {
+    const { output } = await hostsCommand(["ingress-rules"], { ingressClass: "ingressd", format: "text" });
+    expect(output).toContain("127.0.0.1 web.localhost\n");
+    expect(output).toContain("127.0.0.1 legacy.localhost\n");
+    expect(output).toMatch(/^# \*\.apps\.localhost: \/etc\/hosts has no wildcards/m);
+    // The machine's /etc/hosts is never changed: a copy with the lines is mounted over it, for this shell only.
+    const hosts = join(dataDir, "hosts");
+    await writeFile(hosts, (await readFile("/etc/hosts", "utf8")) + output);
+    const script = `mount --bind ${hosts} /etc/hosts && getent hosts web.localhost legacy.localhost`;
+    const resolved = await new Promise<string>((resolve, reject) =>
+      execFile("unshare", ["-m", "--propagation", "private", "sh", "-c", script], { encoding: "utf8" }, (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout))),
+    );
+    expect(resolved).toMatch(/^127\.0\.0\.1\s+web\.localhost$/m);
+    expect(resolved).toMatch(/^127\.0\.0\.1\s+legacy\.localhost$/m);
   });
 });

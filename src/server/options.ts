@@ -160,6 +160,7 @@ export interface ToolOptions {
 export const TOOL_USAGE = `Usage:
   ingressd check  [--rules PATH]... [--ingress-class NAME] [--format text|json]
   ingressd routes [--rules PATH]... [--ingress-class NAME] [--format text|json] [--explain URL]
+  ingressd hosts  [--rules PATH]... [--ingress-class NAME] [--format text|json]
   ingressd ca path [--data-dir DIR]
 
   ingressd --version
@@ -167,10 +168,12 @@ export const TOOL_USAGE = `Usage:
   check    validate rules as the server would; exit 0 clean, 1 errors, 2 usage
   routes   print the compiled routing table; --explain URL tells which rule
            a URL matches and why the others lost
+  hosts    print an /etc/hosts line for every served host (for resolvers
+           that do not map *.localhost to 127.0.0.1)
 `;
 
 /** Options of `ingressd check` and `ingressd routes`. */
-export function parseToolOptions(command: "check" | "routes", argv: string[], env: Record<string, string | undefined>): ToolOptions | "help" | "version" {
+export function parseToolOptions(command: "check" | "routes" | "hosts", argv: string[], env: Record<string, string | undefined>): ToolOptions | "help" | "version" {
   const parsed = parseFlags(argv, {
     rules: { type: "string", multiple: true },
     "ingress-class": { type: "string" },
