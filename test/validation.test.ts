@@ -253,7 +253,7 @@ spec:
     const store = new ConfigStore();
     store.apply([{ path: "s.yaml", text: SERVICE }, { path: "i.yaml", text }]);
     const served = store.serve((set) => compileConfig(set, { ingressClass: "ingressd", bind: "127.0.0.1" }));
-    expect(served.issues).toEqual([]);
+    expect(served.issues.filter((i) => i.code !== "no-endpoints")).toEqual([]);
     expect(served.compiled.routes.table.lookup("anything.localhost", "/")?.backends[0]?.backend.key).toBe("default/web:80");
   });
 
@@ -700,7 +700,9 @@ describe("ConfigStore", () => {
 describe("ConfigStore: an invalid new version of a resource leaves its last good version serving", () => {
   const reload = (store: ConfigStore, changes: { path: string; text: string | null }[]) => {
     store.apply(changes);
-    return store.serve((set) => compileConfig(set, { ingressClass: "ingressd", bind: "127.0.0.1" }));
+    const served = store.serve((set) => compileConfig(set, { ingressClass: "ingressd", bind: "127.0.0.1" }));
+    // SERVICE has no Endpoints: its no-endpoints warning (tested in tools.test.ts) is beside the point here.
+    return { ...served, issues: served.issues.filter((i) => i.code !== "no-endpoints") };
   };
   const ports = (served: ReturnType<typeof reload>): (number | undefined)[] => served.resources.services.map((s) => s.object.spec?.ports?.[0]?.port);
   const withAffinityClusterIP = (port: number): string => SERVICE.replace("spec:\n", "spec:\n  sessionAffinity: ClusterIP\n").replace("port: 80", `port: ${port}`);
