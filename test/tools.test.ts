@@ -49,7 +49,7 @@ beforeAll(() => {
 }, 120_000);
 
 describe("ingressd check", () => {
-  it("a clean folder: exit 0, only the summary, no stderr", async () => {
+  it("a clean folder (no errors): exit 0, its warnings and the summary, no stderr", async () => {
     const res = await run(["check", "--rules", GOOD]);
     expect(res.stderr).toBe("");
     expect(res.stdout).toBe(golden("check-good"));
@@ -171,12 +171,15 @@ describe("ingressd check", () => {
     const res = await run(["check", "--format", "json", "--rules", GOOD]);
     expect(res.code).toBe(0);
     const doc = JSON.parse(res.stdout) as { ok: boolean; summary: unknown; errors: unknown[]; warnings: unknown[]; files: { path: string; status: string }[] };
-    // The one warning is the fixture's Service without Endpoints (its routes show "-").
+    // The warnings are the fixture's Ingress of another class and its Service without Endpoints (its routes show "-").
     expect(doc).toMatchObject({
       ok: true,
-      summary: { files: 3, resources: 16, errors: 0, warnings: 1 },
+      summary: { files: 3, resources: 16, errors: 0, warnings: 2 },
       errors: [],
-      warnings: [{ code: "no-endpoints", file: `${GOOD}/services.yaml`, line: 76, col: 3, resource: "Service default/docs" }],
+      warnings: [
+        { code: "other-ingress-class", file: `${GOOD}/ingress.yaml`, line: 75, col: 3, resource: "Ingress default/elsewhere" },
+        { code: "no-endpoints", file: `${GOOD}/services.yaml`, line: 76, col: 3, resource: "Service default/docs" },
+      ],
     });
     expect(doc.files.map((f) => [f.path, f.status])).toEqual([
       [`${GOOD}/default-backend.yaml`, "ok"],
