@@ -744,6 +744,18 @@ spec:
     expect(l.issues.every((i) => i.severity === "warning" && i.code === "unknown-service")).toBe(true);
   });
 
+  it("a backend naming a Service that exists but was rejected: the warning says so and points at its error, instead of 'is not defined' (issue 11)", () => {
+    const l = load({
+      "s.yaml": service("web").replace("spec:\n", "spec:\n  sessionAffinity: ClusterIP\n"),
+      "i.yaml": ingress({ name: "i", rules: [{ host: "w.test", paths: [{ path: "/", pathType: "Prefix", service: "web" }, { path: "/g", pathType: "Prefix", service: "ghost" }] }] }),
+    });
+    expect(l.loadIssues).toMatchObject([{ severity: "error", code: "schema", file: "s.yaml", line: 6, resource: "Service default/web" }]);
+    expect(l.issues.map((i) => [i.code, i.file, i.line, i.col, i.message])).toEqual([
+      ["unknown-service", "i.yaml", 14, 17, "Service default/web is invalid (see the error at s.yaml:6) and is not served: requests to it get 503"],
+      ["unknown-service", "i.yaml", 21, 17, "Service default/ghost is not defined; requests to it get 503 until it is"],
+    ]);
+  });
+
   it("compileRoutes is pure: compiling twice gives equal tables", () => {
     const files = {
       "s.yaml": services("a", "b"),

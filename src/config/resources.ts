@@ -39,6 +39,12 @@ export interface ResourceSet {
   ingresses: Loaded<"Ingress">[];
   ingressClasses: Loaded<"IngressClass">[];
   secrets: Loaded<"Secret">[];
+  /**
+   * Resources defined but not served because every version of them was rejected
+   * (`Kind namespace/name` → where their first error is), so a reference to one can
+   * point at that error instead of calling it undefined.
+   */
+  rejected?: Map<string, SourceLocation>;
 }
 
 export function emptyResourceSet(): ResourceSet {

@@ -113,7 +113,11 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
         return undefined;
       }
       if (!services.has(`${ref.namespace}/${ref.service}`)) {
-        issue("warning", "unknown-service", [...at, field, "service", "name"], `Service ${ref.namespace}/${ref.service} is not defined; requests to it get 503 until it is`);
+        const name = `${ref.namespace}/${ref.service}`;
+        const error = resources.rejected?.get(`Service ${name}`);
+        issue("warning", "unknown-service", [...at, field, "service", "name"], error
+          ? `Service ${name} is invalid (see the error at ${error.file}:${error.line}) and is not served: requests to it get 503`
+          : `Service ${name} is not defined; requests to it get 503 until it is`);
       }
       return withUpstreamTls(ref, tls);
     };
