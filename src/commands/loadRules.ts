@@ -3,6 +3,7 @@ import { relative, resolve } from "node:path";
 import { compileConfig, type CompiledConfig } from "../snapshot/compileConfig.js";
 import { FileSource } from "../config/fileSource.js";
 import { ConfigStore, type FileReport } from "../config/store.js";
+import { resourceCount as countResources } from "../config/resources.js";
 import type { ConfigIssue } from "../model/issues.js";
 
 export interface LoadedRules {
@@ -17,7 +18,7 @@ export async function loadRules(paths: string[], ingressClass: string, bind = "0
   const store = new ConfigStore();
   store.apply(await new FileSource({ paths }).readAll());
   const { resources, compiled, issues, files } = store.serve((set) => compileConfig(set, { ingressClass, bind }));
-  const resourceCount = Object.values(resources).reduce((n, list: unknown[]) => n + list.length, 0);
+  const resourceCount = countResources(resources);
   // A mistyped path in CI must not pass as an empty, valid folder.
   const missing: ConfigIssue[] = [];
   for (const p of paths) {

@@ -51,6 +51,11 @@ export function emptyResourceSet(): ResourceSet {
   return { services: [], endpoints: [], endpointSlices: [], ingresses: [], ingressClasses: [], secrets: [] };
 }
 
+/** How many resources `set` serves. */
+export function resourceCount(set: ResourceSet): number {
+  return set.services.length + set.endpoints.length + set.endpointSlices.length + set.ingresses.length + set.ingressClasses.length + set.secrets.length;
+}
+
 export function addToSet(set: ResourceSet, res: Loaded): void {
   switch (res.kind) {
     case "Service": set.services.push(res as Loaded<"Service">); break;
