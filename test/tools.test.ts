@@ -66,8 +66,9 @@ describe("ingressd check", () => {
   it("warnings alone still exit 0", async () => {
     const res = await run(["check", "--rules", `${BROKEN}/unknown-kind.yaml`]);
     expect(res.stdout).toBe(
-      "test/fixtures/broken/unknown-kind.yaml:2:1: warning: ConfigMap (v1) is not used by ingressd and is ignored (kind)\n" +
-        "1 file, 0 resources: 0 errors, 1 warning — ok\n",
+      "test/fixtures/broken/unknown-kind.yaml:1:1: warning: no Kubernetes resources found in test/fixtures/broken/unknown-kind.yaml: nothing is served\n" +
+        "test/fixtures/broken/unknown-kind.yaml:2:1: warning: ConfigMap (v1) is not used by ingressd and is ignored (kind)\n" +
+        "1 file, 0 resources: 0 errors, 2 warnings — ok\n",
     );
     expect(res.code).toBe(0);
   });
@@ -454,5 +455,18 @@ spec:
       `${res.paths["svc.yaml"]}:${at(svc, "name: web")}: warning: Service default/web has no Endpoints or EndpointSlice: requests to it will get 503 (metadata.name)\n` +
         "1 file, 2 resources: 0 errors, 1 warning — ok\n",
     );
+  });
+});
+
+describe("check on an empty rules folder (issue 11)", () => {
+  it("no YAML/JSON file: a warning that nothing is served, exit 0", async () => {
+    const dir = await rulesDir();
+    try {
+      const res = await run(["check", "--rules", dir.dir]);
+      expect(res.code).toBe(0);
+      expect(res.stdout).toBe(`${dir.dir}:1:1: warning: no Kubernetes resources found in ${dir.dir}: nothing is served\n0 files, 0 resources: 0 errors, 1 warning — ok\n`);
+    } finally {
+      await dir.cleanup();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { compileConfig, type CompiledConfig } from "../snapshot/compileConfig.js
 import { FileSource } from "../config/fileSource.js";
 import { ConfigStore, type FileReport } from "../config/store.js";
 import { resourceCount as countResources } from "../config/resources.js";
+import { nothingServedIssue } from "../config/nothingServed.js";
 import type { ConfigIssue } from "../model/issues.js";
 
 export interface LoadedRules {
@@ -26,7 +27,8 @@ export async function loadRules(paths: string[], ingressClass: string, bind = "0
       missing.push({ severity: "error", code: "missing-rules-path", message: `rules path ${p} does not exist`, file: resolve(p), line: 1, col: 1 });
     }
   }
-  return { files, resourceCount, issues: [...missing, ...issues], compiled };
+  const empty = missing.length === 0 ? nothingServedIssue(paths, resources) : undefined;
+  return { files, resourceCount, issues: [...missing, ...issues, ...(empty ? [empty] : [])], compiled };
 }
 
 /** Paths shown relative to where the command runs, as compilers print them. */
