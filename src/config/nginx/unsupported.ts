@@ -32,7 +32,7 @@ function closest(name: string): string | undefined {
 }
 
 /** Levenshtein distance (names are short; runs only for an unknown annotation, at load time). */
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
