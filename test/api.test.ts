@@ -108,3 +108,32 @@ describe('the package entry: import("ingressd")', () => {
     }
   }, 120_000);
 });
+
+describe("an empty rules folder (issue 11)", () => {
+  let rules: RulesDir;
+  let server: IngressdServer | undefined;
+  beforeEach(async () => {
+    rules = await rulesDir();
+  });
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    await rules.cleanup();
+  });
+
+  it("check() and the server (/api/config) both warn: no Kubernetes resources found, nothing is served; a resource ends the warning", async () => {
+    await rules.write("notes.yaml", "# nothing yet\n---\n");
+    const message = `no Kubernetes resources found in ${rules.dir}: nothing is served`;
+    const expected = { severity: "warning", code: "no-resources", message, file: rules.dir, line: 1, col: 1 };
+    expect((await check(rules.dir)).warnings).toEqual([expect.objectContaining(expected)]);
+
+    server = await start({ rules: rules.dir, watch: false });
+    expect(server.issues).toEqual([expected]);
+    const config = (await (await fetch(`http://127.0.0.1:${server.ports.admin}/api/config`)).json()) as { warnings: unknown[] };
+    expect(config.warnings).toEqual([expect.objectContaining(expected)]);
+
+    await rules.write("svc.yaml", serviceYaml("web", [1]));
+    await server.reload();
+    expect(server.issues).toEqual([]);
+  });
+});

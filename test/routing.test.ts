@@ -548,7 +548,18 @@ spec:
     const specOther = l.ignored.find((i) => i.ingress === "default/spec-other")!;
     expect(specOther.reason).toContain('"other"');
     expect(specOther.source.file).toBe("ing.yaml");
-    expect(l.issues).toEqual([]);
+  });
+
+  it("an Ingress of another class is a warning at its class (spec.ingressClassName, else the annotation) saying how to serve it (issue 11)", () => {
+    const text = files["ing.yaml"];
+    const lineOf = (needle: string): number => text.slice(0, text.indexOf(needle)).split("\n").length;
+    const how = (cls: string): string =>
+      `which this ingressd does not serve (it serves "ingressd", "mine"): run with --ingress-class ${cls}, or add an IngressClass named ${cls} with spec.controller ingressd.io/ingress-controller`;
+    expect(l.issues.map((i) => [i.code, i.resource, i.field, i.file, i.line, i.col, i.message])).toEqual([
+      ["other-ingress-class", "Ingress default/spec-other", "spec.ingressClassName", "ing.yaml", lineOf("ingressClassName: other"), 3, `Ingress default/spec-other has class "other", ${how("other")}`],
+      ["other-ingress-class", "Ingress default/annotation-other", 'metadata.annotations["kubernetes.io/ingress.class"]', "ing.yaml", lineOf("kubernetes.io/ingress.class: other"), 5, `Ingress default/annotation-other has class "other", ${how("other")}`],
+      ["other-ingress-class", "Ingress default/other-controller", "spec.ingressClassName", "ing.yaml", lineOf("ingressClassName: nginx"), 3, `Ingress default/other-controller has class "nginx", ${how("nginx")}`],
+    ]);
   });
 
   it("spec.ingressClassName takes precedence over the annotation", () => {
@@ -587,7 +598,7 @@ spec:
     });
     expect(route(x.table, "c.test", "/")).toBe(key("web"));
     expect(route(x.table, "x.test", "/")).toBe(key("web"));
-    expect(x.issues).toEqual([]);
+    expect(x.issues.map((i) => i.code)).toEqual(["other-ingress-class"]);
   });
 });
 
@@ -731,6 +742,18 @@ spec:
       col: 17,
     });
     expect(l.issues.every((i) => i.severity === "warning" && i.code === "unknown-service")).toBe(true);
+  });
+
+  it("a backend naming a Service that exists but was rejected: the warning says so and points at its error, instead of 'is not defined' (issue 11)", () => {
+    const l = load({
+      "s.yaml": service("web").replace("spec:\n", "spec:\n  sessionAffinity: ClusterIP\n"),
+      "i.yaml": ingress({ name: "i", rules: [{ host: "w.test", paths: [{ path: "/", pathType: "Prefix", service: "web" }, { path: "/g", pathType: "Prefix", service: "ghost" }] }] }),
+    });
+    expect(l.loadIssues).toMatchObject([{ severity: "error", code: "schema", file: "s.yaml", line: 6, resource: "Service default/web" }]);
+    expect(l.issues.map((i) => [i.code, i.file, i.line, i.col, i.message])).toEqual([
+      ["unknown-service", "i.yaml", 14, 17, "Service default/web is invalid (see the error at s.yaml:6) and is not served: requests to it get 503"],
+      ["unknown-service", "i.yaml", 21, 17, "Service default/ghost is not defined; requests to it get 503 until it is"],
+    ]);
   });
 
   it("compileRoutes is pure: compiling twice gives equal tables", () => {

@@ -49,7 +49,7 @@ beforeAll(() => {
 }, 120_000);
 
 describe("ingressd check", () => {
-  it("a clean folder: exit 0, only the summary, no stderr", async () => {
+  it("a clean folder (no errors): exit 0, its warnings and the summary, no stderr", async () => {
     const res = await run(["check", "--rules", GOOD]);
     expect(res.stderr).toBe("");
     expect(res.stdout).toBe(golden("check-good"));
@@ -66,8 +66,9 @@ describe("ingressd check", () => {
   it("warnings alone still exit 0", async () => {
     const res = await run(["check", "--rules", `${BROKEN}/unknown-kind.yaml`]);
     expect(res.stdout).toBe(
-      "test/fixtures/broken/unknown-kind.yaml:2:1: warning: ConfigMap (v1) is not used by ingressd and is ignored (kind)\n" +
-        "1 file, 0 resources: 0 errors, 1 warning — ok\n",
+      "test/fixtures/broken/unknown-kind.yaml:1:1: warning: no Kubernetes resources found in test/fixtures/broken/unknown-kind.yaml: nothing is served\n" +
+        "test/fixtures/broken/unknown-kind.yaml:2:1: warning: ConfigMap (v1) is not used by ingressd and is ignored (kind)\n" +
+        "1 file, 0 resources: 0 errors, 2 warnings — ok\n",
     );
     expect(res.code).toBe(0);
   });
@@ -129,9 +130,9 @@ describe("ingressd check", () => {
       warnings: Issue[];
     };
     expect(doc.ok).toBe(false);
-    expect(doc.summary).toEqual({ files: 4, resources: 2, errors: 3, warnings: 1 });
+    expect(doc.summary).toEqual({ files: 4, resources: 2, errors: 3, warnings: 2 });
     expect(doc.errors).toHaveLength(3);
-    expect(doc.warnings).toHaveLength(1);
+    expect(doc.warnings).toHaveLength(2);
     const byCode = (list: Issue[], code: string): Issue => {
       const i = list.find((x) => x.code === code);
       if (!i) throw new Error(`no issue ${code} in ${JSON.stringify(list)}`);
@@ -167,11 +168,20 @@ describe("ingressd check", () => {
     expect(file("port.yaml").resources).toBe(2);
   });
 
-  it("--format json on a clean folder: ok, counts, no issues", async () => {
+  it("--format json on a clean folder: ok, counts, no errors", async () => {
     const res = await run(["check", "--format", "json", "--rules", GOOD]);
     expect(res.code).toBe(0);
     const doc = JSON.parse(res.stdout) as { ok: boolean; summary: unknown; errors: unknown[]; warnings: unknown[]; files: { path: string; status: string }[] };
-    expect(doc).toMatchObject({ ok: true, summary: { files: 3, resources: 16, errors: 0, warnings: 0 }, errors: [], warnings: [] });
+    // The warnings are the fixture's Ingress of another class and its Service without Endpoints (its routes show "-").
+    expect(doc).toMatchObject({
+      ok: true,
+      summary: { files: 3, resources: 16, errors: 0, warnings: 2 },
+      errors: [],
+      warnings: [
+        { code: "other-ingress-class", file: `${GOOD}/ingress.yaml`, line: 75, col: 3, resource: "Ingress default/elsewhere" },
+        { code: "no-endpoints", file: `${GOOD}/services.yaml`, line: 76, col: 3, resource: "Service default/docs" },
+      ],
+    });
     expect(doc.files.map((f) => [f.path, f.status])).toEqual([
       [`${GOOD}/default-backend.yaml`, "ok"],
       [`${GOOD}/ingress.yaml`, "ok"],
@@ -397,5 +407,66 @@ describe("check on a path that does not exist", () => {
     const r = spawnSync(process.execPath, ["dist/cli.js", "check", "--rules", "test/fixtures/no-such-folder"], { encoding: "utf8" });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain("rules path test/fixtures/no-such-folder does not exist");
+  });
+});
+
+/** `ingressd check` on a temp folder: the lines it prints for `files`. */
+async function checkFolder(files: Record<string, string>, args: string[] = []): Promise<Run & { paths: Record<string, string> }> {
+  const dir = await rulesDir();
+  try {
+    const paths: Record<string, string> = {};
+    for (const [name, text] of Object.entries(files)) paths[name] = await dir.write(name, text);
+    return { ...(await run(["check", "--rules", dir.dir, ...args])), paths };
+  } finally {
+    await dir.cleanup();
+  }
+}
+
+/** 1-based line and column of the first `needle` in `text`. */
+function at(text: string, needle: string): string {
+  const before = text.slice(0, text.indexOf(needle)).split("\n");
+  if (!text.includes(needle)) throw new Error(`"${needle}" not in text`);
+  return `${before.length}:${before.at(-1)!.length + 1}`;
+}
+
+describe("check tells what a user wants to know before serving (issue 11)", () => {
+  it("a Service with no Endpoints or EndpointSlice is a warning at its name (requests get 503); an ExternalName Service is not", async () => {
+    const svc = `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  ports:
+    - port: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: ext
+spec:
+  type: ExternalName
+  externalName: example.test
+  ports:
+    - port: 80
+`;
+    const res = await checkFolder({ "svc.yaml": svc });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toBe(
+      `${res.paths["svc.yaml"]}:${at(svc, "name: web")}: warning: Service default/web has no Endpoints or EndpointSlice: requests to it will get 503 (metadata.name)\n` +
+        "1 file, 2 resources: 0 errors, 1 warning — ok\n",
+    );
+  });
+});
+
+describe("check on an empty rules folder (issue 11)", () => {
+  it("no YAML/JSON file: a warning that nothing is served, exit 0", async () => {
+    const dir = await rulesDir();
+    try {
+      const res = await run(["check", "--rules", dir.dir]);
+      expect(res.code).toBe(0);
+      expect(res.stdout).toBe(`${dir.dir}:1:1: warning: no Kubernetes resources found in ${dir.dir}: nothing is served\n0 files, 0 resources: 0 errors, 1 warning — ok\n`);
+    } finally {
+      await dir.cleanup();
+    }
   });
 });

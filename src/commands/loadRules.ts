@@ -3,6 +3,8 @@ import { compileConfig, type CompiledConfig } from "../snapshot/compileConfig.js
 import { FileSource } from "../config/fileSource.js";
 import { ConfigStore, type FileReport } from "../config/store.js";
 import { missingRulesPaths } from "../config/missingRulesPaths.js";
+import { resourceCount as countResources } from "../config/resources.js";
+import { nothingServedIssue } from "../config/nothingServed.js";
 import type { ConfigIssue } from "../model/issues.js";
 
 export interface LoadedRules {
@@ -17,8 +19,11 @@ export async function loadRules(paths: string[], ingressClass: string, bind = "0
   const store = new ConfigStore();
   store.apply(await new FileSource({ paths }).readAll());
   const { resources, compiled, issues, files } = store.serve((set) => compileConfig(set, { ingressClass, bind }));
-  const resourceCount = Object.values(resources).reduce((n, list: unknown[]) => n + list.length, 0);
-  return { files, resourceCount, issues: [...missingRulesPaths(paths), ...issues], compiled };
+  const resourceCount = countResources(resources);
+  // A mistyped path in CI must not pass as an empty, valid folder; an existing but empty one is a warning.
+  const missing = missingRulesPaths(paths);
+  const empty = missing.length === 0 ? nothingServedIssue(paths, resources) : undefined;
+  return { files, resourceCount, issues: [...missing, ...issues, ...(empty ? [empty] : [])], compiled };
 }
 
 /** Paths shown relative to where the command runs, as compilers print them. */

@@ -39,10 +39,21 @@ export interface ResourceSet {
   ingresses: Loaded<"Ingress">[];
   ingressClasses: Loaded<"IngressClass">[];
   secrets: Loaded<"Secret">[];
+  /**
+   * Resources defined but not served because every version of them was rejected
+   * (`Kind namespace/name` → where their first error is), so a reference to one can
+   * point at that error instead of calling it undefined.
+   */
+  rejected?: Map<string, SourceLocation>;
 }
 
 export function emptyResourceSet(): ResourceSet {
   return { services: [], endpoints: [], endpointSlices: [], ingresses: [], ingressClasses: [], secrets: [] };
+}
+
+/** How many resources `set` serves. */
+export function resourceCount(set: ResourceSet): number {
+  return set.services.length + set.endpoints.length + set.endpointSlices.length + set.ingresses.length + set.ingressClasses.length + set.secrets.length;
 }
 
 export function addToSet(set: ResourceSet, res: Loaded): void {

@@ -175,8 +175,14 @@ export class ConfigStore {
       addToSet(set, good);
       kept.add(id);
     }
+    set.rejected = new Map();
     for (const file of files) {
       for (const issue of file.validationIssues) issues.push(issue.resource !== undefined && kept.has(issue.resource) ? this.stillServed(issue) : issue);
+      for (const r of file.rejected) {
+        if (served.has(r.id) || set.rejected.has(r.id)) continue;
+        const error = file.validationIssues.find((i) => i.resource === r.id && i.severity === "error");
+        if (error) set.rejected.set(r.id, { file: error.file, line: error.line, col: error.col });
+      }
     }
     return { set, issues, served, kept };
   }

@@ -6,6 +6,7 @@ import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issue
 import { regexPathProblem } from "../model/regexPath.js";
 import { checkCertificatePair, secretField } from "./certificates.js";
 import { checkServiceAnnotations } from "./annotations.js";
+import { unknownFields } from "./knownFields.js";
 import { BACKTRACKING_WARNING, mayBacktrackExponentially } from "./backtracking.js";
 import { isRegexPath } from "./nginx/rewrite.js";
 import { readNginxSettings } from "./nginx/settings.js";
@@ -278,6 +279,10 @@ function checkKnownFields(r: Reporter, kind: KindName, value: Record<string, unk
     if (key !== "apiVersion" && key !== "kind" && key !== "metadata" && !TOP_LEVEL_FIELDS[kind].includes(key)) unknown([key], kind);
   }
   for (const key of Object.keys(metadata)) if (!METADATA_FIELDS.has(key)) unknown(["metadata", key], "metadata");
+  // Deeper, as kubectl's strict field validation: a misspelled field is dropped, so say so.
+  for (const { path, nearest } of unknownFields(kind, value)) {
+    r.warn(path, "unknown-field", `unknown field ${fieldPath(path)}${nearest ? ` (did you mean ${nearest}?)` : ""}: it is ignored`);
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

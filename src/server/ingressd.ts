@@ -90,6 +90,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     ingressClass: options.ingressClass,
     timeouts: { connectMs: connectTimeoutMs, readMs: options.readTimeoutMs ?? 60_000 },
     logger,
+    rulesPaths: options.rules,
   });
   const l4 = new L4Listeners({
     snapshots: runtime,

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { ConfigSource, ConfigChange } from "../config/source.js";
 import { ConfigStore } from "../config/store.js";
+import { nothingServedIssue } from "../config/nothingServed.js";
 import { formatIssue, type ConfigIssue } from "../model/issues.js";
 import { compileConfig } from "./compileConfig.js";
 import type { ContextCache } from "../tls/tlsTable.js";
@@ -18,6 +19,8 @@ export interface RuntimeOptions {
   ingressClass: string;
   timeouts: UpstreamTimeouts;
   logger: Logger;
+  /** The rules paths as given (`--rules`), named when they hold no resource. */
+  rulesPaths?: readonly string[];
 }
 
 /** What one reload did, beside the snapshot it published. */
@@ -115,7 +118,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     const { logger } = this.options;
     this.store.apply(changes);
     const prev = this.current;
-    const { compiled, issues: configIssues, files } = this.store.serve((resources) =>
+    const { resources, compiled, issues: configIssues, files } = this.store.serve((resources) =>
       compileConfig(resources, {
         ingressClass: this.options.ingressClass,
         bind: this.options.bind,
@@ -123,7 +126,9 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
         tlsContexts: this.tlsContexts,
       }),
     );
-    const allIssues = [...(this.options.source.missing?.() ?? []), ...configIssues];
+    const missing = this.options.source.missing?.() ?? [];
+    const empty = missing.length === 0 ? nothingServedIssue(this.options.rulesPaths ?? [], resources) : undefined;
+    const allIssues = [...missing, ...configIssues, ...(empty ? [empty] : [])];
     this.tlsContexts = compiled.tlsContexts;
     const { routes, l4 } = compiled;
     const next = reconcilePools(prev.pools, this.endpoints, compiled.backends, this.options.timeouts, this.onHealth);

@@ -6,7 +6,7 @@ import { backendKey, type BackendRef } from "../model/backendKey.js";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
 import { regexPathProblem } from "../model/regexPath.js";
 import type { BalancePolicy, Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
-import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
+import { byPrecedence, CONTROLLER_NAME, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
 import { accessFilters } from "./nginx/access.js";
 import { annotationsIgnoredOnCanary, canaryKey, mergeCanaries, type CanaryPath } from "./nginx/canary.js";
 import { upstreamTls, withUpstreamTls } from "./nginx/backendProtocol.js";
@@ -66,10 +66,23 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
   const anyCanary = resources.ingresses.some((ing) => String(ing.object.metadata?.annotations?.[`${NGINX_PREFIX}canary`] ?? "").trim() === "true");
   for (const ing of byPrecedence(resources.ingresses)) {
     if (!isServedIngress(ing, classes)) {
+      const cls = ingressClassOf(ing)!;
       ignored.push({
         ingress: `${ing.namespace}/${ing.name}`,
-        reason: `ingress class "${ingressClassOf(ing)}" is not served here (serving: ${[...classes].join(", ")})`,
+        reason: `ingress class "${cls}" is not served here (serving: ${[...classes].join(", ")})`,
         source: ing.source,
+      });
+      // A folder written for another controller is the commonest first-run surprise: say how to serve it.
+      const at = ing.object.spec?.ingressClassName !== undefined ? ["spec", "ingressClassName"] : ["metadata", "annotations", "kubernetes.io/ingress.class"];
+      issues.push({
+        severity: "warning",
+        code: "other-ingress-class",
+        message:
+          `Ingress ${ing.namespace}/${ing.name} has class "${cls}", which this ingressd does not serve (it serves ${[...classes].map((c) => `"${c}"`).join(", ")}): ` +
+          `run with --ingress-class ${cls}, or add an IngressClass named ${cls} with spec.controller ${CONTROLLER_NAME}`,
+        field: fieldPath(at),
+        resource: ing.id,
+        ...ing.locate(at),
       });
       continue;
     }
@@ -100,7 +113,11 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
         return undefined;
       }
       if (!services.has(`${ref.namespace}/${ref.service}`)) {
-        issue("warning", "unknown-service", [...at, field, "service", "name"], `Service ${ref.namespace}/${ref.service} is not defined; requests to it get 503 until it is`);
+        const name = `${ref.namespace}/${ref.service}`;
+        const error = resources.rejected?.get(`Service ${name}`);
+        issue("warning", "unknown-service", [...at, field, "service", "name"], error
+          ? `Service ${name} is invalid (see the error at ${error.file}:${error.line}) and is not served: requests to it get 503`
+          : `Service ${name} is not defined; requests to it get 503 until it is`);
       }
       return withUpstreamTls(ref, tls);
     };

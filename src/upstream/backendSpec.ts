@@ -91,6 +91,18 @@ export function resolveBackends(resources: ResourceSet, referencedRefs: Iterable
         : { kind: "None" };
     const health = healthSpec(svc.object.metadata?.annotations ?? {});
     const ports = spec.ports ?? [];
+    // Nothing in a rules folder creates endpoints from a selector: without an Endpoints or
+    // EndpointSlice the Service has no address to send to.
+    if (type !== "ExternalName" && !endpointsByService.has(id) && !slicesByService.has(id)) {
+      issues.push({
+        severity: "warning",
+        code: "no-endpoints",
+        message: `Service ${id} has no Endpoints or EndpointSlice: requests to it will get 503`,
+        field: "metadata.name",
+        resource: svc.id,
+        ...svc.locate(["metadata", "name"]),
+      });
+    }
     if (type === "ExternalName" && ports.length === 0) {
       // An ExternalName Service may declare no ports: the backends naming it say which.
       for (const ref of referenced) {
