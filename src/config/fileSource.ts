@@ -89,6 +89,8 @@ export class FileSource implements ConfigSource {
   }
 
   async watch(onChanges: (changes: ConfigChange[]) => void): Promise<void> {
+    // chokidar never reports "ready" for an empty list (`ingressd proxy` without --rules).
+    if (this.roots.length === 0) return;
     const watcher = watch(this.roots, {
       ignoreInitial: true,
       ignored: (path, stats) => (stats?.isFile() ?? false) && !this.isWatchedRulesFile(resolve(path)),

@@ -15,7 +15,6 @@ export interface RuntimeOptions {
   source: ConfigSource;
   /** Address NodePort listeners bind to (`--bind`). */
   bind: string;
-  watch: boolean;
   ingressClass: string;
   timeouts: UpstreamTimeouts;
   logger: Logger;
@@ -55,10 +54,9 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
 
   async start(): Promise<void> {
     const { source } = this.options;
-    if (this.options.watch) {
-      // Watch first, then read: a change during the initial read is then seen twice, never missed.
-      await source.watch((changes) => this.enqueue(changes));
-    }
+    // Watch first, then read: a change during the initial read is then seen twice, never missed.
+    // (`--no-watch` gives a source that reports no changes of files.)
+    await source.watch((changes) => this.enqueue(changes));
     this.enqueue(await source.readAll());
     await this.queue;
     this.ready = true;
