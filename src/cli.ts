@@ -1,11 +1,25 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
-import { startIngressd } from "./server/ingressd.js";
+import { startIngressd, type Ingressd } from "./server/ingressd.js";
+import { printProxyRules, proxyBanner, proxyRules } from "./commands/proxy.js";
+import { runCommand, RunError } from "./commands/run.js";
+import type { ConfigChange } from "./config/source.js";
 import { createLogger } from "./telemetry/log.js";
 import { checkCommand } from "./commands/check.js";
 import { hostsCommand } from "./commands/hosts.js";
 import { routesCommand } from "./commands/routes.js";
-import { parseOptions, parseToolOptions, TOOL_USAGE, USAGE, UsageError, type CliOptions } from "./server/options.js";
+import {
+  parseOptions,
+  parseProxyOptions,
+  parseRunOptions,
+  parseToolOptions,
+  PROXY_USAGE,
+  RUN_USAGE,
+  TOOL_USAGE,
+  USAGE,
+  UsageError,
+  type CliOptions,
+} from "./server/options.js";
 import { LocalCa, trustInstructions } from "./tls/localCa.js";
 import { trustCa, untrustCa } from "./tls/trustStore.js";
 import { ListenError } from "./server/listenError.js";
@@ -15,6 +29,14 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === "ca") {
     await caCommand(argv.slice(1));
+    return;
+  }
+  if (argv[0] === "proxy") {
+    await proxyCommand(argv.slice(1));
+    return;
+  }
+  if (argv[0] === "run") {
+    await runSubcommand(argv.slice(1));
     return;
   }
   if (argv[0] === "check" || argv[0] === "routes" || argv[0] === "hosts") {
@@ -39,8 +61,13 @@ async function main(): Promise<void> {
     process.stdout.write(versionLine());
     return;
   }
+  await serve(options);
+}
+
+/** Runs the server until SIGTERM or SIGINT, then drains it; `inline` rules are served beside the files. */
+async function serve(options: CliOptions, inline?: ConfigChange[]): Promise<Ingressd> {
   const logger = createLogger(options.logLevel, options.logFormat);
-  const server = await startIngressd({ ...options, logger });
+  const server = await startIngressd({ ...options, logger, ...(inline ? { inline } : {}) });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -61,6 +88,48 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  return server;
+}
+
+/** Parses a subcommand's flags; a usage error is printed with the subcommand's usage and exits 2. */
+function parseOrExit<T>(parse: () => T, usage: string, prefix = "ingressd"): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${prefix}: ${err.message}\n\n${usage}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** `ingressd proxy --from HOST --to ADDRESS...`: serve without YAML, or `--print` the YAML. */
+async function proxyCommand(argv: string[]): Promise<void> {
+  const options = parseOrExit(() => parseProxyOptions(argv, process.env), PROXY_USAGE, "ingressd proxy");
+  if (options === "help") return void process.stdout.write(PROXY_USAGE);
+  if (options === "version") return void process.stdout.write(versionLine());
+  if (options.print) return void process.stdout.write(printProxyRules(options.routes));
+  const server = await serve(options, proxyRules(options.routes));
+  const httpsPort = await Promise.race([server.httpsReady(), new Promise<undefined>((res) => setTimeout(() => res(undefined), 5_000).unref())]);
+  process.stdout.write(proxyBanner(options.routes, server.httpPort, httpsPort));
+}
+
+/** `ingressd run NAME -- COMMAND...`: exits with the command's status. */
+async function runSubcommand(argv: string[]): Promise<void> {
+  const options = parseOrExit(() => parseRunOptions(argv, process.env), RUN_USAGE, "ingressd run");
+  if (options === "help") return void process.stdout.write(RUN_USAGE);
+  if (options === "version") return void process.stdout.write(versionLine());
+  const logger = createLogger(options.logLevel, options.logFormat);
+  try {
+    const status = await runCommand(options, logger, (line) => process.stderr.write(line));
+    logger.flush();
+    process.exit(status);
+  } catch (err) {
+    if (!(err instanceof RunError)) throw err;
+    process.stderr.write(`ingressd run: ${err.message}\n`);
+    process.exit(1);
+  }
 }
 
 /** `ingressd <version>`, read from the package.json next to dist/ (or src/), so it is the one published. */
@@ -148,7 +217,7 @@ async function toolCommand(command: "check" | "routes" | "hosts", argv: string[]
     process.stdout.write(versionLine());
     return;
   }
-  const common = { ingressClass: options.ingressClass, format: options.format, cwd: process.cwd() };
+  const common = { ingressClass: options.ingressClass, format: options.format, cwd: process.cwd(), inline: proxyRules(options.routes) };
   const result =
     command === "check"
       ? await checkCommand(options.rules, common)

@@ -4,12 +4,20 @@ import type { Runtime } from "../snapshot/runtime.js";
 import { configView } from "./configView.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import { register, type RegistrationTarget } from "./registrations.js";
 
 /**
  * Health, readiness and the configuration API, on their own (loopback by default) port.
- * `notReady` says why ingressd is not ready yet, or undefined once it is.
+ * `notReady` says why ingressd is not ready yet, or undefined once it is; `registrations`
+ * is where `ingressd run` names go (`POST /api/registrations`).
  */
-export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerStatus[], metrics: Metrics, notReady: () => string | undefined): Server {
+export function createAdminServer(
+  runtime: Runtime,
+  l4Status: () => L4ListenerStatus[],
+  metrics: Metrics,
+  notReady: () => string | undefined,
+  registrations?: RegistrationTarget,
+): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) send(res, 500, "text/plain", `${(err as Error).message}\n`);
@@ -19,6 +27,7 @@ export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerSt
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?", 1)[0];
+    if (path === "/api/registrations" && req.method === "POST" && registrations) return register(req, res, registrations);
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n");
     switch (path) {
       case "/healthz":

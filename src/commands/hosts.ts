@@ -1,3 +1,4 @@
+import type { ConfigChange } from "../config/source.js";
 import type { CommandResult } from "./check.js";
 import { loadRules } from "./loadRules.js";
 
@@ -6,8 +7,8 @@ import { loadRules } from "./loadRules.js";
  * whose resolver does not map `*.localhost` to loopback (Node, Python, getent without
  * nss-myhostname). Wildcard hosts cannot be listed there: they are named in a comment.
  */
-export async function hostsCommand(rules: string[], options: { ingressClass: string; format: "text" | "json" }): Promise<CommandResult> {
-  const loaded = await loadRules(rules, options.ingressClass);
+export async function hostsCommand(rules: string[], options: { ingressClass: string; format: "text" | "json"; inline?: ConfigChange[] }): Promise<CommandResult> {
+  const loaded = await loadRules(rules, options.ingressClass, "0.0.0.0", options.inline);
   const names = new Set<string>();
   for (const r of loaded.compiled.routes.table.routes()) if (r.match.host !== null) names.add(r.match.host);
   const sorted = [...names].sort();

@@ -6,6 +6,7 @@ import { missingRulesPaths } from "../config/missingRulesPaths.js";
 import { resourceCount as countResources } from "../config/resources.js";
 import { nothingServedIssue } from "../config/nothingServed.js";
 import type { ConfigIssue } from "../model/issues.js";
+import type { ConfigChange } from "../config/source.js";
 
 export interface LoadedRules {
   files: FileReport[];
@@ -15,9 +16,9 @@ export interface LoadedRules {
 }
 
 /** Reads, validates and compiles rules exactly as the server does, once, without serving. */
-export async function loadRules(paths: string[], ingressClass: string, bind = "0.0.0.0"): Promise<LoadedRules> {
+export async function loadRules(paths: string[], ingressClass: string, bind = "0.0.0.0", inline: ConfigChange[] = []): Promise<LoadedRules> {
   const store = new ConfigStore();
-  store.apply(await new FileSource({ paths }).readAll());
+  store.apply([...(await new FileSource({ paths }).readAll()), ...inline]);
   const { resources, compiled, issues, files } = store.serve((set) => compileConfig(set, { ingressClass, bind }));
   const resourceCount = countResources(resources);
   // A mistyped path in CI must not pass as an empty, valid folder; an existing but empty one is a warning.

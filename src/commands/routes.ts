@@ -1,3 +1,4 @@
+import type { ConfigChange } from "../config/source.js";
 import { explainRequest } from "../routing/explain.js";
 import { describeBackends, describeBalance, describeConditions, describeFilter, describeSplit } from "../model/describeRoute.js";
 import type { Route } from "../model/route.js";
@@ -26,9 +27,9 @@ interface RouteRow {
  */
 export async function routesCommand(
   rules: string[],
-  options: { ingressClass: string; format: "text" | "json"; cwd: string; explain?: string },
+  options: { ingressClass: string; format: "text" | "json"; cwd: string; explain?: string; inline?: ConfigChange[] },
 ): Promise<CommandResult> {
-  const loaded = await loadRules(rules, options.ingressClass);
+  const loaded = await loadRules(rules, options.ingressClass, "0.0.0.0", options.inline);
   const { table } = loaded.compiled.routes;
   const backends = loaded.compiled.backends;
   const row = (r: Route, host: string, path: string): RouteRow => {

@@ -31,3 +31,10 @@ export function inBlockList(list: BlockList, address: string): boolean {
   const family = isIP(address);
   return family !== 0 && list.check(address, family === 6 ? "ipv6" : "ipv4");
 }
+
+const LOOPBACK = blockListOf(["127.0.0.0/8", "::1"]);
+
+/** Whether a peer address is this machine's loopback (127.0.0.0/8, ::1, or v4-mapped 127.x). */
+export function isLoopback(address: string): boolean {
+  return inBlockList(LOOPBACK, address.startsWith("::ffff:") ? address.slice(7) : address);
+}

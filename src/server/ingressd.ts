@@ -9,6 +9,9 @@ import type { Logger } from "pino";
 import { createAdminServer } from "../admin/adminServer.js";
 import { Metrics } from "../telemetry/metrics.js";
 import { FileSource } from "../config/fileSource.js";
+import { MemorySource } from "../config/memorySource.js";
+import { CombinedSource, unwatched } from "../config/combinedSource.js";
+import type { ConfigChange } from "../config/source.js";
 import { findFilter } from "../model/route.js";
 import { ClientAddressResolver } from "../proxy/clientAddress.js";
 import { CLIENT_BODY_TIMEOUT_MS } from "../proxy/clientBodyTimeout.js";
@@ -57,6 +60,8 @@ export interface IngressdOptions {
   clientHeaderTimeoutMs?: number;
   /** How long a client may send nothing of a request body (default 60 s, nginx's client_body_timeout). */
   clientBodyTimeoutMs?: number;
+  /** Rules held in memory beside the files (`ingressd proxy --from … --to …`), each named like a file. */
+  inline?: ConfigChange[];
 }
 
 export interface Ingressd {
@@ -70,6 +75,8 @@ export interface Ingressd {
   /** Why ingressd is not ready (what `/readyz` answers 503 with), or undefined once it is. */
   notReady(): string | undefined;
   adminPort: number;
+  /** In-memory rules: the `inline` ones, and names registered by `ingressd run`. */
+  memory: MemorySource;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes upstream sockets. */
   close(): Promise<void>;
 }
@@ -77,16 +84,18 @@ export interface Ingressd {
 /** Wires source → runtime → front end and admin, and opens the listeners. */
 export async function startIngressd(options: IngressdOptions): Promise<Ingressd> {
   const { logger } = options;
-  const source = new FileSource({
+  const files = new FileSource({
     paths: options.rules,
     debounceMs: options.debounceMs ?? 100,
     onError: (err) => logger.error({ err }, "watching the rules failed"),
   });
+  // In-memory rules change only when asked to, so they are followed even with --no-watch.
+  const memory = new MemorySource(options.inline ?? []);
+  const source = new CombinedSource([options.watch ? files : unwatched(files), memory]);
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const runtime = new Runtime({
     source,
     bind: options.bind,
-    watch: options.watch,
     ingressClass: options.ingressClass,
     timeouts: { connectMs: connectTimeoutMs, readMs: options.readTimeoutMs ?? 60_000 },
     logger,
@@ -177,6 +186,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   countConnections(http, "http", metrics);
   http.on("clientError", onClientError);
   let httpListening = false;
+  let httpPortOpen = options.httpPort;
   /**
    * Ready: the first configuration is loaded and every listener it asks for (HTTP,
    * HTTPS, L4) accepts. A listener still opening holds readiness; one that failed to bind
@@ -190,7 +200,13 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     if (l4Applied < l4Plans) return "L4 listeners opening";
     return undefined;
   };
-  const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady);
+  /** A name's URLs once the rules registered so far serve (HTTPS if its listener opens). */
+  const served = async (host: string): Promise<{ http: string; https?: string }> => {
+    await runtime.settled();
+    const tlsPort = await openHttpsIfNeeded()?.catch(() => undefined);
+    return { http: urlOf("http", host, httpPortOpen), ...(tlsPort !== undefined ? { https: urlOf("https", host, tlsPort) } : {}) };
+  };
+  const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady, { memory, served });
 
   // The missing path itself is an error of the configuration (logged, and listed by /api/config,
   // as `ingressd check` reports it); this only says the server does not give up on it.
@@ -209,6 +225,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     throw err;
   });
   httpListening = true;
+  httpPortOpen = httpPort;
   await openHttpsIfNeeded()?.catch(() => undefined);
   let defaultWatch: FileSource | undefined;
   if (options.defaultCert && options.defaultKey && options.watch) {
@@ -278,9 +295,15 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     notReady,
     httpsReady: () => (httpsPort !== undefined ? Promise.resolve(httpsPort) : new Promise((res) => httpsWaiters.push(res))),
     adminPort,
+    memory,
     l4,
     close,
   };
+}
+
+/** `http://web.localhost:8080`; the scheme's own port is left out. */
+export function urlOf(scheme: "http" | "https", host: string, port: number): string {
+  return `${scheme}://${host}${port === (scheme === "https" ? 443 : 80) ? "" : `:${port}`}`;
 }
 
 /** Open client connections per listener, for `ingressd_active_connections`. */

@@ -5,6 +5,7 @@ import { parseDuration } from "../config/annotations.js";
 import type { LogFormat } from "../telemetry/log.js";
 import { splitCidr } from "../net/cidr.js";
 import { closestName } from "../model/editDistance.js";
+import { parseFrom, parseTo, targetsProblem, type InlineRoute } from "../config/inlineRules.js";
 
 export interface CliOptions {
   rules: string[];
@@ -29,7 +30,9 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `Usage: ingressd [options]
-       ingressd check | routes | ca path   (see ingressd check --help)
+       ingressd proxy --from HOST --to ADDRESS   (ingressd proxy --help)
+       ingressd run NAME -- COMMAND             (ingressd run --help)
+       ingressd check | routes | hosts | ca      (ingressd check --help)
 
 Serves the Ingress rules of a folder of Kubernetes YAML on one HTTP port.
 
@@ -60,7 +63,7 @@ Options (each also as an environment variable, e.g. --http-port = INGRESSD_HTTP_
 /** `parseArgs`, strict, no positionals; its errors become UsageErrors (exit 2). */
 function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T) {
   try {
-    return parseArgs({ args, strict: true, allowPositionals: false, options });
+    return parseArgs({ args, strict: true, allowPositionals: false, tokens: true, options });
   } catch (err) {
     const unknown = (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? /'([^']+)'/.exec((err as Error).message)?.[1] : undefined;
     if (unknown === undefined) throw new UsageError((err as Error).message);
@@ -72,30 +75,39 @@ function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(args: str
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
+/** The server's flags, shared by `ingressd`, `ingressd proxy` and `ingressd run`. */
+const SERVER_FLAGS = {
+  rules: { type: "string", multiple: true },
+  bind: { type: "string" },
+  "http-port": { type: "string" },
+  "https-port": { type: "string" },
+  "admin-port": { type: "string" },
+  "admin-bind": { type: "string" },
+  "ingress-class": { type: "string" },
+  "no-watch": { type: "boolean" },
+  "trust-proxy": { type: "string" },
+  "default-cert": { type: "string" },
+  "default-key": { type: "string" },
+  "data-dir": { type: "string" },
+  "upstream-try-duration": { type: "string" },
+  "log-level": { type: "string" },
+  "log-format": { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
+type ServerFlagValues = { [K in keyof typeof SERVER_FLAGS]?: (typeof SERVER_FLAGS)[K]["type"] extends "boolean" ? boolean : K extends "rules" ? string[] : string };
+
 /** Flags, then `INGRESSD_*` variables, then defaults. Throws UsageError on anything unknown or malformed. */
 export function parseOptions(argv: string[], env: Record<string, string | undefined>): CliOptions | "help" | "version" {
-  const parsed = parseFlags(argv, {
-    rules: { type: "string", multiple: true },
-    bind: { type: "string" },
-    "http-port": { type: "string" },
-    "https-port": { type: "string" },
-    "admin-port": { type: "string" },
-    "admin-bind": { type: "string" },
-    "ingress-class": { type: "string" },
-    "no-watch": { type: "boolean" },
-    "trust-proxy": { type: "string" },
-    "default-cert": { type: "string" },
-    "default-key": { type: "string" },
-    "data-dir": { type: "string" },
-    "upstream-try-duration": { type: "string" },
-    "log-level": { type: "string" },
-    "log-format": { type: "string" },
-    help: { type: "boolean", short: "h" },
-    version: { type: "boolean", short: "v" },
-  });
-  const v = parsed.values;
+  const v = parseFlags(argv, SERVER_FLAGS).values;
   if (v.help) return "help";
   if (v.version) return "version";
+  return serverOptions(v, env, ["./ingress-rules"]);
+}
+
+/** The server's options from its flags' values; `defaultRules` when neither --rules nor INGRESSD_RULES is given. */
+function serverOptions(v: ServerFlagValues, env: Record<string, string | undefined>, defaultRules: string[], defaultLogLevel = "info"): CliOptions {
   // An empty variable counts as unset, as shells make it easy to set one by accident.
   const fromEnv = (name: string): string | undefined => (env[name] === "" ? undefined : env[name]);
   const pick = (flag: string | undefined, name: string, fallback: string): string => flag ?? fromEnv(name) ?? fallback;
@@ -108,8 +120,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     return n;
   };
   const envRules = fromEnv("INGRESSD_RULES")?.split(",").map((r) => r.trim()).filter(Boolean);
-  const rules = v.rules ?? (envRules && envRules.length > 0 ? envRules : ["./ingress-rules"]);
-  const logLevel = pick(v["log-level"], "INGRESSD_LOG_LEVEL", "info");
+  const rules = v.rules ?? (envRules && envRules.length > 0 ? envRules : defaultRules);
+  const logLevel = pick(v["log-level"], "INGRESSD_LOG_LEVEL", defaultLogLevel);
   if (!LEVELS.includes(logLevel)) throw new UsageError(`${source(v["log-level"], "--log-level", "INGRESSD_LOG_LEVEL")} must be one of ${LEVELS.join(", ")}, not "${logLevel}"`);
   const logFormat = pick(v["log-format"], "INGRESSD_LOG_FORMAT", "json");
   if (logFormat !== "json" && logFormat !== "pretty") throw new UsageError(`${source(v["log-format"], "--log-format", "INGRESSD_LOG_FORMAT")} must be json or pretty, not "${logFormat}"`);
@@ -150,17 +162,131 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   };
 }
 
+/** `ingressd proxy`: the server's options and the routes its `--from`/`--to` pairs stand for. */
+export interface ProxyOptions extends CliOptions {
+  routes: InlineRoute[];
+  /** `--print`: write the equivalent YAML and exit. */
+  print: boolean;
+}
+
+export const PROXY_USAGE = `Usage: ingressd proxy --from HOST[/PATH] --to ADDRESS [--to ADDRESS]... [--from ...]... [options]
+       ingressd proxy --from HOST --to ADDRESS --print
+
+Serves each HOST (HTTP, and HTTPS with the local CA) from the addresses given after it,
+without YAML: each --from becomes a Service, Endpoints and Ingress in memory, served
+and shown like rules from files. --print writes that YAML instead, for a rules folder.
+
+  --from HOST[/PATH]    a host (app.localhost, *.app.localhost), optionally a path prefix
+  --to ADDRESS          :3000, 127.0.0.1:3000, [::1]:3000, http(s)://name:port;
+                        several after one --from are balanced between
+  --rules PATH          rules files served beside them (repeatable)       [none]
+  --print               print the equivalent Kubernetes YAML and exit
+  and every option of ingressd (ingressd --help): --http-port, --https-port, ...
+`;
+
+/** `ingressd proxy` flags: the server's, plus ordered `--from`/`--to` pairs. */
+export function parseProxyOptions(argv: string[], env: Record<string, string | undefined>): ProxyOptions | "help" | "version" {
+  const parsed = parseFlags(argv, { ...SERVER_FLAGS, from: { type: "string", multiple: true }, to: { type: "string", multiple: true }, print: { type: "boolean" } });
+  const v = parsed.values;
+  if (v.help) return "help";
+  if (v.version) return "version";
+  const routes = inlineRoutes(parsed.tokens ?? []);
+  if (routes.length === 0) throw new UsageError("give at least one --from HOST --to ADDRESS (e.g. --from app.localhost --to :3000)");
+  return { ...serverOptions(v, env, []), routes, print: v.print ?? false };
+}
+
+/** `--from`/`--to` pairs in the order given: each --to belongs to the --from before it. */
+function inlineRoutes(tokens: readonly { kind: string; name?: string; value?: string | undefined }[]): InlineRoute[] {
+  const routes: InlineRoute[] = [];
+  for (const token of tokens) {
+    if (token.kind !== "option" || (token.name !== "from" && token.name !== "to")) continue;
+    const value = token.value ?? "";
+    if (token.name === "from") {
+      const from = parseFrom(value);
+      if (typeof from === "string") throw new UsageError(from);
+      routes.push({ ...from, targets: [] });
+      continue;
+    }
+    const target = parseTo(value);
+    if (typeof target === "string") throw new UsageError(target);
+    const route = routes.at(-1);
+    if (!route) throw new UsageError(`--to ${value} comes before any --from: write --from HOST --to ${value}`);
+    route.targets.push(target);
+  }
+  for (const route of routes) {
+    if (route.targets.length === 0) throw new UsageError(`--from ${route.host} has no --to: add --to ADDRESS after it (e.g. --to :3000)`);
+    const problem = targetsProblem(route);
+    if (problem) throw new UsageError(problem);
+  }
+  return routes;
+}
+
+/** `ingressd run NAME -- COMMAND...`: the server's options (used only when no ingressd runs yet), the name and the command. */
+export interface RunOptions extends CliOptions {
+  name: string;
+  command: string[];
+}
+
+export const RUN_USAGE = `Usage: ingressd run [options] NAME -- COMMAND [ARGS...]
+
+Runs COMMAND with a free port in PORT (and HOST=127.0.0.1) and serves NAME.localhost
+to it, over HTTP and HTTPS (local CA), while it runs. When an ingressd already runs on
+the admin port, the name is registered with it (loopback only); otherwise this one
+serves on the usual ports. Signals go to COMMAND; its exit status is ingressd's.
+
+  NAME                  a DNS label: web serves web.localhost
+  --rules PATH          rules files served beside it, when no ingressd runs yet [none]
+  and every option of ingressd (ingressd --help): --http-port, --admin-port, ...
+                        (the log level defaults to warn here: the command's output is yours)
+`;
+
+/** Flags that take a value, to find where the flags before NAME end when `--` is not written. */
+const VALUE_FLAGS = new Set(Object.entries(SERVER_FLAGS).filter(([, o]) => o.type === "string").map(([name]) => `--${name}`));
+
+export function parseRunOptions(argv: string[], env: Record<string, string | undefined>): RunOptions | "help" | "version" {
+  // `run [flags] NAME [flags] -- COMMAND...`; without `--`, the command starts after NAME.
+  const dashes = argv.indexOf("--");
+  let head: string[];
+  let command: string[];
+  if (dashes >= 0) {
+    head = argv.slice(0, dashes);
+    command = argv.slice(dashes + 1);
+  } else {
+    let i = 0;
+    while (i < argv.length && argv[i]!.startsWith("-")) i += VALUE_FLAGS.has(argv[i]!) ? 2 : 1;
+    head = argv.slice(0, i + 1);
+    command = argv.slice(i + 1);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: head, strict: true, allowPositionals: true, options: SERVER_FLAGS });
+  } catch {
+    parsed = parseFlags(head.filter((a) => a.startsWith("-")), SERVER_FLAGS); // throws the usage error, with its suggestion
+  }
+  const v = parsed.values;
+  if (v.help) return "help";
+  if (v.version) return "version";
+  const [name, ...extra] = parsed.positionals;
+  if (name === undefined) throw new UsageError("give a NAME and the command to run: ingressd run web -- npm run dev");
+  if (extra.length > 0) throw new UsageError(`one NAME, then -- and the command: ingressd run ${name} -- ${extra.join(" ")}`);
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) throw new UsageError(`NAME must be a DNS label (lowercase letters, digits, -), not "${name}": it serves NAME.localhost`);
+  if (command.length === 0) throw new UsageError(`give the command to run after --: ingressd run ${name} -- npm run dev`);
+  return { ...serverOptions(v, env, [], "warn"), name, command };
+}
+
 export interface ToolOptions {
   rules: string[];
+  /** `--from`/`--to` pairs, checked and listed as `ingressd proxy` would serve them. */
+  routes: InlineRoute[];
   ingressClass: string;
   format: "text" | "json";
   explain?: string;
 }
 
 export const TOOL_USAGE = `Usage:
-  ingressd check  [--rules PATH]... [--ingress-class NAME] [--format text|json]
-  ingressd routes [--rules PATH]... [--ingress-class NAME] [--format text|json] [--explain URL]
-  ingressd hosts  [--rules PATH]... [--ingress-class NAME] [--format text|json]
+  ingressd check  [--rules PATH]... [--from HOST --to ADDRESS]... [--ingress-class NAME] [--format text|json]
+  ingressd routes [--rules PATH]... [--from HOST --to ADDRESS]... [--ingress-class NAME] [--format text|json] [--explain URL]
+  ingressd hosts  [--rules PATH]... [--from HOST --to ADDRESS]... [--ingress-class NAME] [--format text|json]
   ingressd ca path [--data-dir DIR]
 
   ingressd --version
@@ -180,6 +306,8 @@ export function parseToolOptions(command: "check" | "routes" | "hosts", argv: st
     format: { type: "string" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean", short: "v" },
+    from: { type: "string", multiple: true },
+    to: { type: "string", multiple: true },
     ...(command === "routes" ? { explain: { type: "string" as const } } : {}),
   });
   const v = parsed.values as { rules?: string[]; "ingress-class"?: string; format?: string; help?: boolean; version?: boolean; explain?: string };
@@ -188,8 +316,11 @@ export function parseToolOptions(command: "check" | "routes" | "hosts", argv: st
   const format = v.format ?? "text";
   if (format !== "text" && format !== "json") throw new UsageError(`--format must be text or json, not "${format}"`);
   const envRules = env.INGRESSD_RULES?.split(",").map((r) => r.trim()).filter(Boolean);
+  const routes = inlineRoutes(parsed.tokens ?? []);
   return {
-    rules: v.rules ?? (envRules && envRules.length > 0 ? envRules : ["./ingress-rules"]),
+    // With --from pairs and no --rules, only the pairs: as `ingressd proxy` serves them.
+    rules: v.rules ?? (envRules && envRules.length > 0 ? envRules : routes.length > 0 ? [] : ["./ingress-rules"]),
+    routes,
     ingressClass: v["ingress-class"] ?? (env.INGRESSD_INGRESS_CLASS || "ingressd"),
     format,
     ...(v.explain !== undefined ? { explain: v.explain } : {}),
