@@ -3,6 +3,7 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mkdtemp } from "node:fs/promises";
+import { loadAll } from "js-yaml";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseFrom, parseTo } from "../src/config/inlineRules.js";
 import { parseProxyOptions, parseRunOptions, UsageError } from "../src/server/options.js";
@@ -193,6 +194,18 @@ describe("ingressd proxy --from HOST --to ADDRESS (no YAML to start)", () => {
     } finally {
       await folder.cleanup();
     }
+  });
+
+  it("the README opens with the one-command form beside its YAML, and that YAML is what --print writes", async () => {
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const head = readme.slice(0, readme.indexOf("## Set up"));
+    expect(head).toContain("ingressd proxy --from app.localhost --to :3000");
+    expect(head).toContain("ingressd run web -- npm run dev");
+    const yamlBlock = /```yaml\n([\s\S]*?)```/.exec(head)?.[1];
+    expect(yamlBlock).toBeDefined();
+    const p = cliProcess(["proxy", "--from", "app.localhost", "--to", ":3000", "--print"]);
+    expect((await p.exited).code).toBe(0);
+    expect(loadAll(yamlBlock!)).toEqual(loadAll(p.stdout()));
   });
 
   it("a usage mistake exits 2 with the proxy usage", async () => {
