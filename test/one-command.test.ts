@@ -298,6 +298,14 @@ describe("ingressd run NAME -- COMMAND (portless's workflow)", () => {
       first.killGroup(); // the command, orphaned by the SIGKILL
     });
 
+    it("a name the rules already serve is refused, naming the rule that has it", async () => {
+      const p = cliProcess(["run", "--admin-port", String(proxy.adminPort), "web", "--", process.execPath, "-e", "console.log('ran')"]);
+      expect((await p.exited).code).toBe(1);
+      expect(p.stderr()).toMatch(/^ingressd run: web\.localhost cannot be served: web\.localhost \/ \(Prefix\) is already routed by Ingress default\/web at .*web\.yaml:\d+, which takes precedence; this path is not served\n$/);
+      expect(proxy.runtime.current.files.map((f) => f.path)).not.toContain("ingressd run web");
+      expect((await get(`${proxy.url}/`, { host: "web.localhost" })).body).toContain("web");
+    });
+
     it("the registration API: JSON only, no browsers (Origin), a DNS label and a port", async () => {
       const post = (body: string, headers: Record<string, string> = { "content-type": "application/json" }) => get(`${proxy.admin}/api/registrations`, headers, "POST", body);
       expect((await post('{"name":"x","port":1}', { "content-type": "application/json", origin: "http://evil.test" })).status).toBe(403);

@@ -8,6 +8,8 @@ export interface RegistrationTarget {
   memory: MemorySource;
   /** Resolves once the rules given so far serve, with the URLs a name is reached at. */
   served(host: string): Promise<{ http: string; https?: string }>;
+  /** The problems the configuration now has with one in-memory entry (a host the rules route already). */
+  issuesOf(path: string): string[];
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -52,6 +54,12 @@ export async function register(req: IncomingMessage, res: ServerResponse, target
   res.on("close", () => target.memory.delete(path));
   const urls = await target.served(host);
   if (res.destroyed) return;
+  // A name the rules already serve would not be served: say so rather than register a name that does nothing.
+  const issues = target.issuesOf(path);
+  if (issues.length > 0) {
+    target.memory.delete(path);
+    return refuse(409, `${host} cannot be served: ${issues.join("; ")}`);
+  }
   res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" });
   res.write(JSON.stringify({ host, ...urls }) + "\n");
 }

@@ -206,7 +206,8 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     const tlsPort = await openHttpsIfNeeded()?.catch(() => undefined);
     return { http: urlOf("http", host, httpPortOpen), ...(tlsPort !== undefined ? { https: urlOf("https", host, tlsPort) } : {}) };
   };
-  const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady, { memory, served });
+  const issuesOf = (path: string): string[] => runtime.current.issues.filter((i) => i.file === path).map((i) => i.message);
+  const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady, { memory, served, issuesOf });
 
   // The missing path itself is an error of the configuration (logged, and listed by /api/config,
   // as `ingressd check` reports it); this only says the server does not give up on it.
