@@ -79,7 +79,12 @@ export async function runCommand(options: RunOptions, logger: Logger, say: (line
 
   const [file, ...args] = options.command;
   const child = spawn(file!, args, { stdio: "inherit", env: { ...process.env, PORT: String(port), HOST: "127.0.0.1" } });
+  // Ctrl-C in a terminal reaches the whole foreground process group, the command included:
+  // sent again, a dev server would take it as a second Ctrl-C (many then quit at once).
+  // ingressd run still catches it, to wait for the command and exit with its status.
+  const fromTerminal = process.stdin.isTTY === true;
   const forward = (signal: NodeJS.Signals): void => {
+    if (signal === "SIGINT" && fromTerminal) return;
     child.kill(signal);
   };
   for (const s of FORWARDED) process.on(s, forward);
