@@ -147,15 +147,15 @@ describe("ingressd proxy --from HOST --to ADDRESS (no YAML to start)", () => {
     expect([tls.status, tls.body.includes("app")]).toEqual([200, true]);
 
     const config = await getJson<{ files: { path: string }[]; hosts: Record<string, { source: string; endpoints: string[] }[]> }>(`http://127.0.0.1:${adminPort}/api/config`);
-    expect(config.body.files.map((f) => f.path)).toEqual(expect.arrayContaining(["ingressd proxy --from app.localhost", "ingressd proxy --from api.localhost/v1"]));
-    expect(config.body.hosts["app.localhost"]?.[0]?.source).toMatch(/^ingressd proxy --from app\.localhost:\d+:\d+$/);
+    expect(config.body.files.map((f) => f.path)).toEqual(expect.arrayContaining(["<ingressd proxy --from app.localhost>", "<ingressd proxy --from api.localhost/v1>"]));
+    expect(config.body.hosts["app.localhost"]?.[0]?.source).toMatch(/^<ingressd proxy --from app\.localhost>:\d+:\d+$/);
     expect(config.body.hosts["app.localhost"]?.[0]?.endpoints).toEqual([`127.0.0.1:${app.port}`]);
     expect(config.body.hosts["web.localhost"]).toBeDefined();
 
     // `ingressd routes` with the same flags lists them, as the dashboard does.
     const routes = startCli(cli, ["routes", "--from", "app.localhost", "--to", `:${app.port}`]);
     expect((await routes.exited).code).toBe(0);
-    expect(routes.stdout()).toMatch(new RegExp(`app\\.localhost +/ +Prefix +default/app-localhost:80 +127\\.0\\.0\\.1:${app.port} +ingressd proxy --from app\\.localhost:\\d+`));
+    expect(routes.stdout()).toMatch(new RegExp(`app\\.localhost +/ +Prefix +default/app-localhost:80 +127\\.0\\.0\\.1:${app.port} +<ingressd proxy --from app\\.localhost>:\\d+`));
 
     p.child.kill("SIGTERM");
     expect((await p.exited).code).toBe(0);
@@ -264,7 +264,7 @@ describe("ingressd run NAME -- COMMAND (portless's workflow)", () => {
     });
 
     it("registers NAME over the admin API: served by that ingressd (HTTP and HTTPS) while the command runs, gone when it ends", async () => {
-      const added = nextReload(proxy, (s) => s.files.some((f) => f.path === "ingressd run api"));
+      const added = nextReload(proxy, (s) => s.files.some((f) => f.path === "<ingressd run api>"));
       const p = cliProcess(["run", "--admin-port", String(proxy.adminPort), "api", "--", process.execPath, "-e", APP, "two"]);
       const [, port] = await p.waitFor(new RegExp(`ingressd: http://api\\.localhost:${proxy.httpPort} and https://api\\.localhost:${await proxy.httpsReady()} → .* on PORT=(\\d+) \\(registered with the ingressd on port ${proxy.adminPort}\\)\\n`));
       await added;
@@ -274,9 +274,9 @@ describe("ingressd run NAME -- COMMAND (portless's workflow)", () => {
       const ca = await readFile(join(dataDir, "ca.crt"), "utf8");
       expect((await httpsGet(await proxy.httpsReady(), "api.localhost", ca)).body).toBe(`app two on 127.0.0.1:${port}`);
       const config = await getJson<{ files: { path: string }[] }>(`${proxy.admin}/api/config`);
-      expect(config.body.files.map((f) => f.path)).toContain("ingressd run api");
+      expect(config.body.files.map((f) => f.path)).toContain("<ingressd run api>");
 
-      const removed = nextReload(proxy, (s) => !s.files.some((f) => f.path === "ingressd run api"));
+      const removed = nextReload(proxy, (s) => !s.files.some((f) => f.path === "<ingressd run api>"));
       p.child.kill("SIGINT");
       expect((await p.exited).code).toBe(8);
       expect(p.stdout()).toContain("app got SIGINT");
@@ -292,7 +292,7 @@ describe("ingressd run NAME -- COMMAND (portless's workflow)", () => {
       expect(second.stderr()).toBe("ingressd run: dup.localhost is already registered by another ingressd run\n");
       expect(second.stdout()).toBe("");
       // No heartbeat to miss: the registration is its open connection.
-      const removed = nextReload(proxy, (s) => !s.files.some((f) => f.path === "ingressd run dup"));
+      const removed = nextReload(proxy, (s) => !s.files.some((f) => f.path === "<ingressd run dup>"));
       first.child.kill("SIGKILL");
       await removed;
       first.killGroup(); // the command, orphaned by the SIGKILL
@@ -302,7 +302,7 @@ describe("ingressd run NAME -- COMMAND (portless's workflow)", () => {
       const p = cliProcess(["run", "--admin-port", String(proxy.adminPort), "web", "--", process.execPath, "-e", "console.log('ran')"]);
       expect((await p.exited).code).toBe(1);
       expect(p.stderr()).toMatch(/^ingressd run: web\.localhost cannot be served: web\.localhost \/ \(Prefix\) is already routed by Ingress default\/web at .*web\.yaml:\d+, which takes precedence; this path is not served\n$/);
-      expect(proxy.runtime.current.files.map((f) => f.path)).not.toContain("ingressd run web");
+      expect(proxy.runtime.current.files.map((f) => f.path)).not.toContain("<ingressd run web>");
       expect((await get(`${proxy.url}/`, { host: "web.localhost" })).body).toContain("web");
     });
 

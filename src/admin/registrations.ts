@@ -47,10 +47,10 @@ export async function register(req: IncomingMessage, res: ServerResponse, target
   if (typeof name !== "string" || !NAME.test(name)) return refuse(400, `name must be a DNS label such as "web", not ${JSON.stringify(name)}`);
   if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) return refuse(400, `port must be a port number 1-65535, not ${JSON.stringify(port)}`);
   const host = `${name}.localhost`;
-  const path = `ingressd run ${name}`;
+  const path = `<ingressd run ${name}>`;
   if (target.memory.has(path)) return refuse(409, `${host} is already registered by another ingressd run`);
   const route = { host, path: "/", targets: [{ scheme: "http" as const, host: "127.0.0.1", port }] };
-  target.memory.set(path, inlineRulesYaml(route, inlineName(route), `${path}: registered over the admin API`));
+  target.memory.set(path, inlineRulesYaml(route, inlineName(route), `ingressd run ${name}: registered over the admin API`));
   res.on("close", () => target.memory.delete(path));
   const urls = await target.served(host);
   if (res.destroyed) return;

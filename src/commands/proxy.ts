@@ -10,7 +10,7 @@ function targetText(t: InlineTarget): string {
 
 /**
  * `ingressd proxy`'s routes as in-memory rules files, one per `--from`, each named after
- * its flags ("ingressd proxy --from app.localhost") so that errors, `/api/config`, the
+ * its flags ("<ingressd proxy --from app.localhost>") so that errors, `/api/config`, the
  * dashboard and `routes` say where a route came from.
  */
 export function proxyRules(routes: readonly InlineRoute[]): ConfigChange[] {
@@ -22,8 +22,9 @@ export function proxyRules(routes: readonly InlineRoute[]): ConfigChange[] {
     for (let n = 2; names.has(name); n++) name = `${base.slice(0, 60)}-${n}`;
     names.add(name);
     const from = `ingressd proxy --from ${route.host}${route.path === "/" ? "" : route.path}`;
-    let path = from;
-    for (let n = 2; paths.has(path); n++) path = `${from} (${n})`;
+    // In angle brackets, as `<stdin>`: not a file, and `:line:col` after it is not read as a port.
+    let path = `<${from}>`;
+    for (let n = 2; paths.has(path); n++) path = `<${from} (${n})>`;
     paths.add(path);
     return { path, text: inlineRulesYaml(route, name, `${from} ${route.targets.map((t) => `--to ${targetText(t)}`).join(" ")}`) };
   });

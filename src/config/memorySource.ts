@@ -2,8 +2,8 @@ import type { ConfigChange, ConfigSource } from "./source.js";
 
 /**
  * Rules held in memory rather than in files: the YAML that `ingressd proxy --from … --to …`
- * and `ingressd run NAME` stand for. Each entry is named like a file ("ingressd proxy
- * --from app.localhost"), so its problems, its routes' sources and the dashboard say where
+ * and `ingressd run NAME` stand for. Each entry is named like a file ("<ingressd proxy
+ * --from app.localhost>"), so its problems, its routes' sources and the dashboard say where
  * it came from, and it goes through the same parse → validate → compile as a file.
  */
 export class MemorySource implements ConfigSource {
