@@ -17,6 +17,7 @@ import { HttpFrontend } from "../proxy/httpFrontend.js";
 import { L4Listeners } from "../l4/listeners.js";
 import type { L4ListenerSpec } from "../l4/plan.js";
 import { createAccessLog } from "../telemetry/log.js";
+import { keepingRecent, RecentRequests } from "../telemetry/recentRequests.js";
 import { Runtime } from "../snapshot/runtime.js";
 import { ListenError, type ListenerName } from "./listenError.js";
 import { CertificateSelector, type DefaultContextOptions } from "../proxy/certificateSelector.js";
@@ -100,7 +101,8 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     onConnection: (spec) => metrics.l4Connection(spec.service, spec.port),
   });
   const metrics = new Metrics(runtime, () => l4.status());
-  const accessLog = createAccessLog(logger);
+  const recentRequests = new RecentRequests();
+  const accessLog = keepingRecent(createAccessLog(logger), recentRequests);
   const clientAddress = new ClientAddressResolver(options.trustProxy ?? []);
   /** HTTP and HTTPS differ only in what they tell upstreams in X-Forwarded-Proto. */
   const frontendFor = (proto: "http" | "https"): HttpFrontend =>
@@ -190,7 +192,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     if (l4Applied < l4Plans) return "L4 listeners opening";
     return undefined;
   };
-  const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady);
+  const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady, { recent: recentRequests, localCa: () => certificates.localCaCertificates() });
 
   // The missing path itself is an error of the configuration (logged, and listed by /api/config,
   // as `ingressd check` reports it); this only says the server does not give up on it.
@@ -251,6 +253,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     (closing ??= (async () => {
       const grace = options.shutdownGraceMs ?? 10_000;
       clearInterval(defaultRenewal);
+      metrics.close();
       await defaultWatch?.close();
       const servers = https ? [http, https] : [http];
       const drained = Promise.all(servers.map((s) => new Promise<void>((res) => s.close(() => res()))));
