@@ -23,8 +23,9 @@ export const DEFAULT_BACKEND_KEY = "(default backend)";
  * canary conditions. A reload makes new route objects; the same key keeps its counts.
  */
 export function routeKey(route: Route): string {
-  if (route.origin.field === "spec.defaultBackend") return DEFAULT_BACKEND_KEY;
   const m = route.match;
+  // origin.field builds its string when read: asked only of the few routes without a host.
+  if (m.host === null && route.origin.field === "spec.defaultBackend") return DEFAULT_BACKEND_KEY;
   const conditions = describeConditions(route);
   return `${m.host ?? "*"} ${m.path} (${m.pathType})${conditions ? ` when ${conditions}` : ""}`;
 }
