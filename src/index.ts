@@ -98,7 +98,7 @@ export async function start(options: StartOptions): Promise<IngressdServer> {
       return runtime.current.issues;
     },
     reload: () => runtime.rescan(),
-    config: () => configView(runtime.current, server.notReady() === undefined, l4.status()),
+    config: () => configView(runtime.current, server.notReady() === undefined, l4.status(), server.localCaCertificates()),
     close: () => server.close(),
   };
 }

@@ -1,9 +1,14 @@
 import { execFile, spawnSync } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { check, start, type IngressdServer } from "../src/index.js";
-import { get as getUrl, ingressYaml, rulesDir, serviceYaml, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import type { RecentRequest } from "../src/telemetry/recentRequests.js";
+import { get as getUrl, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import { handshake, lineOf, tlsIngressYaml } from "./tlsHelpers.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -137,3 +142,221 @@ describe("an empty rules folder (issue 11)", () => {
     expect(server.issues).toEqual([]);
   });
 });
+
+/** Opens `/api/requests/stream` (Server-Sent Events); `next()` resolves with the next event's id and parsed data. */
+function openStream(url: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | undefined; next(): Promise<{ id: number; data: RecentRequest[] }>; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers, agent: false }, (res) => {
+      let buffer = "";
+      const events: { id: number; data: RecentRequest[] }[] = [];
+      const waiters: ((e: { id: number; data: RecentRequest[] }) => void)[] = [];
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf("\n\n")) !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (data === undefined) continue;
+          const event = { id: Number(/^id: (\d+)$/m.exec(block)?.[1]), data: JSON.parse(data) as RecentRequest[] };
+          const w = waiters.shift();
+          if (w) w(event);
+          else events.push(event);
+        }
+      });
+      resolve({
+        status: res.statusCode ?? 0,
+        type: res.headers["content-type"],
+        next: () => (events.length > 0 ? Promise.resolve(events.shift()!) : new Promise((r) => waiters.push(r))),
+        close: () => req.destroy(),
+      });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function json<T>(url: string): Promise<T> {
+  const res = await getUrl(url);
+  expect(res.status).toBe(200);
+  return JSON.parse(res.body) as T;
+}
+
+interface StatsBody {
+  time: number;
+  windowSeconds: number;
+  routes: Record<string, { requests: number; errors: number; requestsPerSecond: number; errorsPerSecond: number }>;
+  unmatched: { requests: number; requestsPerSecond: number };
+  total: { requests: number; errors: number; requestsPerSecond: number; errorsPerSecond: number };
+}
+
+interface ConfigBody {
+  hosts: Record<string, { key: string; path: string }[]>;
+  errors: { code: string; file: string; message: string; nowGoesTo?: { host: string; path: string; to: string; route?: string; backend?: string; source?: string; status?: number; text: string }[] }[];
+  defaultBackend: { key: string; backend: string; ingress: string; source: string } | null;
+  unmatched: string;
+  localCa: { certPath: string; leaves: { host: string; notAfter: string; daysLeft: number; default?: true }[] } | null;
+}
+
+describe("admin API of the dashboard: rates per route, recent requests, local CA leaves, where dropped routes go (issue 11)", () => {
+  let web: Upstream;
+  let api: Upstream;
+  let rules: RulesDir;
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  beforeEach(async () => {
+    web = await startUpstream("web");
+    api = await startUpstream("api");
+    rules = await rulesDir();
+    await rules.write("services.yaml", serviceYaml("web", [web.port]) + "---\n" + serviceYaml("api", [api.port]));
+    await rules.write("api.yaml", ingressYaml("api", "api.localhost", [{ path: "/v1", service: "api" }, { path: "/healthz", pathType: "Exact", service: "api" }]));
+  });
+  afterEach(async () => {
+    await proxy?.close();
+    await Promise.all([web.close(), api.close()]);
+    await rules.cleanup();
+  });
+
+  it("/api/stats: requests, 5xx and rates per route (host + path), the rates the server's own at the first reading; keys as /api/config names its routes", async () => {
+    proxy = await startProxy([rules.dir]);
+    for (let i = 0; i < 3; i++) expect((await getUrl(`${proxy.url}/v1/x${i}`, { host: "api.localhost" })).status).toBe(200);
+    expect((await getUrl(`${proxy.url}/healthz`, { host: "api.localhost" })).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await getUrl(`${proxy.url}/`, { host: "nothing.localhost" })).status).toBe(404);
+
+    const stats = await json<StatsBody>(`${proxy.admin}/api/stats`);
+    expect(stats.windowSeconds).toBeGreaterThanOrEqual(1);
+    expect(stats.routes["api.localhost /v1 (Prefix)"]).toMatchObject({ requests: 3, errors: 0, errorsPerSecond: 0 });
+    expect(stats.routes["api.localhost /v1 (Prefix)"]!.requestsPerSecond).toBeGreaterThan(0);
+    expect(stats.routes["api.localhost /healthz (Exact)"]).toMatchObject({ requests: 1, errors: 0 });
+    expect(stats.unmatched).toMatchObject({ requests: 2 });
+    expect(stats.total).toMatchObject({ requests: 6, errors: 0 });
+    expect(stats.total.requestsPerSecond).toBeGreaterThan(0);
+    const config = await json<ConfigBody>(`${proxy.admin}/api/config`);
+    expect(config.hosts["api.localhost"]!.map((r) => r.key).sort()).toEqual(Object.keys(stats.routes).sort());
+  });
+
+  it("/api/requests: the last 200 requests (time, method, host, path, status, duration, upstream), oldest first; ?since= gives what came after", async () => {
+    proxy = await startProxy([rules.dir]);
+    const started = Date.now();
+    for (let i = 0; i < 205; i++) await getUrl(`${proxy.url}/v1/r${i}`, { host: "api.localhost" });
+    await getUrl(`${proxy.url}/`, { host: "nothing.localhost" });
+    const body = await json<{ total: number; requests: RecentRequest[] }>(`${proxy.admin}/api/requests`);
+    expect(body.total).toBe(206);
+    expect(body.requests).toHaveLength(200);
+    expect(body.requests[0]).toMatchObject({ seq: 6, method: "GET", host: "api.localhost", path: "/v1/r6", status: 200, backend: "default/api:80", upstream: `127.0.0.1:${api.port}` });
+    expect(body.requests[0]!.time).toBeGreaterThanOrEqual(started);
+    expect(body.requests[0]!.duration_ms).toEqual(expect.any(Number));
+    expect(body.requests[199]).toMatchObject({ seq: 205, host: "nothing.localhost", path: "/", status: 404 });
+    const since = await json<{ requests: RecentRequest[] }>(`${proxy.admin}/api/requests?since=204`);
+    expect(since.requests.map((r) => r.path)).toEqual(["/v1/r204", "/"]);
+  });
+
+  it("/api/requests/stream: live Server-Sent Events, a request shows up once answered; Last-Event-ID resumes after what was seen", async () => {
+    proxy = await startProxy([rules.dir]);
+    await getUrl(`${proxy.url}/v1/before`, { host: "api.localhost" });
+    const stream = await openStream(`${proxy.admin}/api/requests/stream`);
+    expect(stream.status).toBe(200);
+    expect(stream.type).toMatch(/^text\/event-stream/);
+    const first = await stream.next();
+    expect(first.data.map((r) => r.path)).toEqual(["/v1/before"]);
+    expect(first.id).toBe(1);
+    await getUrl(`${proxy.url}/v1/live`, { host: "api.localhost" });
+    const live = await stream.next();
+    expect(live.data).toEqual([expect.objectContaining({ seq: 1, path: "/v1/live", status: 200, upstream: `127.0.0.1:${api.port}` })]);
+    stream.close();
+
+    const resumed = await openStream(`${proxy.admin}/api/requests/stream`, { "last-event-id": String(live.id) });
+    await getUrl(`${proxy.url}/v1/after`, { host: "api.localhost" });
+    expect((await resumed.next()).data.map((r) => r.path)).toEqual(["/v1/after"]);
+    resumed.close();
+  });
+
+  it("/api/config localCa: the local CA's file and each leaf it issued, with expiry and days left", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "ingressd-data-"));
+    try {
+      await rules.write("tls.yaml", tlsIngressYaml("tls", { hosts: ["x.localhost"], service: "web", tls: [{ hosts: ["x.localhost"] }] }));
+      proxy = await startProxy([rules.dir], { httpsPort: 0, dataDir });
+      const port = await proxy.httpsReady();
+      const before = await json<ConfigBody>(`${proxy.admin}/api/config`);
+      expect(before.localCa?.certPath).toBe(join(dataDir, "ca.crt"));
+      expect(before.localCa?.leaves.map((l) => l.host)).toEqual(["localhost"]); // the default certificate only
+      expect(before.localCa?.leaves[0]).toMatchObject({ default: true });
+
+      const shake = await handshake(port, "x.localhost");
+      expect(shake.cn).toBe("x.localhost");
+      const after = await json<ConfigBody>(`${proxy.admin}/api/config`);
+      const leaf = after.localCa!.leaves.find((l) => l.host === "x.localhost")!;
+      expect(leaf).toBeDefined();
+      expect(leaf.default).toBeUndefined();
+      // The certificate served is the one listed (validTo has whole seconds).
+      expect(Math.abs(Date.parse(leaf.notAfter) - Date.parse(shake.cert.valid_to))).toBeLessThan(1_000);
+      expect(leaf.daysLeft).toBe(6); // a week, less the moments since
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("/api/config defaultBackend has its source file:line; unmatched says where requests no rule matches go: the default backend, or 404", async () => {
+    proxy = await startProxy([rules.dir]);
+    const without = await json<ConfigBody>(`${proxy.admin}/api/config`);
+    expect(without.defaultBackend).toBeNull();
+    expect(without.unmatched).toBe("404 from ingressd: no Ingress has a spec.defaultBackend");
+
+    const reloaded = nextReload(proxy, (s) => s.routes.defaultBackend !== undefined);
+    const path = await rules.write("default.yaml", DEFAULT_BACKEND_YAML);
+    await reloaded;
+    const line = lineOf(DEFAULT_BACKEND_YAML, "defaultBackend:");
+    const config = await json<ConfigBody>(`${proxy.admin}/api/config`);
+    expect(config.defaultBackend).toMatchObject({ key: "(default backend)", backend: "default/web:80", ingress: "default/fallback" });
+    expect(config.defaultBackend!.source).toMatch(new RegExp(`^${path}:(${line}|${line + 1}):\\d+$`));
+    expect(config.unmatched).toBe(`the default backend default/web:80 (Ingress default/fallback, ${config.defaultBackend!.source.replace(/:\d+$/, "")})`);
+    expect((await getUrl(`${proxy.url}/`, { host: "nothing.localhost" })).body).toContain('"name":"web"');
+  });
+
+  it("/api/config errors: a route dropped by an error says where its host's requests go now — no route (404), another route, the default backend — as the proxy answers", async () => {
+    proxy = await startProxy([rules.dir]);
+    const dropped = nextReload(proxy, (s) => s.issues.some((i) => i.file.endsWith("broken.yaml")));
+    await rules.write("broken.yaml", ingressYaml("broken", "broken.localhost", [{ path: "/shop", pathType: "Foo", service: "web" }]));
+    await dropped;
+    const destination = async () => (await json<ConfigBody>(`${proxy.admin}/api/config`)).errors.find((e) => e.file.endsWith("broken.yaml"))!.nowGoesTo;
+    expect(await destination()).toEqual([{ host: "broken.localhost", path: "/shop", to: "none", status: 404, text: "requests for broken.localhost/shop now go to: no route, ingressd answers 404" }]);
+    expect((await getUrl(`${proxy.url}/shop`, { host: "broken.localhost" })).status).toBe(404);
+
+    const wildcard = nextReload(proxy, (s) => s.routes.lookup("broken.localhost", "/shop") !== undefined);
+    const wildPath = await rules.write("wild.yaml", ingressYaml("wild", "*.localhost", [{ path: "/", service: "web" }]));
+    await wildcard;
+    const wildLine = proxy.runtime.current.routes.lookup("broken.localhost", "/shop")!.origin.source.line;
+    expect(await destination()).toEqual([{
+      host: "broken.localhost", path: "/shop", to: "route", route: "*.localhost / (Prefix)", backend: "default/web:80", source: `${wildPath}:${wildLine}`,
+      text: `requests for broken.localhost/shop now go to: the route *.localhost / (Prefix) of Ingress default/wild → default/web:80 (${wildPath}:${wildLine})`,
+    }]);
+    expect((await getUrl(`${proxy.url}/shop`, { host: "broken.localhost" })).body).toContain('"name":"web"');
+
+    const fallback = nextReload(proxy, (s) => s.routes.defaultBackend !== undefined && s.routes.lookup("x.localhost", "/") === s.routes.defaultBackend);
+    await rm(wildPath);
+    const defaultPath = await rules.write("default.yaml", DEFAULT_BACKEND_YAML);
+    await fallback;
+    const [goes] = (await destination())!;
+    expect(goes).toMatchObject({ host: "broken.localhost", path: "/shop", to: "default-backend", backend: "default/web:80", source: expect.stringMatching(new RegExp(`^${defaultPath}:\\d+$`)) });
+    expect(goes!.text).toBe(`requests for broken.localhost/shop now go to: the default backend default/web:80 (${goes!.source})`);
+  });
+
+  it("/api/config errors: a path dropped at translation (a port its Service lacks) says where its requests go now", async () => {
+    await rules.write("wrongport.yaml", ingressYaml("wrongport", "api.localhost", [{ path: "/v2", service: "api", port: 81 }]));
+    proxy = await startProxy([rules.dir]);
+    const error = (await json<ConfigBody>(`${proxy.admin}/api/config`)).errors.find((e) => e.code === "unknown-port")!;
+    expect(error.nowGoesTo).toEqual([{ host: "api.localhost", path: "/v2", to: "none", status: 404, text: "requests for api.localhost/v2 now go to: no route, ingressd answers 404" }]);
+  });
+});
+
+const DEFAULT_BACKEND_YAML = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: fallback
+spec:
+  defaultBackend:
+    service:
+      name: web
+      port:
+        number: 80
+`;

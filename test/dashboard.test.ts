@@ -1,9 +1,11 @@
 import { existsSync } from "node:fs";
-import { copyFile, mkdir } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import { handshake, lineOf, tlsIngressYaml } from "./tlsHelpers.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -17,9 +19,12 @@ describe("dashboard in a real browser", () => {
   let rules: RulesDir;
   let proxy: Awaited<ReturnType<typeof startProxy>>;
   let browser: Browser;
+  let dataDir: string;
+  let defaultPath: string;
 
   beforeAll(async () => {
     expect(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}: apt-get install -y chromium`).toBe(true);
+    dataDir = await mkdtemp(join(tmpdir(), "ingressd-data-"));
     upstreams = await Promise.all(["web", "api", "shop"].map((n) => startUpstream(n)));
     rules = await rulesDir();
     await rules.write("services.yaml", ["web", "api", "shop"].map((n, i) => serviceYaml(n, [upstreams[i]!.port])).join("---\n"));
@@ -27,7 +32,11 @@ describe("dashboard in a real browser", () => {
     await rules.write("api.yaml", ingressYaml("api", "api.localhost", [{ path: "/v1", service: "api" }, { path: "/healthz", pathType: "Exact", service: "api" }]));
     // A broken file: its error must be on the page with file:line.
     await rules.write("broken.yaml", ingressYaml("broken", "broken.localhost", [{ path: "/", pathType: "Foo", service: "web" }]));
-    proxy = await startProxy([rules.dir]);
+    // A TLS host without a Secret: the local CA issues its leaf at the first handshake.
+    await rules.write("app.yaml", tlsIngressYaml("app", { hosts: ["app.localhost"], service: "web", tls: [{ hosts: ["app.localhost"] }] }));
+    defaultPath = await rules.write("default.yaml", DEFAULT_BACKEND_YAML);
+    proxy = await startProxy([rules.dir], { httpsPort: 0, dataDir });
+    expect((await handshake(await proxy.httpsReady(), "app.localhost")).cn).toBe("app.localhost");
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -40,6 +49,7 @@ describe("dashboard in a real browser", () => {
     await proxy?.close();
     await Promise.all((upstreams ?? []).map((u) => u.close()));
     await rules?.cleanup();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it("shows hosts, health, errors, and follows a rules change without a page reload", async () => {
@@ -79,6 +89,74 @@ describe("dashboard in a real browser", () => {
     await page.close();
   });
 
+  it("first paint: rates per route (host + path) from the server's own window, with a single /api/stats reading", async () => {
+    for (let i = 0; i < 6; i++) await get(`${proxy.url}/v1/first-paint`, { host: "api.localhost" });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // Only the first reading gets through: rates the page would compute from two of its own readings never appear.
+    let readings = 0;
+    await page.route("**/api/stats", (route) => (readings++ === 0 ? route.continue() : route.abort()));
+    await page.goto(`${proxy.admin}/`);
+    const v1 = page.locator("#routes tr", { hasText: "/v1" });
+    const rate = (row: typeof v1, column: number) => row.locator("td.num").nth(column).textContent();
+    await expect.poll(() => rate(v1, 0), { timeout: 10_000 }).toMatch(/^\d/);
+    expect(Number(await rate(v1, 0))).toBeGreaterThan(0);
+    expect(await rate(v1, 1)).toBe("0.0");
+    // The host's other path has its own rate, not the host's.
+    const healthz = page.locator("#routes tr", { hasText: "/healthz" });
+    expect(await rate(healthz, 0)).toBe("0.0");
+    expect(Number(await page.locator("#totalRate").textContent())).toBeGreaterThan(0);
+    expect(await page.locator("#window").textContent()).toMatch(/^rates over the last \d+(\.\d)? s$/);
+    await page.close();
+  });
+
+  it("recent requests: the last ones appear live without a page reload; the filter narrows them by host, path or status", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${proxy.admin}/`);
+    const requests = page.locator("#requests");
+    await get(`${proxy.url}/v1/live-one`, { host: "api.localhost" });
+    // A TLS host over plain HTTP: redirected (308) to HTTPS.
+    expect((await get(`${proxy.url}/to-https`, { host: "app.localhost" })).status).toBe(308);
+    const row = requests.locator("tr", { hasText: "/v1/live-one" });
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
+    expect(await row.textContent()).toContain("api.localhost");
+    expect(await row.locator("td").nth(4).textContent()).toBe("200");
+    expect(await row.locator("td").nth(6).textContent()).toBe(`127.0.0.1:${upstreams[1]!.port}`);
+    expect(await row.locator("td").nth(5).textContent()).toMatch(/^\d+(\.\d+)?$/);
+    await expect.poll(() => requests.locator("tr", { hasText: "/to-https" }).count(), { timeout: 10_000 }).toBe(1);
+
+    await page.fill("#requestFilter", "live-one");
+    await expect.poll(() => requests.locator("tr").count()).toBe(1);
+    expect(await requests.textContent()).toContain("/v1/live-one");
+    await page.fill("#requestFilter", "308");
+    await expect.poll(async () => (await requests.locator("tr td:nth-child(5)").allTextContents()).every((t) => t === "308")).toBe(true);
+    expect(await requests.textContent()).toContain("/to-https");
+    // Live while filtered: a new matching request shows up.
+    await get(`${proxy.url}/later`, { host: "app.localhost" });
+    await expect.poll(() => requests.locator("tr", { hasText: "/later" }).count(), { timeout: 10_000 }).toBe(1);
+    await page.close();
+  });
+
+  it("shows the local CA's leaves with their expiry, the default backend's source, and where a dropped route's host goes now", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${proxy.admin}/`);
+    const leaf = page.locator("#localCa tr", { hasText: "app.localhost" });
+    await expect.poll(() => leaf.count(), { timeout: 10_000 }).toBe(1);
+    expect(await leaf.textContent()).toMatch(/^app\.localhost\d{4}-\d\d-\d\d \d\d:\d\d UTC \(6 days left\)$/);
+    expect(await page.locator("#caPath").textContent()).toBe(`CA certificate: ${join(dataDir, "ca.crt")}`);
+
+    const line = lineOf(DEFAULT_BACKEND_YAML, "defaultBackend:");
+    const source = proxy.runtime.current.routes.defaultBackend!.origin.source;
+    expect([line, line + 1]).toContain(source.line);
+    const shortSource = defaultPath.split("/").slice(-2).join("/") + ":" + source.line;
+    expect(await page.locator("#defaultBackend").textContent()).toContain(`default/fallback ${shortSource}`);
+    expect(await page.locator("#unmatched").textContent()).toBe(`Requests no rule matches: the default backend default/web:80 (Ingress default/fallback, ${defaultPath}:${source.line})`);
+
+    // broken.yaml's Ingress is rejected: its host's requests go to the default backend, as the proxy answers.
+    expect(await page.locator("#issues").textContent()).toContain(`→ requests for broken.localhost/ now go to: the default backend default/web:80 (${defaultPath}:${source.line})`);
+    expect((await get(`${proxy.url}/`, { host: "broken.localhost" })).body).toContain('"name":"web"');
+    await page.close();
+  });
+
   it("stays readable with 200 hosts: every host listed, the filter narrows them", async () => {
     const many = Array.from({ length: 200 }, (_, i) => ingressYaml(`h${i}`, `h${i}.many.localhost`, [{ path: "/", service: "web" }])).join("---\n");
     const reloaded = nextReload(proxy, (s) => s.routes.lookup("h199.many.localhost", "/") !== undefined);
@@ -110,3 +188,15 @@ describe("dashboard in a real browser", () => {
     await page.close();
   });
 });
+
+const DEFAULT_BACKEND_YAML = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: fallback
+spec:
+  defaultBackend:
+    service:
+      name: web
+      port:
+        number: 80
+`;

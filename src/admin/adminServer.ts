@@ -1,23 +1,29 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { L4ListenerStatus } from "../l4/listeners.js";
 import type { Runtime } from "../snapshot/runtime.js";
-import { configView } from "./configView.js";
+import { configView, type LocalCaCertificates } from "./configView.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { register, type RegistrationTarget } from "./registrations.js";
+import type { RecentRequests } from "../telemetry/recentRequests.js";
+import { streamRecentRequests } from "./requestStream.js";
+
+/** What the dashboard reads beside the snapshot and the metrics. */
+export interface AdminSources {
+  /** The last requests (`/api/requests`). */
+  recent?: RecentRequests;
+  /** The local CA's certificates (`/api/config` `localCa`). */
+  localCa?: () => LocalCaCertificates;
+  /** Where `ingressd run` names go (`POST /api/registrations`). */
+  registrations?: RegistrationTarget;
+}
 
 /**
  * Health, readiness and the configuration API, on their own (loopback by default) port.
  * `notReady` says why ingressd is not ready yet, or undefined once it is; `registrations`
  * is where `ingressd run` names go (`POST /api/registrations`).
  */
-export function createAdminServer(
-  runtime: Runtime,
-  l4Status: () => L4ListenerStatus[],
-  metrics: Metrics,
-  notReady: () => string | undefined,
-  registrations?: RegistrationTarget,
-): Server {
+export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerStatus[], metrics: Metrics, notReady: () => string | undefined, sources: AdminSources = {}): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) send(res, 500, "text/plain", `${(err as Error).message}\n`);
@@ -26,8 +32,8 @@ export function createAdminServer(
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? "/").split("?", 1)[0];
-    if (path === "/api/registrations" && req.method === "POST" && registrations) return register(req, res, registrations);
+    const [path, query = ""] = (req.url ?? "/").split("?", 2) as [string, string?];
+    if (path === "/api/registrations" && req.method === "POST" && sources.registrations) return register(req, res, sources.registrations);
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n");
     switch (path) {
       case "/healthz":
@@ -37,9 +43,19 @@ export function createAdminServer(
         return reason === undefined ? send(res, 200, "text/plain", "ready\n") : send(res, 503, "text/plain", `${reason}\n`);
       }
       case "/api/config":
-        return send(res, 200, "application/json", JSON.stringify(configView(runtime.current, notReady() === undefined, l4Status()), null, 2) + "\n");
-      case "/api/stats":
-        return send(res, 200, "application/json", JSON.stringify({ time: Date.now(), hosts: metrics.stats() }) + "\n");
+        return send(res, 200, "application/json", JSON.stringify(configView(runtime.current, notReady() === undefined, l4Status(), sources.localCa?.()), null, 2) + "\n");
+      case "/api/stats": {
+        const time = Date.now();
+        return send(res, 200, "application/json", JSON.stringify({ time, hosts: metrics.stats(), ...metrics.routeStats(time) }) + "\n");
+      }
+      case "/api/requests": {
+        const since = Number(new URLSearchParams(query).get("since") ?? 0);
+        const recent = sources.recent;
+        return send(res, 200, "application/json", JSON.stringify({ total: recent?.total ?? 0, requests: recent?.since(Number.isSafeInteger(since) ? since : 0) ?? [] }) + "\n");
+      }
+      case "/api/requests/stream":
+        if (!sources.recent) return send(res, 404, "text/plain", "not found\n");
+        return streamRecentRequests(req, res, sources.recent);
       case "/metrics":
         return send(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
       case "/":

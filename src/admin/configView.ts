@@ -1,9 +1,15 @@
 import type { L4ListenerStatus } from "../l4/listeners.js";
 import { describeBalance, describeConditions, describeFilter } from "../model/describeRoute.js";
+import type { ConfigIssue } from "../model/issues.js";
+import type { LocalCaLeaf } from "../proxy/certificateSelector.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
+import { routeKey } from "../telemetry/routeRates.js";
+import { nowGoesTo } from "./nowGoesTo.js";
 
 /** One route as `/api/config` shows it. */
 interface RouteView {
+  /** Names the route in `/api/stats` `routes`: `host path (pathType)`, with canary conditions. */
+  key: string;
   path: string;
   pathType: string;
   /** Canary conditions (header, cookie), when the route has some. */
@@ -20,17 +26,23 @@ interface RouteView {
   source: string;
 }
 
+/** The local CA's certificate file and the leaves it issued (CertificateSelector.localCaCertificates). */
+export type LocalCaCertificates = { certPath: string; leaves: LocalCaLeaf[] } | undefined;
+
+const DAY_MS = 24 * 3600_000;
+
 /**
  * The `/api/config` document: everything ingressd is doing, as plain JSON. The
  * dashboard and tools read this; it is the source of truth for what is served.
  */
-export function configView(snapshot: Snapshot, ready: boolean, listeners: readonly L4ListenerStatus[]) {
+export function configView(snapshot: Snapshot, ready: boolean, listeners: readonly L4ListenerStatus[], localCa?: LocalCaCertificates) {
   const now = Date.now();
   const listenerErrors = listeners.filter((l) => l.state === "error");
   const hosts: Record<string, RouteView[]> = {};
   for (const r of snapshot.routes.routes()) {
     const conditions = describeConditions(r);
     (hosts[r.match.host ?? "*"] ??= []).push({
+      key: routeKey(r),
       path: r.match.path,
       pathType: r.match.pathType,
       ...(conditions ? { conditions } : {}),
@@ -50,15 +62,25 @@ export function configView(snapshot: Snapshot, ready: boolean, listeners: readon
     lastReload: snapshot.loadedAt.toISOString(),
     files: snapshot.files,
     errors: [
-      ...snapshot.issues.filter((i) => i.severity === "error"),
+      ...snapshot.issues.filter((i) => i.severity === "error").map((i) => withDestinations(snapshot, i)),
       ...listenerErrors.map((l) => ({ severity: "error", code: "listen-failed", message: `Service ${l.service}: ${l.error}`, resource: `Service ${l.service}`, file: l.file, line: l.line, col: l.col, field: l.field })),
     ],
     warnings: snapshot.issues.filter((i) => i.severity === "warning"),
     ignored: snapshot.ignored.map((i) => ({ ingress: i.ingress, reason: i.reason, source: `${i.source.file}:${i.source.line}` })),
     hosts,
     defaultBackend: def
-      ? { backend: def.backends[0]!.backend.key, ingress: def.origin.name, endpoints: snapshot.pools.get(def.backends[0]!.backend.key)?.endpoints.map((e) => e.address) ?? [] }
+      ? {
+          key: routeKey(def),
+          backend: def.backends[0]!.backend.key,
+          ingress: def.origin.name,
+          source: `${def.origin.source.file}:${def.origin.source.line}:${def.origin.source.col}`,
+          endpoints: snapshot.pools.get(def.backends[0]!.backend.key)?.endpoints.map((e) => e.address) ?? [],
+        }
       : null,
+    /** What a request no rule matches gets. */
+    unmatched: def
+      ? `the default backend ${def.backends[0]!.backend.key} (Ingress ${def.origin.name}, ${def.origin.source.file}:${def.origin.source.line})`
+      : "404 from ingressd: no Ingress has a spec.defaultBackend",
     services: [...snapshot.pools.values()].map((p) => {
       const service = `${p.spec.namespace}/${p.spec.service}`;
       const nodePort = snapshot.l4.nodePorts.get(p.key);
@@ -94,6 +116,24 @@ export function configView(snapshot: Snapshot, ready: boolean, listeners: readon
       ...(t.secret ? { secret: t.secret } : {}),
       ...(t.notAfter ? { notAfter: t.notAfter.toISOString() } : {}),
     })),
+    localCa: localCa
+      ? {
+          certPath: localCa.certPath,
+          leaves: localCa.leaves.map((l) => ({
+            host: l.host,
+            notAfter: l.notAfter.toISOString(),
+            daysLeft: Math.floor((l.notAfter.getTime() - now) / DAY_MS),
+            ...(l.default ? { default: true } : {}),
+          })),
+        }
+      : null,
     listeners: listeners.map((l) => ({ address: l.address, port: l.port, kind: l.kind, service: l.service, backend: l.backend, state: l.state, connections: l.connections, ...(l.error ? { error: l.error } : {}) })),
   };
+}
+
+/** An error that dropped rules, with where their requests go now (`nowGoesTo`). */
+function withDestinations(snapshot: Snapshot, issue: ConfigIssue) {
+  if (!issue.dropped) return issue;
+  const { dropped, ...rest } = issue;
+  return { ...rest, nowGoesTo: dropped.map((rule) => nowGoesTo(snapshot.routes, rule)) };
 }

@@ -1,8 +1,10 @@
 /**
  * The admin dashboard: one self-contained page (no build step, no CDN — the machine
  * may have no internet). Everything it shows comes from `/api/config` and
- * `/api/stats`, polled every 2 s, so the API stays the source of truth. DOM is built
- * with textContent only: configuration text never becomes markup.
+ * `/api/stats`, polled every 2 s, and `/api/requests/stream` (Server-Sent Events), so
+ * the API stays the source of truth. Rates are the server's own (its last seconds), so
+ * the first paint has them. DOM is built with textContent only: configuration text and
+ * request paths never become markup.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -33,6 +35,10 @@ export const DASHBOARD_HTML = `<!doctype html>
   .error { color: var(--bad); } .warning { color: var(--warn); } .ok { color: var(--ok); } .muted { color: var(--muted); }
   .issues li { margin: 2px 0; }
   input[type=search] { padding: 4px 8px; width: 260px; border: 1px solid var(--line); border-radius: 6px; }
+  .goes { color: #1f2328; margin-left: 16px; }
+  #unmatched { margin: 4px 0 0; }
+  .recent { max-height: 320px; overflow-y: auto; }
+  .recent th { top: 0; }
   .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 18px; }
 </style>
 </head>
@@ -51,11 +57,18 @@ export const DASHBOARD_HTML = `<!doctype html>
     <ul class="issues mono" id="issues"></ul>
   </section>
   <section>
-    <h2>Routes <input type="search" id="filter" placeholder="filter hosts, paths, services"></h2>
+    <h2>Routes <input type="search" id="filter" placeholder="filter hosts, paths, services"> <span class="muted" id="window"></span></h2>
     <table>
       <thead><tr><th>Host</th><th>Path</th><th>Type</th><th>Service</th><th>Filters</th><th>Endpoints</th><th class="num">req/s</th><th class="num">5xx/s</th><th>Source</th></tr></thead>
       <tbody id="routes"></tbody>
     </table>
+    <p id="unmatched"></p>
+  </section>
+  <section>
+    <h2>Recent requests <input type="search" id="requestFilter" placeholder="filter host, path, status"> <span class="muted" id="requestCount"></span></h2>
+    <div class="recent">
+      <table><thead><tr><th>Time</th><th>Method</th><th>Host</th><th>Path</th><th class="num">Status</th><th class="num">ms</th><th>Upstream</th></tr></thead><tbody id="requests"></tbody></table>
+    </div>
   </section>
   <div class="grid">
     <section>
@@ -65,6 +78,11 @@ export const DASHBOARD_HTML = `<!doctype html>
     <section>
       <h2>TLS hosts</h2>
       <table><thead><tr><th>Host</th><th>Certificate</th><th>Expires</th></tr></thead><tbody id="tls"></tbody></table>
+    </section>
+    <section>
+      <h2>Local CA certificates</h2>
+      <div class="muted mono" id="caPath"></div>
+      <table><thead><tr><th>Host</th><th>Expires</th></tr></thead><tbody id="localCa"></tbody></table>
     </section>
   </div>
   <section>
@@ -81,9 +99,9 @@ function el(tag, attrs, ...children) {
   for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return node;
 }
-let previous = null; // last /api/stats reading, for rates
-let rates = {};
+let stats = null; // last /api/stats reading: its rates are the server's own
 let config = null;
+let recent = []; // the last requests, oldest first (at most 200, as the server keeps)
 
 function fmtRate(n) { return n === undefined ? "–" : n < 10 ? n.toFixed(1) : Math.round(n).toString(); }
 // A canary's split: "main:80 90%, canary:80 (canary) 10%".
@@ -100,13 +118,15 @@ function render() {
   $("errorCount").textContent = config.errors.length;
   $("warningCount").textContent = config.warnings.length;
   $("errorCount").className = config.errors.length ? "error" : "ok";
-  const total = Object.values(rates).reduce((a, r) => a + r.requests, 0);
-  $("totalRate").textContent = fmtRate(total);
+  $("totalRate").textContent = fmtRate(stats && stats.total.requestsPerSecond);
+  $("window").textContent = stats ? "rates over the last " + stats.windowSeconds + " s" : "";
   $("updated").textContent = "updated " + new Date().toLocaleTimeString();
 
   const issues = [...config.errors, ...config.warnings];
+  // An error that dropped a route says where that route's requests go now.
   $("issues").replaceChildren(...(issues.length ? issues.map((i) => el("li", { class: i.severity },
-    (i.file ? i.file + ":" + i.line + ":" + i.col + ": " : "") + i.severity + ": " + i.message + (i.field ? " (" + i.field + ")" : ""))) : [el("li", { class: "ok" }, "none")]));
+    (i.file ? i.file + ":" + i.line + ":" + i.col + ": " : "") + i.severity + ": " + i.message + (i.field ? " (" + i.field + ")" : ""),
+    ...(i.nowGoesTo || []).map((d) => el("div", { class: "goes" }, "→ " + d.text)))) : [el("li", { class: "ok" }, "none")]));
 
   const health = new Map();
   for (const s of config.services) for (const e of s.endpoints) health.set(s.backend + "|" + e.address, e);
@@ -121,61 +141,91 @@ function render() {
         const state = !h ? "pending" : h.inRotation ? "up" : "down";
         return el("span", { class: "ep mono", title: h ? "passive: " + JSON.stringify(h.passive) + ", active: " + h.active : "" }, el("span", { class: "dot " + state }), a);
       }) : [el("span", { class: "error" }, "no endpoints")];
-      const rate = rates[host];
+      const rate = stats && stats.routes[r.key];
       rows.push(el("tr", { class: i === 0 ? "host" : "" },
         el("td", {}, i === 0 ? el("b", {}, host) : ""),
         el("td", { class: "mono" }, r.path + (r.conditions ? " when " + r.conditions : "")), el("td", {}, r.pathType), el("td", { class: "mono" }, backendCell(r)),
         el("td", { class: "filters" }, ...(r.filters.length ? r.filters.map((f) => el("div", {}, f)) : [el("span", { class: "muted" }, "none")])),
         el("td", {}, ...eps),
-        el("td", { class: "num" }, i === 0 ? fmtRate(rate && rate.requests) : ""),
-        el("td", { class: "num " + (rate && rate.errors > 0 ? "error" : "") }, i === 0 ? fmtRate(rate && rate.errors) : ""),
+        el("td", { class: "num" }, fmtRate(rateOf(rate, "requestsPerSecond"))),
+        el("td", { class: "num " + (rate && rate.errorsPerSecond > 0 ? "error" : "") }, fmtRate(rateOf(rate, "errorsPerSecond"))),
         el("td", { class: "mono muted" }, r.source.split("/").slice(-2).join("/"))));
     });
   }
-  if (config.defaultBackend) {
-    rows.push(el("tr", { class: "host" }, el("td", {}, el("i", {}, "default backend")), el("td", {}, ""), el("td", {}, ""),
-      el("td", { class: "mono" }, config.defaultBackend.backend), el("td", {}, ""), el("td", { class: "mono" }, config.defaultBackend.endpoints.join(", ")),
-      el("td", { class: "num" }, fmtRate(rates["*"] && rates["*"].requests)), el("td", { class: "num" }, fmtRate(rates["*"] && rates["*"].errors)), el("td", {}, config.defaultBackend.ingress)));
+  const def = config.defaultBackend;
+  if (def && (!filter || ("default backend " + def.backend).toLowerCase().includes(filter))) {
+    const rate = stats && stats.routes[def.key];
+    rows.push(el("tr", { class: "host", id: "defaultBackend" }, el("td", {}, el("i", {}, "default backend")), el("td", {}, ""), el("td", {}, ""),
+      el("td", { class: "mono" }, def.backend), el("td", {}, ""), el("td", { class: "mono" }, def.endpoints.join(", ")),
+      el("td", { class: "num" }, fmtRate(rateOf(rate, "requestsPerSecond"))), el("td", { class: "num" }, fmtRate(rateOf(rate, "errorsPerSecond"))),
+      el("td", { class: "mono muted", title: def.source }, def.ingress + " " + def.source.split("/").slice(-2).join("/"))));
   }
   $("routes").replaceChildren(...rows);
+  $("unmatched").replaceChildren(el("b", {}, "Requests no rule matches: "), config.unmatched);
 
   $("listeners").replaceChildren(...(config.listeners.length ? config.listeners.map((l) => el("tr", {},
     el("td", { class: "mono" }, l.address + ":" + l.port), el("td", {}, l.kind), el("td", { class: "mono" }, l.backend),
     el("td", { class: l.state === "error" ? "error" : "ok" }, l.state + (l.error ? ": " + l.error : "")), el("td", { class: "num" }, l.connections))) : [el("tr", {}, el("td", { class: "muted", colspan: "5" }, "none"))]));
 
+  // A local-CA host's expiry is its leaf's, once one is issued.
+  const leafEnds = new Map(((config.localCa && config.localCa.leaves) || []).filter((l) => !l.default).map((l) => [l.host, l.notAfter]));
   $("tls").replaceChildren(...(config.tls.length ? config.tls.map((t) => {
-    const days = t.notAfter ? Math.floor((Date.parse(t.notAfter) - Date.now()) / 86400000) : null;
+    const notAfter = t.notAfter || leafEnds.get(t.host);
+    const days = notAfter ? Math.floor((Date.parse(notAfter) - Date.now()) / 86400000) : null;
     return el("tr", {}, el("td", { class: "mono" }, t.host),
       el("td", {}, t.certificate === "secret" ? "Secret " + t.secret : "local CA (issued on demand)"),
-      el("td", { class: days !== null && days < 14 ? (days < 0 ? "error" : "warning") : "" }, t.notAfter ? t.notAfter.slice(0, 10) + " (" + days + " days)" : "–"));
+      el("td", { class: days !== null && days < 14 && t.certificate === "secret" ? (days < 0 ? "error" : "warning") : "" }, notAfter ? notAfter.slice(0, 10) + " (" + days + " days)" : "–"));
   }) : [el("tr", {}, el("td", { class: "muted", colspan: "3" }, "none"))]));
+
+  const ca = config.localCa;
+  $("caPath").textContent = ca ? "CA certificate: " + ca.certPath : "";
+  $("localCa").replaceChildren(...(ca && ca.leaves.length ? ca.leaves.map((l) => el("tr", {},
+    el("td", { class: "mono" }, l.host + (l.default ? " (default certificate)" : "")),
+    el("td", { class: l.daysLeft < 1 ? "warning" : "" }, l.notAfter.slice(0, 16).replace("T", " ") + " UTC (" + l.daysLeft + " days left)"))) : [el("tr", {}, el("td", { class: "muted", colspan: "2" }, ca ? "none issued yet" : "not in use"))]));
 
   $("files").replaceChildren(...config.files.map((f) => el("tr", {},
     el("td", { class: "mono" }, f.path), el("td", { class: f.status === "ok" ? "ok" : "error" }, f.status + (f.servingLastGood ? " (serving last good version)" : "")),
     el("td", { class: "num" }, f.resources))));
 }
 
+// A route with no request yet in the server's window has rate 0, not "unknown".
+function rateOf(rate, field) { return stats ? (rate ? rate[field] : 0) : undefined; }
+
+function renderRequests() {
+  const filter = $("requestFilter").value.trim().toLowerCase();
+  const shown = [];
+  for (let i = recent.length - 1; i >= 0 && shown.length < 200; i--) {
+    const r = recent[i];
+    if (filter && !(r.method + " " + r.host + " " + r.path + " " + r.status + " " + (r.upstream || "")).toLowerCase().includes(filter)) continue;
+    shown.push(el("tr", {}, el("td", { class: "mono" }, new Date(r.time).toLocaleTimeString()), el("td", {}, r.method),
+      el("td", { class: "mono" }, r.host), el("td", { class: "mono" }, r.path),
+      el("td", { class: "num " + (r.status >= 500 || r.status === 499 ? "error" : r.status >= 400 ? "warning" : "") }, r.status),
+      el("td", { class: "num" }, r.duration_ms === undefined ? "–" : r.duration_ms), el("td", { class: "mono" }, r.upstream || r.error || "")));
+  }
+  $("requests").replaceChildren(...(shown.length ? shown : [el("tr", {}, el("td", { class: "muted", colspan: "7" }, recent.length ? "none match the filter" : "none yet"))]));
+  $("requestCount").textContent = shown.length + " of the last " + recent.length;
+}
+
 async function refresh() {
   try {
     const [c, s] = await Promise.all([fetch("/api/config").then((r) => r.json()), fetch("/api/stats").then((r) => r.json())]);
     config = c;
-    if (previous) {
-      const dt = (s.time - previous.time) / 1000;
-      rates = {};
-      for (const [host, v] of Object.entries(s.hosts)) {
-        const p = previous.hosts[host] || { requests: 0, errors: 0 };
-        rates[host] = { requests: (v.requests - p.requests) / dt, errors: (v.errors - p.errors) / dt };
-      }
-    }
-    previous = s;
+    stats = s;
     render();
   } catch (err) {
     $("updated").textContent = "admin API unreachable: " + err.message;
   }
 }
 $("filter").addEventListener("input", render);
+$("requestFilter").addEventListener("input", renderRequests);
 refresh();
 setInterval(refresh, 2000);
+renderRequests();
+// Live: each event is the requests since the previous one; a reconnect resumes where it left off.
+new EventSource("/api/requests/stream").onmessage = (e) => {
+  recent = recent.concat(JSON.parse(e.data)).slice(-200);
+  renderRequests();
+};
 </script>
 </body>
 </html>

@@ -10,6 +10,7 @@ import { unknownFields } from "./knownFields.js";
 import { BACKTRACKING_WARNING, mayBacktrackExponentially } from "./backtracking.js";
 import { isRegexPath } from "./nginx/rewrite.js";
 import { readNginxSettings } from "./nginx/settings.js";
+import { rulesOfRawIngress } from "./ingressRules.js";
 import { NODE_PORT_MAX, NODE_PORT_MIN } from "../model/nodePorts.js";
 import type { ParsedDocument } from "./parse.js";
 import type { KindMap, KindName, Loaded } from "./resources.js";
@@ -164,6 +165,11 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
     }
   }
 
+  if (kindName === "Ingress" && (!known || r.failed)) {
+    // Every rule of it is dropped: the dashboard says where their requests go now.
+    const dropped = rulesOfRawIngress(value);
+    for (const issue of r.issues) if (issue.severity === "error" && dropped.length > 0) issue.dropped = dropped;
+  }
   out.issues.push(...r.issues);
   if (!known || r.failed) {
     out.rejected.push({ kind: kindName, id: name !== "" ? id : undefined, docIndex: doc.index, issues: r.issues });

@@ -22,6 +22,18 @@ export interface ConfigIssue extends SourceLocation {
   field?: string;
   /** `Kind namespace/name` of the resource it concerns, when known. */
   resource?: string;
+  /**
+   * The rules (host, path) this error keeps from being served — every rule of an
+   * Ingress rejected whole, or the one path dropped — so the dashboard and `/api/config`
+   * can say where their requests go now.
+   */
+  dropped?: readonly DroppedRule[];
+}
+
+/** A rule as written: `host` null for every host; `spec.defaultBackend` is host null, path `/`. */
+export interface DroppedRule {
+  host: string | null;
+  path: string;
 }
 
 /** `file:line:col: severity: message (field)` — the form editors and `check` print. */

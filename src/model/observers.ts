@@ -1,3 +1,5 @@
+import type { Route } from "./route.js";
+
 /**
  * What the serving side reports to, as interfaces: the proxy and the L4 listeners tell
  * an observer and an access log of each request without knowing who counts or writes
@@ -10,6 +12,8 @@ export interface RequestObservation {
   host: string;
   /** `namespace/service:port`, or "" when no Service was selected. */
   service: string;
+  /** The matched route (the dashboard's rates are per route), or undefined when none matched. */
+  route: Route | undefined;
   status: number;
   durationMs: number;
   bytes: number;

@@ -38,6 +38,16 @@ interface IssuedLeaf {
   context: Promise<SecureContext>;
   /** When to reissue: once the leaf is known. */
   renewAt: number;
+  /** When it ends: once the leaf is known. */
+  notAfter?: Date;
+}
+
+/** A certificate the local CA issued that ingressd serves (`/api/config`, the dashboard). */
+export interface LocalCaLeaf {
+  host: string;
+  notAfter: Date;
+  /** The default certificate (for SNI names no TLS host matches), not a TLS host's leaf. */
+  default?: true;
 }
 
 /** The default certificate, with the preferences its secure context needs (see defaultKeyTypeLast). */
@@ -60,6 +70,8 @@ export class CertificateSelector {
   private defaultContext: SecureContext | undefined;
   /** When the local CA's default certificate is due for renewal (undefined: none, or from files). */
   private defaultRenewAt: number | undefined;
+  /** When the local CA's default certificate ends (undefined: none, or from files). */
+  private defaultNotAfter: Date | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: CertificateSelectorOptions) {
@@ -91,6 +103,7 @@ export class CertificateSelector {
     const { defaultCert, defaultKey } = this.options;
     let pem: { cert: string; key: string };
     let renewAt: number | undefined;
+    let notAfter: Date | undefined;
     if (defaultCert && defaultKey) {
       const [cert, key] = await Promise.all([readFile(defaultCert, "utf8"), readFile(defaultKey, "utf8")]);
       const check = checkCertificatePair(cert, key);
@@ -101,11 +114,13 @@ export class CertificateSelector {
       const issued = await (await this.localCa()).issue(DEFAULT_NAME, this.now());
       pem = { cert: issued.certPem, key: issued.keyPem };
       renewAt = issued.notAfter.getTime() - RENEW_BEFORE_MS;
+      notAfter = issued.notAfter;
     }
     const options = { ...pem, ...defaultKeyTypeLast(pem.key) };
     this.defaultPem = pem;
     this.defaultContext = createSecureContext(options);
     this.defaultRenewAt = renewAt;
+    this.defaultNotAfter = notAfter;
     return options;
   }
 
@@ -123,6 +138,18 @@ export class CertificateSelector {
       this.defaultRenewAt = due; // retried at the next check
       throw err;
     }
+  }
+
+  /**
+   * The local CA's certificate file and the leaves it issued that are kept now (the
+   * default certificate included when the CA issued it); undefined until the CA is used.
+   */
+  localCaCertificates(): { certPath: string; leaves: LocalCaLeaf[] } | undefined {
+    if (!this.ca) return undefined;
+    const leaves: LocalCaLeaf[] = [];
+    if (this.defaultNotAfter) leaves.push({ host: DEFAULT_NAME, notAfter: this.defaultNotAfter, default: true });
+    for (const [host, leaf] of this.issued) if (leaf.notAfter) leaves.push({ host, notAfter: leaf.notAfter });
+    return { certPath: LocalCa.certPath(this.options.dataDir), leaves };
   }
 
   get defaultCertificate(): { cert: string; key: string } | undefined {
@@ -166,6 +193,7 @@ export class CertificateSelector {
       .then((ca) => ca.issue(host, this.now()))
       .then((issued) => {
         leaf.renewAt = issued.notAfter.getTime() - RENEW_BEFORE_MS;
+        leaf.notAfter = issued.notAfter;
         return createSecureContext({ cert: issued.certPem, key: issued.keyPem });
       });
     const leaf: IssuedLeaf = { context, renewAt: Infinity };

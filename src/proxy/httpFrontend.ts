@@ -351,7 +351,7 @@ export class HttpFrontend {
   private logAccess(x: RequestExchange): void {
     const status = x.res.writableFinished ? x.res.statusCode : 499; // nginx's "client closed request"
     const durationMs = performance.now() - x.start;
-    this.options.observer?.request({ host: x.routeHost, service: x.backend ?? "", status, durationMs, bytes: x.bytes });
+    this.options.observer?.request({ host: x.routeHost, service: x.backend ?? "", route: x.route, status, durationMs, bytes: x.bytes });
     this.options.accessLog(status >= 500 || status === 499 ? "warn" : "info", accessRecord(x, status, durationMs));
   }
 }

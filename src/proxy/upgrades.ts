@@ -132,7 +132,7 @@ export class UpgradeHandler {
         socket.write(response);
         if (head.length > 0) upstream.write(head);
         this.tunnel(socket, upstream, readMs);
-        this.options.observer?.request({ host: x.routeHost, service: target.backend, status: 101, durationMs: 0, bytes: 0 });
+        this.options.observer?.request({ host: x.routeHost, service: target.backend, route: x.route, status: 101, durationMs: 0, bytes: 0 });
         this.options.accessLog("info", accessRecord(x, 101));
       })
       .catch((err: Error) => {

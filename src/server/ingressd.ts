@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createAdminServer } from "../admin/adminServer.js";
+import type { LocalCaCertificates } from "../admin/configView.js";
 import { Metrics } from "../telemetry/metrics.js";
 import { FileSource } from "../config/fileSource.js";
 import { MemorySource } from "../config/memorySource.js";
@@ -20,6 +21,7 @@ import { HttpFrontend } from "../proxy/httpFrontend.js";
 import { L4Listeners } from "../l4/listeners.js";
 import type { L4ListenerSpec } from "../l4/plan.js";
 import { createAccessLog } from "../telemetry/log.js";
+import { keepingRecent, RecentRequests } from "../telemetry/recentRequests.js";
 import { Runtime } from "../snapshot/runtime.js";
 import { ListenError, type ListenerName } from "./listenError.js";
 import { CertificateSelector, type DefaultContextOptions } from "../proxy/certificateSelector.js";
@@ -77,6 +79,8 @@ export interface Ingressd {
   adminPort: number;
   /** In-memory rules: the `inline` ones, and names registered by `ingressd run`. */
   memory: MemorySource;
+  /** The local CA's certificate file and the leaves it issued, as `/api/config` shows them. */
+  localCaCertificates(): LocalCaCertificates;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes upstream sockets. */
   close(): Promise<void>;
 }
@@ -109,7 +113,8 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     onConnection: (spec) => metrics.l4Connection(spec.service, spec.port),
   });
   const metrics = new Metrics(runtime, () => l4.status());
-  const accessLog = createAccessLog(logger);
+  const recentRequests = new RecentRequests();
+  const accessLog = keepingRecent(createAccessLog(logger), recentRequests);
   const clientAddress = new ClientAddressResolver(options.trustProxy ?? []);
   /** HTTP and HTTPS differ only in what they tell upstreams in X-Forwarded-Proto. */
   const frontendFor = (proto: "http" | "https"): HttpFrontend =>
@@ -207,7 +212,11 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     return { http: urlOf("http", host, httpPortOpen), ...(tlsPort !== undefined ? { https: urlOf("https", host, tlsPort) } : {}) };
   };
   const issuesOf = (path: string): string[] => runtime.current.issues.filter((i) => i.file === path).map((i) => i.message);
-  const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady, { memory, served, issuesOf });
+  const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady, {
+    recent: recentRequests,
+    localCa: () => certificates.localCaCertificates(),
+    registrations: { memory, served, issuesOf },
+  });
 
   // The missing path itself is an error of the configuration (logged, and listed by /api/config,
   // as `ingressd check` reports it); this only says the server does not give up on it.
@@ -269,6 +278,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     (closing ??= (async () => {
       const grace = options.shutdownGraceMs ?? 10_000;
       clearInterval(defaultRenewal);
+      metrics.close();
       await defaultWatch?.close();
       const servers = https ? [http, https] : [http];
       const drained = Promise.all(servers.map((s) => new Promise<void>((res) => s.close(() => res()))));
@@ -297,6 +307,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     httpsReady: () => (httpsPort !== undefined ? Promise.resolve(httpsPort) : new Promise((res) => httpsWaiters.push(res))),
     adminPort,
     memory,
+    localCaCertificates: () => certificates.localCaCertificates(),
     l4,
     close,
   };

@@ -3,6 +3,7 @@ import type { L4ListenerStatus } from "../l4/listeners.js";
 import type { Snapshot, SnapshotSource } from "../snapshot/snapshot.js";
 import { parseBackendKey } from "../model/backendKey.js";
 import type { RequestObservation, RequestObserver } from "../model/observers.js";
+import { RouteRates, routeKey } from "./routeRates.js";
 
 /** `ingressd_request_duration_seconds` as a registry metric read from the plain series. */
 function durationHistogram(series: () => Iterable<Series>) {
@@ -88,6 +89,9 @@ export class Metrics implements RequestObserver {
   private readonly series = new Map<string, Map<string, Series>>();
   private readonly hostStats = new Map<string, HostStats>();
   private readonly httpConnections = new Map<string, number>();
+  /** Per-route counts and the server's window of rates, for the dashboard (`/api/stats`). */
+  private readonly routeRates = new RouteRates(Date.now());
+  private readonly sampler = setInterval(() => this.routeRates.sample(Date.now()), 1_000).unref();
 
   constructor(snapshots: SnapshotSource, l4Status: () => readonly L4ListenerStatus[]) {
     const registers = [this.registry];
@@ -179,6 +183,7 @@ export class Metrics implements RequestObserver {
     series.bytes += o.bytes;
     series.stats.requests++;
     if (o.status >= 500) series.stats.errors++;
+    this.routeRates.count(o.route, o.status);
   }
 
   connectError(service: string, endpoint: string): void {
@@ -224,6 +229,7 @@ export class Metrics implements RequestObserver {
       if (byService.size === 0) this.series.delete(host);
     }
     for (const host of this.hostStats.keys()) if (!this.series.has(host)) this.hostStats.delete(host);
+    this.routeRates.prune(new Set(routes.map(routeKey)));
     void pruneByService(this.connectErrors, services);
     void pruneByService(this.l4Connections, new Set([...services].map(serviceOfKey)));
   }
@@ -232,9 +238,19 @@ export class Metrics implements RequestObserver {
     for (const byService of this.series.values()) yield* byService.values();
   }
 
-  /** Per-host cumulative counts; the dashboard turns two readings into rates. */
+  /** Per-host cumulative counts. */
   stats(): Record<string, HostStats> {
     return Object.fromEntries([...this.hostStats].map(([h, s]) => [h, { ...s }]));
+  }
+
+  /** Per-route counts and rates over the server's last seconds (keys: `routeKey`). */
+  routeStats(now = Date.now()): ReturnType<RouteRates["read"]> {
+    return this.routeRates.read(now);
+  }
+
+  /** Stops sampling rates (shutdown). */
+  close(): void {
+    clearInterval(this.sampler);
   }
 }
 

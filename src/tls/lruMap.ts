@@ -30,4 +30,9 @@ export class LruMap<K, V> {
   get size(): number {
     return this.entries.size;
   }
+
+  /** Every entry, oldest first, without counting as a use. */
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries.entries();
+  }
 }

@@ -3,7 +3,7 @@ import type { Loaded, ResourceSet } from "../config/resources.js";
 import { NGINX_PREFIX } from "../config/nginx/annotationReader.js";
 import { readNginxSettings } from "../config/nginx/settings.js";
 import { backendKey, type BackendRef } from "../model/backendKey.js";
-import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
+import { fieldPath, type ConfigIssue, type DroppedRule, type SourceLocation } from "../model/issues.js";
 import { regexPathProblem } from "../model/regexPath.js";
 import type { BalancePolicy, Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
 import { byPrecedence, CONTROLLER_NAME, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
@@ -88,8 +88,9 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
     }
     const spec = ing.object.spec ?? {};
     const ingressName = `${ing.namespace}/${ing.name}`;
-    const issue = (severity: ConfigIssue["severity"], code: string, path: (string | number)[], message: string): void => {
-      issues.push({ severity, code, message, field: fieldPath(path), resource: ing.id, ...ing.locate(path) });
+    /** `dropped`: the rule an error keeps from being served (the dashboard says where its requests go now). */
+    const issue = (severity: ConfigIssue["severity"], code: string, path: (string | number)[], message: string, dropped?: DroppedRule): void => {
+      issues.push({ severity, code, message, field: fieldPath(path), resource: ing.id, ...ing.locate(path), ...(dropped ? { dropped: [dropped] } : {}) });
     };
     // Values were checked by validation: an Ingress with a bad one never gets here.
     const { settings, annotated } = readNginxSettings(ing.object.metadata?.annotations);
@@ -102,14 +103,14 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
     }
     const tls = upstreamTls(ing, settings, resources, issue);
     /** `[...at, field]` is where the backend is written (a path's `backend`, or `spec.defaultBackend`), built only for an issue. */
-    const resolve = (backend: IngressBackend, at: (string | number)[], field = "backend"): BackendRef | undefined => {
+    const resolve = (backend: IngressBackend, at: (string | number)[], field: string, dropped: DroppedRule): BackendRef | undefined => {
       // Many paths name the same backend: resolve each (namespace, service, port) once.
       const port = backend.service?.port;
       const cacheKey = `${ing.namespace}/${backend.service?.name}:${port?.number ?? `name:${port?.name}`}`;
       let ref = resolved.get(cacheKey);
       if (ref === undefined) resolved.set(cacheKey, (ref = resolveBackend(ing, backend, services)));
       if (typeof ref === "string") {
-        issue("error", "unknown-port", [...at, field, "service", "port"], ref);
+        issue("error", "unknown-port", [...at, field, "service", "port"], ref, dropped);
         return undefined;
       }
       if (!services.has(`${ref.namespace}/${ref.service}`)) {
@@ -127,9 +128,9 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       ruleHosts.add(host);
       (rule.http?.paths ?? []).forEach((p, j) => {
         const at = ["spec", "rules", i, "http", "paths", j];
-        const backend = resolve(p.backend, at);
-        if (!backend) return;
         const path = p.path || "/";
+        const backend = resolve(p.backend, at, "backend", { host, path });
+        if (!backend) return;
         // Keyed for canaries only when there are some: a string per path otherwise wasted on thousands of routes.
         const key = anyCanary ? canaryKey(host, path, pathTypeOf(p.pathType)) : "";
         if (canary) {
@@ -142,7 +143,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
         const problem = match.pathType === "Regex" ? regexPathProblem(path) : undefined;
         if (problem !== undefined) {
           issue("error", "invalid-regex-path", [...at, "path"],
-            `path "${path}" is not a valid regular expression (${problem}); use-regex or rewrite-target on host ${host ?? "*"} makes every path of the host one, as in ingress-nginx`);
+            `path "${path}" is not a valid regular expression (${problem}); use-regex or rewrite-target on host ${host ?? "*"} makes every path of the host one, as in ingress-nginx`, { host, path });
           return;
         }
         // Without nginx annotations only the HTTPS redirect of a TLS host can apply (most Ingresses: a reload builds thousands of routes).
@@ -167,7 +168,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
       issue("warning", "ignored-on-canary", ["spec", "defaultBackend"], "a canary Ingress's spec.defaultBackend is not served by ingressd: it is ignored");
     } else if (spec.defaultBackend) {
       const at = ["spec", "defaultBackend"];
-      const backend = resolve(spec.defaultBackend, ["spec"], "defaultBackend");
+      const backend = resolve(spec.defaultBackend, ["spec"], "defaultBackend", { host: null, path: "/" });
       if (backend && defaultBackend) {
         issue("warning", "duplicate-default-backend", at,
           `a default backend is already set by Ingress ${defaultBackend.origin.name} at ${defaultBackend.origin.source.file}:${defaultBackend.origin.source.line}, which takes precedence`);
