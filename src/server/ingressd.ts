@@ -191,7 +191,9 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   countConnections(http, "http", metrics);
   http.on("clientError", onClientError);
   let httpListening = false;
-  let httpPortOpen = options.httpPort;
+  /** The HTTP port once it listens: a registration may arrive while the first configuration loads. */
+  let httpOpened: (port: number) => void = () => undefined;
+  const httpOpen = new Promise<number>((res) => (httpOpened = res));
   /**
    * Ready: the first configuration is loaded and every listener it asks for (HTTP,
    * HTTPS, L4) accepts. A listener still opening holds readiness; one that failed to bind
@@ -209,7 +211,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   const served = async (host: string): Promise<{ http: string; https?: string }> => {
     await runtime.settled();
     const tlsPort = await openHttpsIfNeeded()?.catch(() => undefined);
-    return { http: urlOf("http", host, httpPortOpen), ...(tlsPort !== undefined ? { https: urlOf("https", host, tlsPort) } : {}) };
+    return { http: urlOf("http", host, await httpOpen), ...(tlsPort !== undefined ? { https: urlOf("https", host, tlsPort) } : {}) };
   };
   const issuesOf = (path: string): string[] => runtime.current.issues.filter((i) => i.file === path).map((i) => i.message);
   const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady, {
@@ -235,7 +237,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     throw err;
   });
   httpListening = true;
-  httpPortOpen = httpPort;
+  httpOpened(httpPort);
   await openHttpsIfNeeded()?.catch(() => undefined);
   let defaultWatch: FileSource | undefined;
   if (options.defaultCert && options.defaultKey && options.watch) {
