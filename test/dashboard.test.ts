@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { proxyRules } from "../src/commands/proxy.js";
 import { get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { handshake, lineOf, tlsIngressYaml } from "./tlsHelpers.js";
 
@@ -186,6 +187,23 @@ describe("dashboard in a real browser", () => {
     expect(await page.locator("#routes tr", { hasText: "web.localhost" }).locator("td.filters").textContent()).toBe("none");
     expect(await page.locator("#issues").textContent()).toMatch(/secure\.yaml:\d+:\d+: warning: nginx\.ingress\.kubernetes\.io\/configuration-snippet is raw nginx configuration, which ingressd never executes/);
     await page.close();
+  });
+
+  it("shows the routes of `ingressd proxy --from … --to …` like any other, their source named after the flags", async () => {
+    const inline = proxyRules([{ host: "app.localhost", path: "/", targets: [{ scheme: "http", host: "127.0.0.1", port: upstreams[0]!.port }] }]);
+    const oneCommand = await startProxy([], { inline });
+    try {
+      for (let i = 0; i < 3; i++) await get(`${oneCommand.url}/`, { host: "app.localhost" });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(`${oneCommand.admin}/`);
+      const row = page.locator("#routes tr", { hasText: "app.localhost" });
+      await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain("default/app-localhost:80");
+      expect(await row.textContent()).toMatch(/<ingressd proxy --from app\.localhost>:\d+:\d+/);
+      await expect.poll(() => page.locator("#requests tr", { hasText: "app.localhost" }).count(), { timeout: 10_000 }).toBe(3);
+      await page.close();
+    } finally {
+      await oneCommand.close();
+    }
   });
 });
 
