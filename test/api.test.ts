@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { check, start, type IngressdServer } from "../src/index.js";
 import type { RecentRequest } from "../src/telemetry/recentRequests.js";
-import { get as getUrl, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import { defaultBackendYaml, get as getUrl, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { handshake, lineOf, tlsIngressYaml } from "./tlsHelpers.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -303,9 +303,9 @@ describe("admin API of the dashboard: rates per route, recent requests, local CA
     expect(without.unmatched).toBe("404 from ingressd: no Ingress has a spec.defaultBackend");
 
     const reloaded = nextReload(proxy, (s) => s.routes.defaultBackend !== undefined);
-    const path = await rules.write("default.yaml", DEFAULT_BACKEND_YAML);
+    const path = await rules.write("default.yaml", defaultBackendYaml("web"));
     await reloaded;
-    const line = lineOf(DEFAULT_BACKEND_YAML, "defaultBackend:");
+    const line = lineOf(defaultBackendYaml("web"), "defaultBackend:");
     const config = await json<ConfigBody>(`${proxy.admin}/api/config`);
     expect(config.defaultBackend).toMatchObject({ key: "(default backend)", backend: "default/web:80", ingress: "default/fallback" });
     expect(config.defaultBackend!.source).toMatch(new RegExp(`^${path}:(${line}|${line + 1}):\\d+$`));
@@ -334,7 +334,7 @@ describe("admin API of the dashboard: rates per route, recent requests, local CA
 
     const fallback = nextReload(proxy, (s) => s.routes.defaultBackend !== undefined && s.routes.lookup("x.localhost", "/") === s.routes.defaultBackend);
     await rm(wildPath);
-    const defaultPath = await rules.write("default.yaml", DEFAULT_BACKEND_YAML);
+    const defaultPath = await rules.write("default.yaml", defaultBackendYaml("web"));
     await fallback;
     const [goes] = (await destination())!;
     expect(goes).toMatchObject({ host: "broken.localhost", path: "/shop", to: "default-backend", backend: "default/web:80", source: expect.stringMatching(new RegExp(`^${defaultPath}:\\d+$`)) });
@@ -349,14 +349,3 @@ describe("admin API of the dashboard: rates per route, recent requests, local CA
   });
 });
 
-const DEFAULT_BACKEND_YAML = `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: fallback
-spec:
-  defaultBackend:
-    service:
-      name: web
-      port:
-        number: 80
-`;

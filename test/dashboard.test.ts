@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { proxyRules } from "../src/commands/proxy.js";
-import { get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import { defaultBackendYaml, get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { handshake, lineOf, tlsIngressYaml } from "./tlsHelpers.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -35,7 +35,7 @@ describe("dashboard in a real browser", () => {
     await rules.write("broken.yaml", ingressYaml("broken", "broken.localhost", [{ path: "/", pathType: "Foo", service: "web" }]));
     // A TLS host without a Secret: the local CA issues its leaf at the first handshake.
     await rules.write("app.yaml", tlsIngressYaml("app", { hosts: ["app.localhost"], service: "web", tls: [{ hosts: ["app.localhost"] }] }));
-    defaultPath = await rules.write("default.yaml", DEFAULT_BACKEND_YAML);
+    defaultPath = await rules.write("default.yaml", defaultBackendYaml("web"));
     proxy = await startProxy([rules.dir], { httpsPort: 0, dataDir });
     expect((await handshake(await proxy.httpsReady(), "app.localhost")).cn).toBe("app.localhost");
     browser = await chromium.launch({
@@ -145,7 +145,7 @@ describe("dashboard in a real browser", () => {
     expect(await leaf.textContent()).toMatch(/^app\.localhost\d{4}-\d\d-\d\d \d\d:\d\d UTC \(6 days left\)$/);
     expect(await page.locator("#caPath").textContent()).toBe(`CA certificate: ${join(dataDir, "ca.crt")}`);
 
-    const line = lineOf(DEFAULT_BACKEND_YAML, "defaultBackend:");
+    const line = lineOf(defaultBackendYaml("web"), "defaultBackend:");
     const source = proxy.runtime.current.routes.defaultBackend!.origin.source;
     expect([line, line + 1]).toContain(source.line);
     const shortSource = defaultPath.split("/").slice(-2).join("/") + ":" + source.line;
@@ -207,14 +207,3 @@ describe("dashboard in a real browser", () => {
   });
 });
 
-const DEFAULT_BACKEND_YAML = `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: fallback
-spec:
-  defaultBackend:
-    service:
-      name: web
-      port:
-        number: 80
-`;

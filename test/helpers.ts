@@ -129,6 +129,21 @@ ${ports.map((p) => `  - addresses: [{ ip: 127.0.0.1 }]\n    ports: [{ port: ${p}
 `;
 }
 
+/** YAML for an Ingress named `fallback` whose only content is a default backend: `service`, port 80. */
+export function defaultBackendYaml(service: string): string {
+  return `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: fallback
+spec:
+  defaultBackend:
+    service:
+      name: ${service}
+      port:
+        number: 80
+`;
+}
+
 /** YAML for an Ingress with one rule: host (or none) → paths → service:80, with annotations if given. */
 export function ingressYaml(
   name: string,

@@ -4,7 +4,7 @@ import { Agent, request, type IncomingMessage } from "node:http";
 import { createServer as createNetServer, type Server as NetServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { annotatedServiceYaml, configOf, endpointOf } from "./healthHelpers.js";
-import { get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import { defaultBackendYaml, get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { dial, echoServer, exchange, l4ServiceYaml, nodePort, type TcpServer } from "./l4Helpers.js";
 import { freePort, site, waitFor, type Proxy } from "./proxyHelpers.js";
 
@@ -278,20 +278,7 @@ describe("labels of wildcard rules and the default backend", () => {
     rules = await rulesDir();
     await rules.write("a.yaml", serviceYaml("a", [a.port]));
     await rules.write("w.yaml", ingressYaml("w", "*.w.test", [{ path: "/", service: "a" }]));
-    await rules.write(
-      "default.yaml",
-      `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: fallback
-spec:
-  defaultBackend:
-    service:
-      name: a
-      port:
-        number: 80
-`,
-    );
+    await rules.write("default.yaml", defaultBackendYaml("a"));
     proxy = await startProxy([rules.dir], { watch: false });
   });
   afterAll(async () => {
