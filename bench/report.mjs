@@ -27,17 +27,23 @@ for (const r of rows) {
 
 // CPU per request: the median over rounds (steadier than req/s on a shared box).
 const median = (xs) => { const s = [...xs].filter(Number.isFinite).sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
-for (const t of targets.values()) t.cpuMedian = median(t.cpus);
+for (const t of targets.values()) {
+  t.cpuMedian = median(t.cpus);
+  // The least disturbed round: on a shared box, noise only ever adds CPU time.
+  t.cpuBest = Math.min(...t.cpus.filter(Number.isFinite));
+}
 const get = (key) => targets.get(key);
 const fmt = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const ratio = (a, b) => (a && b ? a.rps / b.rps : NaN);
 
 const out = [];
-out.push('| target | req/s | p50 (ms) | p99 (ms) | RSS MiB | CPU µs/req (median) | ratio vs bare http-proxy | ratio vs bare undici | errors | req/s per round |');
-out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+out.push('| target | req/s | p50 (ms) | p99 (ms) | RSS MiB | CPU µs/req (best) | CPU µs/req (median) | ratio vs bare http-proxy | ratio vs bare undici | errors | req/s per round |');
+out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const t of targets.values()) {
-  out.push(`| ${t.label} | ${Math.round(t.rps)} | ${fmt(t.p50)} | ${fmt(t.p99)} | ${fmt(t.rss / 1024, 1)} | ${fmt(t.cpuMedian, 1)} | `
-    + `${fmt(ratio(t, get('http-proxy')))} | ${fmt(ratio(t, get('undici')))} | ${t.errors} | ${t.all.map(Math.round).join(' / ')} |`);
+  // A 64 KiB row is compared with the same proxy's 64 KiB row.
+  const big = t.key.endsWith('-64k') ? '-64k' : '';
+  out.push(`| ${t.label} | ${Math.round(t.rps)} | ${fmt(t.p50)} | ${fmt(t.p99)} | ${fmt(t.rss / 1024, 1)} | ${fmt(t.cpuBest, 1)} | ${fmt(t.cpuMedian, 1)} | `
+    + `${fmt(ratio(t, get(`http-proxy${big}`)))} | ${fmt(ratio(t, get(`undici${big}`)))} | ${t.errors} | ${t.all.map(Math.round).join(' / ')} |`);
 }
 out.push('');
 out.push('"errors" = non-2xx/3xx responses + socket errors over all measured runs; a row with errors is not a valid figure.');
@@ -56,19 +62,22 @@ const ing = get('ingressd-1'), big = get('ingressd-1k'), hp = get('http-proxy'),
 if (!ing) {
   out.push('- ingressd targets skipped (SKIP_INGRESSD=1): no goal lines.');
 } else {
-  const vsHp = ratio(ing, hp), vsUn = ratio(ing, un);
-  goal('ingressd / http-proxy = X (goal ≥ 1.6)', vsHp, vsHp >= 1.6);
-  goal('ingressd / undici = X (goal ≥ 0.8)', vsUn, vsUn >= 0.8);
-  const pct = big ? (big.rps / ing.rps - 1) * 100 : NaN;
-  goal('ingressd 1000×10 vs 1 route = X% (goal within 5%)', pct, Math.abs(pct) <= 5);
+  // Issue 12's goals. CPU per request is compared best round with best round and median
+  // with median: throughput is 1 / CPU per request when the proxy is the bottleneck,
+  // and the scheduler's noise moves it far less than req/s.
+  const cpuOk = un ? ing.cpuBest <= un.cpuBest && ing.cpuMedian <= un.cpuMedian : false;
+  out.push(`- 3-byte body, ingressd CPU per request ≤ bare undici's: best ${fmt(ing.cpuBest, 1)} vs ${fmt(un?.cpuBest, 1)} µs (${fmt(un ? ing.cpuBest / un.cpuBest : NaN)}×), median ${fmt(ing.cpuMedian, 1)} vs ${fmt(un?.cpuMedian, 1)} µs (${fmt(un ? ing.cpuMedian / un.cpuMedian : NaN)}×)${un ? (cpuOk ? ' ok' : ' MISSED') : ''}`);
+  const pct = big ? (big.cpuMedian / ing.cpuMedian - 1) * 100 : NaN;
+  goal('ingressd 1000×10 vs 1 route, CPU per request (median) = X% (goal within 5%)', pct, Math.abs(pct) <= 5);
   const rc = get('ingressd-rc');
   const rcPct = rc ? (rc.cpuMedian / ing.cpuMedian - 1) * 100 : NaN;
-  goal('ingressd rewrite+CORS vs 1 route, CPU per request = X% (goal ≤ +10%)', rcPct, rcPct <= 10);
+  goal('ingressd rewrite+CORS vs 1 route, CPU per request (median) = X% (goal ≤ +10%)', rcPct, rcPct <= 10);
+  const ing64 = get('ingressd-1-64k'), caddy64 = get('caddy-64k');
+  const vsCaddy = ratio(ing64, caddy64);
+  goal('64 KiB body, ingressd req/s / Caddy req/s = X (goal ≥ 1)', vsCaddy, vsCaddy >= 1);
   const p99 = un ? ing.p99 / un.p99 : NaN;
   goal('ingressd p99 / undici p99 = X (goal ≤ 2)', p99, p99 <= 2);
-  // The same two comparisons in CPU per request (throughput = 1 / CPU per request when
-  // the proxy is the bottleneck), which the scheduler's noise moves far less.
   const cpuVs = (t) => (t && Number.isFinite(t.cpuMedian) && ing.cpuMedian > 0 ? t.cpuMedian / ing.cpuMedian : NaN);
-  out.push(`- by CPU per request (median): ingressd / http-proxy = ${fmt(cpuVs(hp))}, ingressd / undici = ${fmt(cpuVs(un))}, 1000×10 vs 1 route = ${fmt(big ? (ing.cpuMedian / big.cpuMedian - 1) * 100 : NaN)}%`);
+  out.push(`- for reference: req/s ingressd / http-proxy = ${fmt(ratio(ing, hp))}, ingressd / undici = ${fmt(ratio(ing, un))}; CPU per request (median) http-proxy / ingressd = ${fmt(cpuVs(hp))}`);
 }
 console.log(out.join('\n'));

@@ -12,6 +12,9 @@
 #   INGRESSD=dist/cli.js  the ingressd entry point to run with node
 #   PIN=auto          1: proxies on the last CPU, wrk and the upstream on the others;
 #                     0: no pinning; auto: 1 when there are 2+ CPUs and taskset exists
+#   BIG=1             also load each proxy with a 64 KiB response body (0: skip)
+# Caddy (GOMAXPROCS=1, pinned like the others) is a target when `caddy` is installed
+# (apt-get install -y caddy).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,6 +28,7 @@ SKIP_INGRESSD=${SKIP_INGRESSD:-0}
 KEEP_TMP=${KEEP_TMP:-0}
 INGRESSD=${INGRESSD:-dist/cli.js}
 PIN=${PIN:-auto}
+BIG=${BIG:-1}
 HOST=bench.localhost
 EXTRA_HOSTS=1000
 EXTRA_PATHS=10
@@ -172,9 +176,9 @@ parse_wrk() {
     }' "$1"
 }
 
-# nginx_conf PREFIX PORT HTTP_EXTRA LOCATION: a self-contained nginx.conf in PREFIX.
+# nginx_conf PREFIX PORT HTTP_EXTRA LOCATION [SERVER_EXTRA]: a self-contained nginx.conf in PREFIX.
 nginx_conf() {
-  local prefix=$1 port=$2 http_extra=$3 location=$4
+  local prefix=$1 port=$2 http_extra=$3 location=$4 server_extra=${5:-}
   mkdir -p "$prefix/tmp"
   chmod 755 "$prefix" "$prefix/tmp"
   cat >"$prefix/nginx.conf" <<EOF
@@ -199,6 +203,7 @@ $http_extra
   server {
     listen 127.0.0.1:$port default_server;
     location / { $location }
+$server_extra
   }
 }
 EOF
@@ -208,10 +213,13 @@ EOF
 # Load average before we add our own: anything well above 0 means other work is
 # competing for the CPUs and the figures will be noisy.
 LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
-read -r UP_PORT NGX_PORT HP_PORT UN_PORT ING1_PORT ING1_ADMIN INGK_PORT INGK_ADMIN INGRC_PORT INGRC_ADMIN <<<"$(free_ports 10)"
+read -r UP_PORT NGX_PORT HP_PORT UN_PORT ING1_PORT ING1_ADMIN INGK_PORT INGK_ADMIN INGRC_PORT INGRC_ADMIN CADDY_PORT <<<"$(free_ports 11)"
 
-# nginx upstream: the thing every proxy forwards to.
-nginx_conf "$TMP/upstream" "$UP_PORT" "" 'return 200 "ok\n";'
+# nginx upstream: the thing every proxy forwards to. `/` answers 3 bytes; `/64k` a
+# 64 KiB file (the body path: chunks, copies and socket writes rather than routing).
+mkdir -p "$TMP/upstream/www"
+head -c 65536 /dev/zero | tr '\0' 'x' >"$TMP/upstream/www/64k"
+nginx_conf "$TMP/upstream" "$UP_PORT" "" 'return 200 "ok\n";' "    location = /64k { root $TMP/upstream/www; }"
 start upstream "${LOAD_CMD[@]}" nginx -p "$TMP/upstream" -c "$TMP/upstream/nginx.conf" -e "$TMP/upstream/error.log"
 UP_PID=$LAST_PID
 wait_ok upstream "$UP_PID" "http://127.0.0.1:$UP_PORT/"
@@ -241,6 +249,33 @@ TARGETS=(
   "http-proxy|bare http-proxy|$HP_PORT|$HP_PID"
   "undici|bare undici|$UN_PORT|$UN_PID"
 )
+# The proxies loaded again with the 64 KiB body (BIG=1), beside the 3-byte rows.
+BIG_KEYS="nginx http-proxy undici caddy ingressd-1"
+
+# Caddy as `caddy reverse-proxy` would run it: one core (GOMAXPROCS=1, pinned like the
+# others), no access log (its default), no admin endpoint, no automatic HTTPS.
+if command -v caddy >/dev/null; then
+  mkdir -p "$TMP/caddy"
+  cat >"$TMP/caddy/Caddyfile" <<EOF
+{
+  admin off
+  auto_https off
+}
+http://:$CADDY_PORT {
+  bind 127.0.0.1
+  reverse_proxy 127.0.0.1:$UP_PORT
+}
+EOF
+  start caddy env GOMAXPROCS=1 XDG_DATA_HOME="$TMP/caddy" XDG_CONFIG_HOME="$TMP/caddy" HOME="$TMP/caddy" \
+    "${PROXY_CMD[@]}" caddy run --config "$TMP/caddy/Caddyfile" --adapter caddyfile
+  CADDY_PID=$LAST_PID
+  wait_ok caddy "$CADDY_PID" "http://127.0.0.1:$CADDY_PORT/" 20
+  TARGETS+=("caddy|Caddy (GOMAXPROCS 1)|$CADDY_PORT|$CADDY_PID")
+  CADDY_VERSION="caddy $(caddy version | cut -d' ' -f1)"
+else
+  echo "bench: caddy not installed (apt-get install -y caddy): no Caddy row" >&2
+  CADDY_VERSION="no caddy"
+fi
 
 if [[ $SKIP_INGRESSD != 1 ]]; then
   # Rules for the benchmarked route: Service + Endpoints -> nginx upstream, and
@@ -353,6 +388,15 @@ for t in "${TARGETS[@]}"; do
   body=$(curl -sf --max-time 2 -H "Host: $HOST" "http://127.0.0.1:$port/") || die "$label: request failed"
   [[ $body == ok ]] || die "$label: unexpected body '$body' (expected 'ok')"
 done
+if [[ $BIG == 1 ]]; then
+  for t in "${TARGETS[@]}"; do
+    IFS='|' read -r key label port pid <<<"$t"
+    [[ " $BIG_KEYS " == *" $key "* ]] || continue
+    size=$(curl -sf --max-time 2 -H "Host: $HOST" -o /dev/null -w '%{size_download}' "http://127.0.0.1:$port/64k") || die "$label: /64k failed"
+    [[ $size == 65536 ]] || die "$label: /64k answered $size bytes (expected 65536)"
+    TARGETS+=("$key-64k|$label, 64 KiB body|$port|$pid|/64k")
+  done
+fi
 
 # ---------------------------------------------------------------- load
 # Rounds are interleaved (every target once per round) so that a noisy period
@@ -363,8 +407,8 @@ mkdir -p "$TMP/wrk"
 echo "bench: ${#TARGETS[@]} targets, $ROUNDS round(s), ${DURATION}s each (+${WARMUP}s warm-up), $CONNECTIONS connections" >&2
 for round in $(seq "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
-    IFS='|' read -r key label port pid <<<"$t"
-    url="http://127.0.0.1:$port/"
+    IFS='|' read -r key label port pid path <<<"$t"
+    url="http://127.0.0.1:$port${path:-/}"
     load "$WARMUP" /dev/null "$url" || die "$label: wrk warm-up failed"
     out="$TMP/wrk/$key-$round.txt"
     cpu_before=$(cpu_ticks "$pid")
@@ -399,7 +443,7 @@ mkdir -p bench/results
   echo "## ingressd benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), node $(node -v)," \
-    "$(nginx -v 2>&1 | sed 's|nginx version: ||'), wrk -t1 -c$CONNECTIONS," \
+    "$(nginx -v 2>&1 | sed 's|nginx version: ||'), $CADDY_VERSION, wrk -t1 -c$CONNECTIONS," \
     "${DURATION}s × $ROUNDS round(s), best round per target, $PIN_NOTE, load average before start $LOADAVG, commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)"
   echo
   node bench/report.mjs "$RESULTS"
