@@ -41,7 +41,7 @@ out.push('| target | req/s | p50 (ms) | p99 (ms) | RSS MiB | CPU µs/req (best) 
 out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const t of targets.values()) {
   // A 64 KiB row is compared with the same proxy's 64 KiB row.
-  const big = t.key.endsWith('-64k') ? '-64k' : '';
+  const big = t.key.endsWith('-64k') ? '-64k' : t.key.endsWith('-h2') ? '-h2' : '';
   out.push(`| ${t.label} | ${Math.round(t.rps)} | ${fmt(t.p50)} | ${fmt(t.p99)} | ${fmt(t.rss / 1024, 1)} | ${fmt(t.cpuBest, 1)} | ${fmt(t.cpuMedian, 1)} | `
     + `${fmt(ratio(t, get(`http-proxy${big}`)))} | ${fmt(ratio(t, get(`undici${big}`)))} | ${t.errors} | ${t.all.map(Math.round).join(' / ')} |`);
 }
@@ -75,6 +75,8 @@ if (!ing) {
   const ing64 = get('ingressd-1-64k'), caddy64 = get('caddy-64k');
   const vsCaddy = ratio(ing64, caddy64);
   goal('64 KiB body, ingressd req/s / Caddy req/s = X (goal ≥ 1)', vsCaddy, vsCaddy >= 1);
+  const h2 = ratio(get('ingressd-h2'), get('caddy-h2'));
+  goal('HTTP/2 over TLS, ingressd req/s / Caddy req/s = X (goal ≥ 0.8)', h2, h2 >= 0.8);
   const p99 = un ? ing.p99 / un.p99 : NaN;
   goal('ingressd p99 / undici p99 = X (goal ≤ 2)', p99, p99 <= 2);
   const cpuVs = (t) => (t && Number.isFinite(t.cpuMedian) && ing.cpuMedian > 0 ? t.cpuMedian / ing.cpuMedian : NaN);

@@ -14,7 +14,8 @@
 #                     0: no pinning; auto: 1 when there are 2+ CPUs and taskset exists
 #   BIG=1             also load each proxy with a 64 KiB response body (0: skip)
 # Caddy (GOMAXPROCS=1, pinned like the others) is a target when `caddy` is installed
-# (apt-get install -y caddy).
+# (apt-get install -y caddy). With `h2load` (apt-get install -y nghttp2-client), HTTP/2
+# over TLS is measured too: ingressd's HTTPS port against Caddy's.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -213,7 +214,7 @@ EOF
 # Load average before we add our own: anything well above 0 means other work is
 # competing for the CPUs and the figures will be noisy.
 LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
-read -r UP_PORT NGX_PORT HP_PORT UN_PORT ING1_PORT ING1_ADMIN INGK_PORT INGK_ADMIN INGRC_PORT INGRC_ADMIN CADDY_PORT <<<"$(free_ports 11)"
+read -r UP_PORT NGX_PORT HP_PORT UN_PORT ING1_PORT ING1_ADMIN INGK_PORT INGK_ADMIN INGRC_PORT INGRC_ADMIN CADDY_PORT CADDY_H2_PORT INGH2_PORT INGH2_HTTPS INGH2_ADMIN <<<"$(free_ports 15)"
 
 # nginx upstream: the thing every proxy forwards to. `/` answers 3 bytes; `/64k` a
 # 64 KiB file (the body path: chunks, copies and socket writes rather than routing).
@@ -259,13 +260,24 @@ if command -v caddy >/dev/null; then
   cat >"$TMP/caddy/Caddyfile" <<EOF
 {
   admin off
-  auto_https off
+  auto_https disable_redirects
 }
 http://:$CADDY_PORT {
   bind 127.0.0.1
   reverse_proxy 127.0.0.1:$UP_PORT
 }
 EOF
+  if command -v h2load >/dev/null; then
+    # HTTP/2 over TLS with Caddy's internal CA; h2load connects to the address, so SNI is empty.
+    sed -i "s|^  admin off|  admin off\n  default_sni $HOST\n  skip_install_trust|" "$TMP/caddy/Caddyfile"
+    cat >>"$TMP/caddy/Caddyfile" <<EOF
+https://$HOST:$CADDY_H2_PORT {
+  bind 127.0.0.1
+  tls internal
+  reverse_proxy 127.0.0.1:$UP_PORT
+}
+EOF
+  fi
   start caddy env GOMAXPROCS=1 XDG_DATA_HOME="$TMP/caddy" XDG_CONFIG_HOME="$TMP/caddy" HOME="$TMP/caddy" \
     "${PROXY_CMD[@]}" caddy run --config "$TMP/caddy/Caddyfile" --adapter caddyfile
   CADDY_PID=$LAST_PID
@@ -374,6 +386,38 @@ EOF
     wait_ok "ingressd-$name" "$pid" "http://127.0.0.1:$port/" 5
     case $name in 1) ING1_PID=$pid ;; 1k) INGK_PID=$pid ;; rc) INGRC_PID=$pid ;; esac
   done
+  # HTTP/2 over TLS: the one route with a TLS host (certificate from the local CA, kept in
+  # the temp dir) and no redirect, on its own instance.
+  if command -v h2load >/dev/null; then
+    mkdir -p "$TMP/rules-h2"
+    sed '/^kind: Ingress$/,$d' "$TMP/rules-1/bench.yaml" >"$TMP/rules-h2/bench.yaml"
+    cat >>"$TMP/rules-h2/bench.yaml" <<EOF
+kind: Ingress
+metadata:
+  name: bench
+  namespace: default
+  annotations:
+    nginx.ingress.kubernetes.io/ssl-redirect: "false"
+spec:
+  tls:
+    - hosts: [$HOST]
+  rules:
+    - host: $HOST
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: bench
+                port:
+                  number: 80
+EOF
+    start ingressd-h2 "${PROXY_CMD[@]}" node "$INGRESSD" --rules "$TMP/rules-h2" --data-dir "$TMP/ingressd-data" \
+      --bind 127.0.0.1 --http-port "$INGH2_PORT" --https-port "$INGH2_HTTPS" --admin-port "$INGH2_ADMIN" --log-level info
+    INGH2_PID=$LAST_PID
+    wait_ok ingressd-h2 "$INGH2_PID" "http://127.0.0.1:$INGH2_PORT/" 30
+  fi
   TARGETS+=(
     "ingressd-1|ingressd 1 route|$ING1_PORT|$ING1_PID"
     "ingressd-1k|ingressd ${EXTRA_HOSTS}×${EXTRA_PATHS}|$INGK_PORT|$INGK_PID"
@@ -424,6 +468,44 @@ for round in $(seq "$ROUNDS"); do
     printf '%s\n' "$cpu_us" >>"$RESULTS"
     printf 'bench: round %s  %-26s %9s req/s  p50 %7s ms  p99 %7s ms  cpu %6s us/req  errors %s\n' \
       "$round" "$label" "$rps" "$p50" "$p99" "$cpu_us" "$((non2xx + errs))" >&2
+  done
+done
+
+# ---------------------------------------------------------------- HTTP/2
+# h2load over TLS (h2 by ALPN), 10 connections × 10 concurrent streams, to the address
+# with `:authority: bench.localhost`. Written into the same results as the wrk runs
+# (h2load reports no percentiles: p50/p99 are left empty).
+H2_TARGETS=()
+if command -v h2load >/dev/null; then
+  [[ -n ${CADDY_PID:-} ]] && H2_TARGETS+=("caddy-h2|Caddy (GOMAXPROCS 1), HTTP/2 TLS|$CADDY_H2_PORT|$CADDY_PID")
+  [[ -n ${INGH2_PID:-} ]] && H2_TARGETS+=("ingressd-h2|ingressd 1 route, HTTP/2 TLS|$INGH2_HTTPS|$INGH2_PID")
+else
+  echo "bench: h2load not installed (apt-get install -y nghttp2-client): no HTTP/2 rows" >&2
+fi
+h2run() { # h2run SECONDS OUTFILE PORT
+  timeout $(($1 + 30)) "${LOAD_CMD[@]}" h2load -t1 -c10 -m10 -D "$1" -H ":authority: $HOST" "https://127.0.0.1:$3/" >"$2" 2>&1
+}
+for round in $(seq "$ROUNDS"); do
+  for t in "${H2_TARGETS[@]}"; do
+    IFS='|' read -r key label port pid <<<"$t"
+    h2run "$WARMUP" /dev/null "$port" || true
+    out="$TMP/wrk/$key-$round.txt"
+    cpu_before=$(cpu_ticks "$pid")
+    h2run "$DURATION" "$out" "$port" || true
+    cpu_after=$(cpu_ticks "$pid")
+    rps=$(awk '/^finished in/ { gsub(",", ""); print $4; exit }' "$out")
+    requests=$(awk '/^requests:/ { print $2; exit }' "$out")
+    if [[ -z $rps || ${requests:-0} == 0 ]] || ! grep -q "^Application protocol: h2$" "$out"; then
+      echo "bench: $label: no HTTP/2 answer (h2load output in $out); row skipped" >&2
+      KEEP_TMP=1
+      continue
+    fi
+    errs=$(awk '/^requests:/ { print $10 + $12 + $14; exit }' "$out")
+    non2xx=$(awk '/^status codes:/ { print $7 + $9; exit }' "$out")
+    cpu_us=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+    printf '%s\t' "$key" "$label" "$round" "$rps" "NaN" "NaN" "$(rss_kib "$pid")" "${non2xx:-0}" "${errs:-0}" >>"$RESULTS"
+    printf '%s\n' "$cpu_us" >>"$RESULTS"
+    printf 'bench: round %s  %-26s %9s req/s  cpu %6s us/req  errors %s\n' "$round" "$label" "$rps" "$cpu_us" "$((${non2xx:-0} + ${errs:-0}))" >&2
   done
 done
 
