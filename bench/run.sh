@@ -214,7 +214,7 @@ EOF
 # Load average before we add our own: anything well above 0 means other work is
 # competing for the CPUs and the figures will be noisy.
 LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
-read -r UP_PORT NGX_PORT HP_PORT UN_PORT ING1_PORT ING1_ADMIN INGK_PORT INGK_ADMIN INGRC_PORT INGRC_ADMIN CADDY_PORT CADDY_H2_PORT INGH2_PORT INGH2_HTTPS INGH2_ADMIN <<<"$(free_ports 15)"
+read -r UP_PORT NGX_PORT HP_PORT UN_PORT ING1_PORT ING1_ADMIN INGK_PORT INGK_ADMIN INGRC_PORT INGRC_ADMIN CADDY_PORT CADDY_H2_PORT INGH2_PORT INGH2_HTTPS INGH2_ADMIN INGW_PORT INGW_ADMIN <<<"$(free_ports 17)"
 
 # nginx upstream: the thing every proxy forwards to. `/` answers 3 bytes; `/64k` a
 # 64 KiB file (the body path: chunks, copies and socket writes rather than routing).
@@ -418,11 +418,20 @@ EOF
     INGH2_PID=$LAST_PID
     wait_ok ingressd-h2 "$INGH2_PID" "http://127.0.0.1:$INGH2_PORT/" 30
   fi
+  # Every core: the one route with --workers 2, not pinned (the workers may use both CPUs,
+  # which wrk and the upstream share too). CPU per request counts the primary and its workers.
+  if node "$INGRESSD" --help | grep -q -- '--workers'; then
+    start ingressd-w2 node "$INGRESSD" --rules "$TMP/rules-1" --workers 2 \
+      --bind 127.0.0.1 --http-port "$INGW_PORT" --admin-port "$INGW_ADMIN" --log-level info
+    INGW_PID=$LAST_PID
+    wait_ok ingressd-w2 "$INGW_PID" "http://127.0.0.1:$INGW_PORT/" 30
+  fi
   TARGETS+=(
     "ingressd-1|ingressd 1 route|$ING1_PORT|$ING1_PID"
     "ingressd-1k|ingressd ${EXTRA_HOSTS}×${EXTRA_PATHS}|$INGK_PORT|$INGK_PID"
     "ingressd-rc|ingressd rewrite+CORS|$INGRC_PORT|$INGRC_PID"
   )
+  if [[ -n ${INGW_PID:-} ]]; then TARGETS+=("ingressd-w2|ingressd 1 route, --workers 2 (unpinned)|$INGW_PORT|$INGW_PID"); fi
 fi
 
 # Every target must actually return the upstream's body, or we would be
@@ -477,8 +486,8 @@ done
 # (h2load reports no percentiles: p50/p99 are left empty).
 H2_TARGETS=()
 if command -v h2load >/dev/null; then
-  [[ -n ${CADDY_PID:-} ]] && H2_TARGETS+=("caddy-h2|Caddy (GOMAXPROCS 1), HTTP/2 TLS|$CADDY_H2_PORT|$CADDY_PID")
-  [[ -n ${INGH2_PID:-} ]] && H2_TARGETS+=("ingressd-h2|ingressd 1 route, HTTP/2 TLS|$INGH2_HTTPS|$INGH2_PID")
+  if [[ -n ${CADDY_PID:-} ]]; then H2_TARGETS+=("caddy-h2|Caddy (GOMAXPROCS 1), HTTP/2 TLS|$CADDY_H2_PORT|$CADDY_PID"); fi
+  if [[ -n ${INGH2_PID:-} ]]; then H2_TARGETS+=("ingressd-h2|ingressd 1 route, HTTP/2 TLS|$INGH2_HTTPS|$INGH2_PID"); fi
 else
   echo "bench: h2load not installed (apt-get install -y nghttp2-client): no HTTP/2 rows" >&2
 fi
