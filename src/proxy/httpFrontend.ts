@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
 import type { Duplex, Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { Route } from "../model/route.js";
@@ -12,6 +13,7 @@ import type { ServicePool } from "../upstream/servicePool.js";
 import { accessRecord } from "./accessRecord.js";
 import { pickContext, sendAffinityCookie } from "./balanceContext.js";
 import { watchBodyStall } from "./clientBodyTimeout.js";
+import { asHttp1Request, protocolOf, responseDestroyed, responseFinished, type ClientRequest, type ClientResponse } from "./clientMessage.js";
 import { errorBody } from "./errorResponse.js";
 import type { Exchange } from "./exchange.js";
 import type { FilterEnv } from "./filters/filterStep.js";
@@ -43,7 +45,7 @@ export type { FrontendOptions };
 
 /** An exchange with a ServerResponse: an ordinary request. */
 interface RequestExchange extends Exchange {
-  readonly res: ServerResponse;
+  readonly res: ClientResponse;
   /** The upstream request under way, to abort if the client leaves. */
   inFlight?: ForwardHandler;
   /** Set while the request is held for a restarting upstream. */
@@ -77,7 +79,8 @@ export class HttpFrontend {
     this.env.httpsPort = target?.httpsPort;
   }
 
-  readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  readonly handleRequest = (req: ClientRequest, res: ClientResponse): void => {
+    if (req.httpVersionMajor === 2) asHttp1Request(req as Http2ServerRequest);
     // Pipelined behind a refused request (its response waits for a socket): never served, as
     // nginx reads nothing after an answer that closes the connection.
     if (res.socket === null && this.refusedConnections.has(req.socket)) return;
@@ -85,12 +88,13 @@ export class HttpFrontend {
     const x = this.exchange(req, res);
     res.once("close", () => {
       // The client went away before the response was done: stop the upstream request.
-      if (!res.writableFinished) x.inFlight?.abort(new Error("client closed the connection"));
+      if (!responseFinished(res)) x.inFlight?.abort(new Error("client closed the connection"));
       if (x.holdTimer) clearTimeout(x.holdTimer);
       this.logAccess(x);
       this.draining?.();
     });
-    if (this.draining) res.setHeader("connection", "close");
+    // HTTP/2 has no Connection header: a draining session is closed by GOAWAY (see ingressd.ts).
+    if (this.draining && req.httpVersionMajor !== 2) res.setHeader("connection", "close");
     const refusal = framingRefusal(req);
     if (refusal) {
       this.refusedConnections.add(req.socket);
@@ -116,7 +120,7 @@ export class HttpFrontend {
       void answered.then(
         (done) => {
           // The client may have left, or the body timeout answered, while a filter waited.
-          if (!done && !x.res.writableEnded && !x.res.destroyed) this.toBackend(x, snapshot, route);
+          if (!done && !x.res.writableEnded && !responseDestroyed(x.res)) this.toBackend(x, snapshot, route);
         },
         (err: Error) => this.fail(x, 500, `a filter of the route failed: ${err.message}`),
       );
@@ -169,7 +173,7 @@ export class HttpFrontend {
     x.res.once("finish", () => x.inFlight?.abort(new Error("client body timeout")));
   }
 
-  private forwardedInfo(req: IncomingMessage): ForwardedInfo {
+  private forwardedInfo(req: ClientRequest): ForwardedInfo {
     const incomingId = req.headers["x-request-id"];
     const peer = peerAddress(req.socket.remoteAddress);
     return {
@@ -182,7 +186,7 @@ export class HttpFrontend {
     };
   }
 
-  private exchange(req: IncomingMessage, res: ServerResponse): RequestExchange {
+  private exchange(req: ClientRequest, res: ClientResponse): RequestExchange {
     const x: RequestExchange = {
       req,
       res,
@@ -227,7 +231,7 @@ export class HttpFrontend {
     if (tryMs <= 0 || remaining <= 0 || x.req.readableDidRead) return false;
     x.holdTimer = setTimeout(() => {
       x.holdTimer = undefined;
-      if (!x.res.destroyed) this.dispatch(x, pool, true);
+      if (!responseDestroyed(x.res)) this.dispatch(x, pool, true);
     }, Math.min(HOLD_RETRY_MS, remaining));
     return true;
   }
@@ -251,7 +255,7 @@ export class HttpFrontend {
         pool.reportSuccess(endpoint);
         return;
       }
-      if (!res.writableEnded && res.destroyed) return; // the client left first: logged as 499
+      if (!res.writableEnded && responseDestroyed(res)) return; // the client left first: logged as 499
       const failure = classify(err);
       x.error = failure.code;
       if (outcome.responded) {
@@ -349,9 +353,9 @@ export class HttpFrontend {
   }
 
   private logAccess(x: RequestExchange): void {
-    const status = x.res.writableFinished ? x.res.statusCode : 499; // nginx's "client closed request"
+    const status = responseFinished(x.res) ? x.res.statusCode : 499; // nginx's "client closed request"
     const durationMs = performance.now() - x.start;
-    this.options.observer?.request({ host: x.routeHost, service: x.backend ?? "", route: x.route, status, durationMs, bytes: x.bytes });
+    this.options.observer?.request({ host: x.routeHost, service: x.backend ?? "", route: x.route, status, durationMs, bytes: x.bytes, protocol: protocolOf(x.req) });
     this.options.accessLog(status >= 500 || status === 499 ? "warn" : "info", accessRecord(x, status, durationMs));
   }
 }
@@ -365,13 +369,16 @@ function whenResponseClosed(this: RequestExchange, done: () => void): void {
  * Writes ingressd's own answer; returns the body's length. A response already under way
  * cannot change status any more: its connection is cut so the client sees the failure.
  */
-function reply(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string, requestId: string, extra: OutgoingHttpHeaders | undefined): number {
+function reply(res: ClientResponse, status: number, headers: OutgoingHttpHeaders, body: string, requestId: string, extra: OutgoingHttpHeaders | undefined): number {
   if (res.headersSent) {
     res.destroy();
     return 0;
   }
   const length = Buffer.byteLength(body);
-  res.writeHead(status, { ...extra, ...headers, "content-length": length, server: "ingressd", "x-request-id": requestId });
+  const out = { ...extra, ...headers, "content-length": length, server: "ingressd", "x-request-id": requestId };
+  // HTTP/2 has no Connection header (a refused request's "close" is for HTTP/1.1 only).
+  if (out.connection !== undefined && res.req.httpVersionMajor === 2) delete out.connection;
+  res.writeHead(status, out);
   res.end(body);
   return length;
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { ClientRequest } from "./clientMessage.js";
 import { Readable } from "node:stream";
 
 /**
@@ -31,7 +31,7 @@ export class LimitedBody extends Readable {
   };
 
   constructor(
-    private readonly req: IncomingMessage,
+    private readonly req: ClientRequest,
     private readonly max: number,
     private readonly onOverLimit: () => void,
   ) {
