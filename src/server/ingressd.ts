@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer, Server } from "node:http";
-import { createSecureServer, type Http2SecureServer } from "node:http2";
+import { createServer as createH2cServer, createSecureServer, type Http2SecureServer } from "node:http2";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo, Server as NetServer } from "node:net";
@@ -25,6 +25,7 @@ import { keepingRecent, RecentRequests } from "../telemetry/recentRequests.js";
 import { Runtime } from "../snapshot/runtime.js";
 import { Http2Sessions } from "./http2Sessions.js";
 import { ListenError, type ListenerName } from "./listenError.js";
+import { servePriorKnowledge } from "./priorKnowledge.js";
 import { CertificateSelector, type DefaultContextOptions } from "../proxy/certificateSelector.js";
 
 export interface IngressdOptions {
@@ -195,6 +196,9 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   });
   const http = createServer(serverTimeouts, frontend.handleRequest);
   http.on("upgrade", frontend.handleUpgrade);
+  const h2c = createH2cServer(frontend.handleRequest);
+  const h2cSessions = new Http2Sessions(h2c, serverTimeouts.keepAliveTimeout);
+  servePriorKnowledge(http, h2c, headersTimeout);
   countConnections(http, "http", metrics);
   http.on("clientError", onClientError);
   let httpListening = false;
@@ -297,6 +301,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       httpsFrontend.drain(() => https1?.closeIdleConnections());
       http.closeIdleConnections();
       https1?.closeIdleConnections();
+      h2cSessions.close();
       httpsSessions?.close();
       frontend.closeTunnels();
       httpsFrontend.closeTunnels();
@@ -304,6 +309,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
         http.closeAllConnections();
         // Http2SecureServer has no closeAllConnections of its own: node:http's closes its HTTP/1.1 connections.
         if (https1) Server.prototype.closeAllConnections.call(https1);
+        h2cSessions.destroy();
         httpsSessions?.destroy();
       }, grace);
       await Promise.all([drained, l4.close(grace)]);
