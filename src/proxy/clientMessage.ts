@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 
 const { NGHTTP2_NO_ERROR } = constants;
@@ -55,6 +55,21 @@ export function asHttp1Request(req: Http2ServerRequest): void {
 export function responseFinished(res: ClientResponse): boolean {
   if (!("stream" in res)) return res.writableFinished;
   return res.writableEnded && (res.stream.rstCode ?? NGHTTP2_NO_ERROR) === NGHTTP2_NO_ERROR;
+}
+
+/**
+ * A response that is a head alone, ended with it: over HTTP/2 one HEADERS frame that ends
+ * the stream (gRPC's trailers-only answer, which gRPC clients read their status from).
+ * Node's HTTP/2 response sends the head as soon as writeHead is called, before it knows
+ * the stream ends with it; headers set one by one go out with end().
+ */
+export function endWithHead(res: ClientResponse, status: number, headers: OutgoingHttpHeaders): void {
+  res.statusCode = status;
+  for (const name in headers) {
+    const v = headers[name];
+    if (v !== undefined) res.setHeader(name, v);
+  }
+  res.end();
 }
 
 /** Whether the client's side of the exchange is gone (Node's HTTP/2 response has no `destroyed`). */

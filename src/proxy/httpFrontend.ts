@@ -13,8 +13,10 @@ import type { ServicePool } from "../upstream/servicePool.js";
 import { accessRecord } from "./accessRecord.js";
 import { pickContext, sendAffinityCookie } from "./balanceContext.js";
 import { watchBodyStall } from "./clientBodyTimeout.js";
-import { asHttp1Request, protocolOf, responseDestroyed, responseFinished, type ClientRequest, type ClientResponse } from "./clientMessage.js";
+import { asHttp1Request, endWithHead, protocolOf, responseDestroyed, responseFinished, type ClientRequest, type ClientResponse } from "./clientMessage.js";
 import { errorBody } from "./errorResponse.js";
+import { grpcErrorHeaders, isGrpcRequest } from "./grpcError.js";
+import { Http2Forward } from "./http2Forward.js";
 import type { Exchange } from "./exchange.js";
 import type { FilterEnv } from "./filters/filterStep.js";
 import { refuseTooLarge } from "./filters/bodyLimit.js";
@@ -47,7 +49,7 @@ export type { FrontendOptions };
 interface RequestExchange extends Exchange {
   readonly res: ClientResponse;
   /** The upstream request under way, to abort if the client leaves. */
-  inFlight?: ForwardHandler;
+  inFlight?: { abort(reason: Error): void };
   /** Set while the request is held for a restarting upstream. */
   holdTimer?: NodeJS.Timeout;
   /** What the endpoint was picked by, for the retry's pick. */
@@ -242,6 +244,10 @@ export class HttpFrontend {
    * may be sent again (see `mayResend`: never a POST that may have reached the upstream).
    */
   private forward(x: RequestExchange, pool: ServicePool, endpoint: Endpoint, attempt: number, holding: boolean): void {
+    if (endpoint.http2) {
+      this.forwardHttp2(x, pool, endpoint);
+      return;
+    }
     const { req, res } = x;
     x.upstream = endpoint.address;
     const timeouts = x.timeouts;
@@ -302,6 +308,49 @@ export class HttpFrontend {
   }
 
   /**
+   * Streams to an HTTP/2 endpoint (gRPC). Not sent elsewhere on failure: a gRPC call may
+   * have had effects, and the client retries per its own policy. Upstream timeouts other
+   * than connecting do not apply: a gRPC stream may rightly stay quiet for long.
+   */
+  private forwardHttp2(x: RequestExchange, pool: ServicePool, endpoint: Endpoint): void {
+    const { req, res } = x;
+    x.upstream = endpoint.address;
+    const forward = new Http2Forward(res, x.fwd.requestId, (outcome) => {
+      x.bytes += outcome.bytes;
+      const err = outcome.error;
+      if (!err) {
+        pool.reportSuccess(endpoint);
+        return;
+      }
+      if (err === x.stopped) return;
+      if (!res.writableEnded && responseDestroyed(res)) return; // the client left first: logged as 499
+      const failure = classify(err);
+      x.error = failure.code;
+      if (outcome.responded) {
+        res.destroy();
+        return;
+      }
+      this.reportFailure(pool, endpoint, failure);
+      this.fail(x, failure.status, `upstream ${pool.key} failed: ${failure.description}`);
+      x.error = failure.code;
+    }, x.responseHeaders);
+    x.inFlight = forward;
+    const headers = upstreamRequestHeaders(req, x.fwd);
+    const te = req.headers.te;
+    forward.start(
+      endpoint.http2Session,
+      {
+        method: req.method ?? "GET",
+        path: x.upstreamTarget,
+        scheme: endpoint.tls ? "https" : "http",
+        headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
+        trailers: te !== undefined && te.includes("trailers"),
+      },
+      hasRequestBody(req) ? this.requestBody(x) : null,
+    );
+  }
+
+  /**
    * The body to stream upstream: the request itself, or under a body limit without a
    * Content-Length (checked against the limit before), the request counted as it streams.
    */
@@ -349,6 +398,12 @@ export class HttpFrontend {
   /** ingressd's own error answer, recorded for the access log. */
   private fail(x: RequestExchange, status: number, detail: string, headers?: Record<string, string>): void {
     x.error = detail;
+    if (isGrpcRequest(x.req)) {
+      // A gRPC client reads a gRPC status, not an HTTP one: a trailers-only answer.
+      if (x.res.headersSent) x.res.destroy();
+      else endWithHead(x.res, 200, { ...x.responseHeaders, ...headers, ...grpcErrorHeaders(status, detail), server: "ingressd", "x-request-id": x.fwd.requestId });
+      return;
+    }
     x.reply(status, { "content-type": "text/plain; charset=utf-8", ...headers }, errorBody(status, detail));
   }
 
