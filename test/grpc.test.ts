@@ -27,7 +27,11 @@ const ECHO = {
   ClientStream: method("ClientStream", true, false),
   Bidi: method("Bidi", true, true),
   Fail: method("Fail", false, false),
+  Watch: method("Watch", false, true),
 };
+
+/** Told when a server's Watch call is cancelled (the client, or ingressd for it, reset the stream). */
+const cancelled = new Map<string, () => void>();
 
 /** A gRPC server on loopback answering as `name`, over TLS when given a certificate. */
 async function echoServer(name: string, pem?: { cert: string; key: string }): Promise<{ server: grpc.Server; port: number }> {
@@ -49,6 +53,10 @@ async function echoServer(name: string, pem?: { cert: string; key: string }): Pr
     Bidi: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       call.on("data", (d: Buffer) => call.write(Buffer.from(d.toString().toUpperCase())));
       call.on("end", () => call.end());
+    },
+    Watch: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+      call.once("cancelled", () => cancelled.get(name)?.());
+      call.write(Buffer.from("first")); // and nothing more until the client goes
     },
     Fail: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
       cb({ code: grpc.status.NOT_FOUND, details: "no such thing" });
@@ -164,6 +172,15 @@ spec:
     const status = new Promise<grpc.StatusObject>((res) => call.on("status", res));
     call.end();
     expect((await status).code).toBe(grpc.status.OK);
+  });
+
+  it("a call the client cancels is cancelled upstream", async () => {
+    const upstreamCancelled = new Promise<void>((res) => cancelled.set("plain", res));
+    const call = h2cClient("grpc.test").makeServerStreamRequest(ECHO.Watch.path, bytes.serialize, bytes.deserialize, Buffer.from("w"));
+    call.on("error", () => undefined); // CANCELLED, as asked
+    await new Promise((res) => call.once("data", res));
+    call.cancel();
+    await upstreamCancelled;
   });
 
   it("relays a non-OK grpc-status and grpc-message from the upstream", async () => {

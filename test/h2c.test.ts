@@ -66,6 +66,17 @@ describe("h2c with prior knowledge on the HTTP port (issue 12)", () => {
     expect(stdout.split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
   });
 
+  it("a connection sending the preface and then garbage is closed; the server goes on", async () => {
+    const socket = netConnect(proxy.httpPort, "127.0.0.1");
+    await once(socket, "connect");
+    socket.on("error", () => undefined);
+    socket.resume();
+    socket.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Buffer.alloc(64, 0xff)]));
+    await once(socket, "close");
+    const r = await h2Request(session, { ":authority": "web.localhost", ":path": "/still-up" });
+    expect(r.headers[":status"]).toBe(200);
+  });
+
   it("closes gracefully with an idle h2c session open", async () => {
     const { proxy: p, rules: r } = await proxyWith({ "web.yaml": site("web", "web.localhost", [up.port]) }, { shutdownGraceMs: 20_000 });
     const s = connect(`http://127.0.0.1:${p.httpPort}`);
