@@ -77,6 +77,14 @@ describe("h2c with prior knowledge on the HTTP port (issue 12)", () => {
     expect(r.headers[":status"]).toBe(200);
   });
 
+  it("answers a CONNECT and an OPTIONS * over HTTP/2 without harm to the session", async () => {
+    // Node answers a CONNECT (no extended CONNECT is offered) before ingressd sees it.
+    expect((await h2Request(session, { ":method": "CONNECT", ":authority": "web.localhost:443" })).headers[":status"]).toBe(405);
+    expect((await h2Request(session, { ":method": "OPTIONS", ":authority": "web.localhost", ":path": "*" })).headers[":status"]).toBe(200);
+    const r = await h2Request(session, { ":authority": "web.localhost", ":path": "/after" });
+    expect(r.headers[":status"]).toBe(200);
+  });
+
   it("closes gracefully with an idle h2c session open", async () => {
     const { proxy: p, rules: r } = await proxyWith({ "web.yaml": site("web", "web.localhost", [up.port]) }, { shutdownGraceMs: 20_000 });
     const s = connect(`http://127.0.0.1:${p.httpPort}`);
