@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
-import type { ClientRequest } from "./clientMessage.js";
 import type { Route } from "../model/route.js";
+import type { ClientRequest } from "./clientMessage.js";
 import type { ForwardedInfo } from "./headers.js";
 
 /**

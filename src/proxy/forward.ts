@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import type { ClientRequest, ClientResponse } from "./clientMessage.js";
 import type { Http2ServerRequest } from "node:http2";
 import type { Writable } from "node:stream";
 import { errors, type Dispatcher } from "undici";
+import type { ClientRequest, ClientResponse } from "./clientMessage.js";
 import { clientResponseHeaders } from "./headers.js";
 
 /** How a forwarded request ended. */

@@ -45,7 +45,7 @@ const HOLD_RETRY_MS = 250;
 
 export type { FrontendOptions };
 
-/** An exchange with a ServerResponse: an ordinary request. */
+/** An exchange with a response (HTTP/1.x or HTTP/2): an ordinary request. */
 interface RequestExchange extends Exchange {
   readonly res: ClientResponse;
   /** The upstream request under way, to abort if the client leaves. */

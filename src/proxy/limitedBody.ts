@@ -1,5 +1,5 @@
-import type { ClientRequest } from "./clientMessage.js";
 import { Readable } from "node:stream";
+import type { ClientRequest } from "./clientMessage.js";
 
 /**
  * A request body without Content-Length (chunked), counted as it streams upstream:
