@@ -13,6 +13,7 @@ import { Agent as HttpsAgent } from "node:https";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
+import { connect as tlsConnect } from "node:tls";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -212,6 +213,30 @@ describe("HTTP/2 on the HTTPS port (issue 12)", () => {
     await once(ws, "close");
   });
 
+  it("opens a WebSocket over HTTP/2 (RFC 8441 extended CONNECT) to an HTTP/1.1 WebSocket upstream", async () => {
+    expect(session.remoteSettings.enableConnectProtocol).toBe(true);
+    const stream = session.request({ ":method": "CONNECT", ":protocol": "websocket", ":scheme": "https", ":path": "/ws", ":authority": "site.test", "sec-websocket-version": "13" }, { endStream: false });
+    const [head] = (await once(stream, "response")) as [IncomingHttpHeaders];
+    expect(head[":status"]).toBe(200);
+    expect(head["sec-websocket-accept"]).toBeUndefined();
+    stream.write(maskedTextFrame("hello"));
+    expect(await textFrame(stream)).toBe("echo:hello");
+    stream.close();
+    const line = await log.waitForLine((l) => l.log === "access" && l.path === "/ws" && l.protocol === "HTTP/2.0", "for the WebSocket");
+    expect(line.status).toBe(200);
+  });
+
+  it("closes an HTTP/1.1 CONNECT on the same port, as before", async () => {
+    const socket = tlsConnect({ host: "127.0.0.1", port, servername: "site.test", ca: ca.certPem, ALPNProtocols: ["http/1.1"] });
+    await once(socket, "secureConnect");
+    socket.on("error", () => undefined);
+    socket.resume();
+    socket.write("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    await once(socket, "close");
+    const r = await h2Request(session, { ":authority": "site.test", ":path": "/after-connect" });
+    expect(r.headers[":status"]).toBe(200);
+  });
+
   it("curl --http2 gets HTTP/2 200", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ingressd-h2-"));
     try {
@@ -224,3 +249,25 @@ describe("HTTP/2 on the HTTPS port (issue 12)", () => {
     }
   });
 });
+
+/** A client's WebSocket text frame (short, masked, as RFC 6455 §5.3 requires of clients). */
+function maskedTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
+}
+
+/** The text of the next (short, unmasked) frame a server sends on `stream`. */
+function textFrame(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve) => {
+    let buf = Buffer.alloc(0);
+    const onData = (c: Buffer): void => {
+      buf = Buffer.concat([buf, c]);
+      if (buf.length < 2 || buf.length < 2 + (buf[1]! & 0x7f)) return;
+      stream.off("data", onData);
+      resolve(buf.subarray(2, 2 + (buf[1]! & 0x7f)).toString());
+    };
+    stream.on("data", onData);
+  });
+}

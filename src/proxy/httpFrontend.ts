@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
-import type { Http2ServerRequest } from "node:http2";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Duplex, Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { Route } from "../model/route.js";
@@ -17,6 +17,7 @@ import { asHttp1Request, endWithHead, protocolOf, responseDestroyed, responseFin
 import { errorBody } from "./errorResponse.js";
 import { grpcErrorHeaders, isGrpcRequest } from "./grpcError.js";
 import { Http2Forward } from "./http2Forward.js";
+import { isWebSocketConnect, openWebSocket } from "./h2WebSocket.js";
 import type { Exchange } from "./exchange.js";
 import type { FilterEnv } from "./filters/filterStep.js";
 import { refuseTooLarge } from "./filters/bodyLimit.js";
@@ -52,6 +53,8 @@ interface RequestExchange extends Exchange {
   inFlight?: { abort(reason: Error): void };
   /** Set while the request is held for a restarting upstream. */
   holdTimer?: NodeJS.Timeout;
+  /** Set once a WebSocket over HTTP/2 is open: its stream then ends as a tunnel does, not as a response. */
+  tunnel?: true;
   /** What the endpoint was picked by, for the retry's pick. */
   pick?: PickContext;
   /** Why ingressd itself stopped the upstream request, having answered the client already (a body over its limit). */
@@ -82,7 +85,15 @@ export class HttpFrontend {
   }
 
   readonly handleRequest = (req: ClientRequest, res: ClientResponse): void => {
-    if (req.httpVersionMajor === 2) asHttp1Request(req as Http2ServerRequest);
+    if (req.httpVersionMajor === 2) {
+      asHttp1Request(req as Http2ServerRequest);
+      // A CONNECT other than a WebSocket's (RFC 8441): no tunnels to anywhere, as Node answers without a 'connect' listener.
+      if (req.method === "CONNECT" && !isWebSocketConnect(req)) {
+        res.statusCode = 405;
+        res.end();
+        return;
+      }
+    }
     // Pipelined behind a refused request (its response waits for a socket): never served, as
     // nginx reads nothing after an answer that closes the connection.
     if (res.socket === null && this.refusedConnections.has(req.socket)) return;
@@ -90,7 +101,7 @@ export class HttpFrontend {
     const x = this.exchange(req, res);
     res.once("close", () => {
       // The client went away before the response was done: stop the upstream request.
-      if (!responseFinished(res)) x.inFlight?.abort(new Error("client closed the connection"));
+      if (!x.tunnel && !responseFinished(res)) x.inFlight?.abort(new Error("client closed the connection"));
       if (x.holdTimer) clearTimeout(x.holdTimer);
       this.logAccess(x);
       this.draining?.();
@@ -248,6 +259,10 @@ export class HttpFrontend {
       this.forwardHttp2(x, pool, endpoint);
       return;
     }
+    if (isWebSocketConnect(x.req)) {
+      this.openWebSocket(x, pool, endpoint);
+      return;
+    }
     const { req, res } = x;
     x.upstream = endpoint.address;
     const timeouts = x.timeouts;
@@ -350,6 +365,33 @@ export class HttpFrontend {
     );
   }
 
+  /** A WebSocket the client opened over HTTP/2 (RFC 8441), to the upstream as an HTTP/1.1 upgrade. */
+  private openWebSocket(x: RequestExchange, pool: ServicePool, endpoint: Endpoint): void {
+    const { req, res } = x;
+    x.upstream = endpoint.address;
+    const abort = new AbortController();
+    x.inFlight = { abort: (reason) => abort.abort(reason) };
+    // The frames are read off the stream itself; the request object takes the same bytes and drops them.
+    req.resume();
+    const headers = upstreamRequestHeaders(req, x.fwd);
+    openWebSocket(
+      endpoint,
+      { stream: (res as Http2ServerResponse).stream, path: x.upstreamTarget, headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers, signal: abort.signal },
+      (upstreamHeaders) => {
+        pool.reportSuccess(endpoint);
+        x.tunnel = true;
+        res.writeHead(200, { ...upstreamHeaders, ...x.responseHeaders, server: "ingressd", "x-request-id": x.fwd.requestId });
+      },
+      (err) => {
+        if (responseDestroyed(res)) return;
+        const failure = classify(err);
+        this.reportFailure(pool, endpoint, failure);
+        this.fail(x, failure.status, `upstream ${pool.key} did not accept the WebSocket (${failure.description})`);
+        x.error = failure.code;
+      },
+    );
+  }
+
   /**
    * The body to stream upstream: the request itself, or under a body limit without a
    * Content-Length (checked against the limit before), the request counted as it streams.
@@ -408,7 +450,7 @@ export class HttpFrontend {
   }
 
   private logAccess(x: RequestExchange): void {
-    const status = responseFinished(x.res) ? x.res.statusCode : 499; // nginx's "client closed request"
+    const status = x.tunnel || responseFinished(x.res) ? x.res.statusCode : 499; // nginx's "client closed request"
     const durationMs = performance.now() - x.start;
     this.options.observer?.request({ host: x.routeHost, service: x.backend ?? "", route: x.route, status, durationMs, bytes: x.bytes, protocol: protocolOf(x.req) });
     this.options.accessLog(status >= 500 || status === 499 ? "warn" : "info", accessRecord(x, status, durationMs));

@@ -5,6 +5,7 @@ import { createServer as createH2cServer, createSecureServer, type Http2SecureSe
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo, Server as NetServer } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { createAdminServer } from "../admin/adminServer.js";
 import type { LocalCaCertificates } from "../admin/configView.js";
@@ -17,6 +18,7 @@ import { findFilter } from "../model/route.js";
 import { ClientAddressResolver } from "../proxy/clientAddress.js";
 import { CLIENT_BODY_TIMEOUT_MS } from "../proxy/clientBodyTimeout.js";
 import { clientErrorHandler } from "../proxy/clientErrors.js";
+import type { ClientRequest, ClientResponse } from "../proxy/clientMessage.js";
 import { HttpFrontend } from "../proxy/httpFrontend.js";
 import { L4Listeners } from "../l4/listeners.js";
 import type { L4ListenerSpec } from "../l4/plan.js";
@@ -155,9 +157,10 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       // HTTP/2 and HTTP/1.1 on one port, chosen by ALPN; HTTP/1.1 (and its WebSockets)
       // goes through node:http's machinery as with an https server.
       https = createSecureServer(
-        { ...pem, SNICallback: certificates.sniCallback, minVersion: "TLSv1.2", allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] },
+        { ...pem, SNICallback: certificates.sniCallback, minVersion: "TLSv1.2", allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"], settings: EXTENDED_CONNECT },
         httpsFrontend.handleRequest,
       );
+      https.on("connect", extendedConnect(httpsFrontend));
       // createSecureServer takes no HTTP/1.1 timeouts among its options: they are the server's fields.
       Object.assign(https, serverTimeouts);
       httpsSessions = new Http2Sessions(https, serverTimeouts.keepAliveTimeout);
@@ -196,7 +199,8 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   });
   const http = createServer(serverTimeouts, frontend.handleRequest);
   http.on("upgrade", frontend.handleUpgrade);
-  const h2c = createH2cServer(frontend.handleRequest);
+  const h2c = createH2cServer({ settings: EXTENDED_CONNECT }, frontend.handleRequest);
+  h2c.on("connect", extendedConnect(frontend));
   const h2cSessions = new Http2Sessions(h2c, serverTimeouts.keepAliveTimeout);
   servePriorKnowledge(http, h2c, headersTimeout);
   countConnections(http, "http", metrics);
@@ -334,6 +338,21 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     localCaCertificates: () => certificates.localCaCertificates(),
     l4,
     close,
+  };
+}
+
+/** RFC 8441: HTTP/2 clients may open WebSockets with an extended CONNECT (the front end's 'connect' requests). */
+const EXTENDED_CONNECT = { enableConnectProtocol: true };
+
+/**
+ * The 'connect' listener: HTTP/2 CONNECTs go to the front end (WebSockets, RFC 8441; others
+ * answered 405 there). On the HTTPS port node:http emits its HTTP/1.1 CONNECTs (a socket,
+ * not a response) on the same server: closed, as node:http does when nobody listens.
+ */
+function extendedConnect(frontend: HttpFrontend) {
+  return (req: ClientRequest, res: ClientResponse | Duplex): void => {
+    if (req.httpVersionMajor === 2) frontend.handleRequest(req, res as ClientResponse);
+    else (res as Duplex).destroy();
   };
 }
 
