@@ -167,20 +167,17 @@ describe("Backend protocol (ingress-nginx annotations.md § Backend Protocol, §
     expect(issue?.line).toBe(positionOf(annotated("missing", "missing.localhost", "secure", { "backend-protocol": "HTTPS", "proxy-ssl-secret": "default/nope" }), `${P}proxy-ssl-secret:`).line);
   });
 
-  it("GRPCS is served as HTTPS and GRPC as HTTP until ingressd speaks HTTP/2", async () => {
-    const r = await through("grpcs.localhost");
-    expect(r.status, r.body).toBe(200);
-    expect(r.seen!.servername).toBe("secure.default.svc");
-    expect((await get(`${proxy.url}/`, { host: "grpc.localhost" })).status).toBe(200);
+  it("GRPCS and GRPC are spoken to over HTTP/2 (issue 12; calls in test/grpc.test.ts): these HTTP/1.1-only upstreams are a bad gateway", async () => {
+    expect((await through("grpcs.localhost")).status).toBe(502);
+    expect((await get(`${proxy.url}/`, { host: "grpc.localhost" })).status).toBe(502);
+    const metrics = await get(`${proxy.admin}/metrics`);
+    expect(metrics.body).toContain(`service="default/secure:80+https+h2"`);
+    expect(metrics.body).toContain(`service="default/plain:80+h2"`);
   });
 
-  it("ingressd check warns about GRPC and GRPCS, at the annotation's line", async () => {
-    const { output, exitCode } = await checkCommand([rules.dir], { ingressClass: "ingressd", format: "text", cwd: rules.dir });
-    expect(exitCode).toBe(1); // the missing Secret
-    const grpcLine = positionOf(annotated("grpc", "grpc.localhost", "plain", { "backend-protocol": "GRPC" }), `${P}backend-protocol:`).line;
-    expect(output).toContain(`grpc.yaml:${grpcLine}:`);
-    expect(output).toMatch(/grpc\.yaml:\d+:\d+: warning: nginx\.ingress\.kubernetes\.io\/backend-protocol "GRPC" is served as HTTP\/1\.1 until ingressd speaks HTTP\/2/);
-    expect(output).toMatch(/grpcs\.yaml:\d+:\d+: warning: nginx\.ingress\.kubernetes\.io\/backend-protocol "GRPCS" is served as HTTPS\/1\.1/);
+  it("ingressd check takes GRPC and GRPCS without a warning (issue 12)", async () => {
+    const { output } = await checkCommand([rules.dir], { ingressClass: "ingressd", format: "text", cwd: rules.dir });
+    expect(output).not.toMatch(/grpcs?\.yaml:\d+:\d+: warning/);
   });
 
   it("the access log and metrics name the backend readably", async () => {

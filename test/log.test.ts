@@ -31,6 +31,7 @@ const record: AccessRecord = {
   method: "GET",
   host: "web.localhost:8080",
   path: "/a/b",
+  protocol: "HTTP/1.1",
   status: 200,
   backend: "default/web:80",
   upstream: "127.0.0.1:9101",

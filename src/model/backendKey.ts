@@ -11,6 +11,8 @@ export interface BackendRef {
   port: number | string;
   /** Set when the upstream is spoken to over TLS (backend-protocol HTTPS); the key then says so. */
   tls?: UpstreamTls;
+  /** Set when the upstream is spoken to over HTTP/2 (backend-protocol GRPC, GRPCS); the key then says so. */
+  http2?: true;
 }
 
 /**
@@ -41,17 +43,22 @@ export function tlsBackendKey(plainKey: string, tls: UpstreamTls): string {
   return `${plainKey}+https${parts.length > 0 ? `(${parts.join(",")})` : ""}`;
 }
 
+/** The key of a backend spoken to over HTTP/2 (gRPC): `ns/svc:50051+h2`, after any TLS part. */
+export function http2BackendKey(key: string): string {
+  return `${key}+h2`;
+}
+
 /** `namespace/service:port` — the one way a backend is named across the program. */
 export function backendKey(namespace: string, service: string, port: number | string): string {
   return `${namespace}/${service}:${port}`;
 }
 
 /**
- * The parts of a backend key (a TLS key's `+https…` suffix allowed, its settings not
+ * The parts of a backend key (a TLS key's `+https…` and an HTTP/2 key's `+h2` suffix allowed, its settings not
  * read back); undefined when `key` is not `namespace/service:port`.
  */
 export function parseBackendKey(key: string): BackendRef | undefined {
-  const m = /^([^/:]+)\/([^/:+]+):([^/:+]+)(?:\+https.*)?$/.exec(key);
+  const m = /^([^/:]+)\/([^/:+]+):([^/:+]+)(?:\+https.*|\+h2)?$/.exec(key);
   if (!m) return undefined;
   const port = /^\d+$/.test(m[3]!) ? Number(m[3]) : m[3]!;
   return { key, namespace: m[1]!, service: m[2]!, port };

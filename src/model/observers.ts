@@ -17,6 +17,8 @@ export interface RequestObservation {
   status: number;
   durationMs: number;
   bytes: number;
+  /** `HTTP/1.0`, `HTTP/1.1` or `HTTP/2.0`: one of a few constants. */
+  protocol: string;
 }
 
 export interface RequestObserver {
@@ -32,6 +34,8 @@ export interface AccessRecord {
   method: string;
   host: string;
   path: string;
+  /** `HTTP/1.1`, `HTTP/2.0` (`HTTP/1.0`); absent for what the HTTP parser refused. */
+  protocol?: string;
   status: number;
   /** `namespace/service:port`. */
   backend: string | undefined;

@@ -1,4 +1,5 @@
 import type { AccessRecord } from "../model/observers.js";
+import { protocolOf } from "./clientMessage.js";
 import type { Exchange } from "./exchange.js";
 
 /** The access-log record of an exchange, built once whichever way it ended. */
@@ -7,6 +8,7 @@ export function accessRecord(x: Exchange, status: number, durationMs?: number): 
     method: x.req.method ?? "GET",
     host: x.fwd.host,
     path: x.path,
+    protocol: protocolOf(x.req),
     status,
     backend: x.backend,
     upstream: x.upstream,

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { ClientRequest } from "./clientMessage.js";
 
 /** nginx's client_body_timeout: the longest a client may send nothing of a request body. */
 export const CLIENT_BODY_TIMEOUT_MS = 60_000;
@@ -23,7 +23,7 @@ const CHECKS_PER_TIMEOUT = 10;
  * stall. Progress is read off the socket's byte count a few times per period: no per-chunk
  * work on the body.
  */
-export function watchBodyStall(req: IncomingMessage, timeoutMs: number, onStalled: () => void): void {
+export function watchBodyStall(req: ClientRequest, timeoutMs: number, onStalled: () => void): void {
   const socket = req.socket;
   let bytes = socket.bytesRead;
   let lastProgress = performance.now();

@@ -1,5 +1,6 @@
-import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import type { OutgoingHttpHeaders } from "node:http";
 import type { Route } from "../model/route.js";
+import type { ClientRequest } from "./clientMessage.js";
 import type { ForwardedInfo } from "./headers.js";
 
 /**
@@ -8,7 +9,7 @@ import type { ForwardedInfo } from "./headers.js";
  * step reads it.
  */
 export interface Exchange {
-  readonly req: IncomingMessage;
+  readonly req: ClientRequest;
   readonly start: number;
   readonly fwd: ForwardedInfo;
   /** The path the request is routed by (see requestPath). */

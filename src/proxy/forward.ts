@@ -1,5 +1,8 @@
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+import type { Writable } from "node:stream";
 import { errors, type Dispatcher } from "undici";
+import type { ClientRequest, ClientResponse } from "./clientMessage.js";
 import { clientResponseHeaders } from "./headers.js";
 
 /** How a forwarded request ended. */
@@ -28,7 +31,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   private connectTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly res: ServerResponse,
+    private readonly res: ClientResponse,
     private readonly requestId: string,
     private readonly done: (outcome: ForwardOutcome) => void,
     /** Headers the route's filters add to the response (CORS, an affinity cookie). */
@@ -64,11 +67,16 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    if (statusCode < 200) return; // 1xx informational: not relayed
     const res = this.res;
+    if (statusCode < 200) {
+      // 103 Early Hints go on to the client (HTTP/1.1 or HTTP/2) as they come; other 1xx are the hop's own.
+      if (statusCode === 103 && headers.link !== undefined && res.req.httpVersion !== "1.0") res.writeEarlyHints({ link: headers.link });
+      return;
+    }
     try {
       const out = clientResponseHeaders(headers, this.requestId, this.extraHeaders);
-      if (statusMessage) res.writeHead(statusCode, statusMessage, out);
+      // HTTP/2 has no reason phrase (Node warns when given one).
+      if (statusMessage && res.req.httpVersionMajor !== 2) res.writeHead(statusCode, statusMessage, out);
       else res.writeHead(statusCode, out);
     } catch (err) {
       // A header Node refuses to send (e.g. a character invalid in HTTP/1.1): a bad gateway.
@@ -81,13 +89,18 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.bytes += chunk.length;
     // Backpressure: a client slower than the upstream pauses the upstream read.
-    if (!this.res.write(chunk)) {
+    if (!(this.res as Writable).write(chunk)) {
       controller.pause();
       this.res.once("drain", () => controller.resume());
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    // Trailers (gRPC's status, checksums) go on where the client can take them: HTTP/2, or a chunked HTTP/1.1 response.
+    for (const _ in trailers) {
+      this.res.addTrailers(trailers as Record<string, string>);
+      break;
+    }
     this.res.end();
     this.finish({ sent: true, responded: true, bytes: this.bytes });
   }
@@ -105,7 +118,9 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 }
 
 /** Whether a request has a body to stream (a bodiless GET must not send one). */
-export function hasRequestBody(req: IncomingMessage): boolean {
+export function hasRequestBody(req: ClientRequest): boolean {
+  // HTTP/2 frames its body itself: there is one unless the headers ended the stream.
+  if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
   const len = req.headers["content-length"];
   return req.headers["transfer-encoding"] !== undefined || (len !== undefined && len !== "0");
 }

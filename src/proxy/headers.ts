@@ -1,4 +1,5 @@
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { ClientRequest } from "./clientMessage.js";
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and never cross a proxy.
@@ -62,7 +63,7 @@ export interface ForwardedInfo {
  * Request headers for the upstream, as a flat `[name, value, …]` list built from the
  * raw headers, so repeated headers and their order survive. Host is preserved.
  */
-export function upstreamRequestHeaders(req: IncomingMessage, fwd: ForwardedInfo): string[] {
+export function upstreamRequestHeaders(req: ClientRequest, fwd: ForwardedInfo): string[] {
   const raw = req.rawHeaders;
   const extra = connectionTokens(req.headers.connection);
   const out: string[] = [];

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Duplex, Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { Route } from "../model/route.js";
@@ -12,7 +13,11 @@ import type { ServicePool } from "../upstream/servicePool.js";
 import { accessRecord } from "./accessRecord.js";
 import { pickContext, sendAffinityCookie } from "./balanceContext.js";
 import { watchBodyStall } from "./clientBodyTimeout.js";
+import { asHttp1Request, endWithHead, protocolOf, responseDestroyed, responseFinished, type ClientRequest, type ClientResponse } from "./clientMessage.js";
 import { errorBody } from "./errorResponse.js";
+import { grpcErrorHeaders, isGrpcRequest } from "./grpcError.js";
+import { Http2Forward } from "./http2Forward.js";
+import { isWebSocketConnect, openWebSocket } from "./h2WebSocket.js";
 import type { Exchange } from "./exchange.js";
 import type { FilterEnv } from "./filters/filterStep.js";
 import { refuseTooLarge } from "./filters/bodyLimit.js";
@@ -41,13 +46,15 @@ const HOLD_RETRY_MS = 250;
 
 export type { FrontendOptions };
 
-/** An exchange with a ServerResponse: an ordinary request. */
+/** An exchange with a response (HTTP/1.x or HTTP/2): an ordinary request. */
 interface RequestExchange extends Exchange {
-  readonly res: ServerResponse;
+  readonly res: ClientResponse;
   /** The upstream request under way, to abort if the client leaves. */
-  inFlight?: ForwardHandler;
+  inFlight?: { abort(reason: Error): void };
   /** Set while the request is held for a restarting upstream. */
   holdTimer?: NodeJS.Timeout;
+  /** Set once a WebSocket over HTTP/2 is open: its stream then ends as a tunnel does, not as a response. */
+  tunnel?: true;
   /** What the endpoint was picked by, for the retry's pick. */
   pick?: PickContext;
   /** Why ingressd itself stopped the upstream request, having answered the client already (a body over its limit). */
@@ -77,7 +84,16 @@ export class HttpFrontend {
     this.env.httpsPort = target?.httpsPort;
   }
 
-  readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  readonly handleRequest = (req: ClientRequest, res: ClientResponse): void => {
+    if (req.httpVersionMajor === 2) {
+      asHttp1Request(req as Http2ServerRequest);
+      // A CONNECT other than a WebSocket's (RFC 8441): no tunnels to anywhere, as Node answers without a 'connect' listener.
+      if (req.method === "CONNECT" && !isWebSocketConnect(req)) {
+        res.statusCode = 405;
+        res.end();
+        return;
+      }
+    }
     // Pipelined behind a refused request (its response waits for a socket): never served, as
     // nginx reads nothing after an answer that closes the connection.
     if (res.socket === null && this.refusedConnections.has(req.socket)) return;
@@ -85,12 +101,13 @@ export class HttpFrontend {
     const x = this.exchange(req, res);
     res.once("close", () => {
       // The client went away before the response was done: stop the upstream request.
-      if (!res.writableFinished) x.inFlight?.abort(new Error("client closed the connection"));
+      if (!x.tunnel && !responseFinished(res)) x.inFlight?.abort(new Error("client closed the connection"));
       if (x.holdTimer) clearTimeout(x.holdTimer);
       this.logAccess(x);
       this.draining?.();
     });
-    if (this.draining) res.setHeader("connection", "close");
+    // HTTP/2 has no Connection header: a draining session is closed by GOAWAY (see ingressd.ts).
+    if (this.draining && req.httpVersionMajor !== 2) res.setHeader("connection", "close");
     const refusal = framingRefusal(req);
     if (refusal) {
       this.refusedConnections.add(req.socket);
@@ -116,7 +133,7 @@ export class HttpFrontend {
       void answered.then(
         (done) => {
           // The client may have left, or the body timeout answered, while a filter waited.
-          if (!done && !x.res.writableEnded && !x.res.destroyed) this.toBackend(x, snapshot, route);
+          if (!done && !x.res.writableEnded && !responseDestroyed(x.res)) this.toBackend(x, snapshot, route);
         },
         (err: Error) => this.fail(x, 500, `a filter of the route failed: ${err.message}`),
       );
@@ -169,7 +186,7 @@ export class HttpFrontend {
     x.res.once("finish", () => x.inFlight?.abort(new Error("client body timeout")));
   }
 
-  private forwardedInfo(req: IncomingMessage): ForwardedInfo {
+  private forwardedInfo(req: ClientRequest): ForwardedInfo {
     const incomingId = req.headers["x-request-id"];
     const peer = peerAddress(req.socket.remoteAddress);
     return {
@@ -182,7 +199,7 @@ export class HttpFrontend {
     };
   }
 
-  private exchange(req: IncomingMessage, res: ServerResponse): RequestExchange {
+  private exchange(req: ClientRequest, res: ClientResponse): RequestExchange {
     const x: RequestExchange = {
       req,
       res,
@@ -227,7 +244,7 @@ export class HttpFrontend {
     if (tryMs <= 0 || remaining <= 0 || x.req.readableDidRead) return false;
     x.holdTimer = setTimeout(() => {
       x.holdTimer = undefined;
-      if (!x.res.destroyed) this.dispatch(x, pool, true);
+      if (!responseDestroyed(x.res)) this.dispatch(x, pool, true);
     }, Math.min(HOLD_RETRY_MS, remaining));
     return true;
   }
@@ -238,6 +255,14 @@ export class HttpFrontend {
    * may be sent again (see `mayResend`: never a POST that may have reached the upstream).
    */
   private forward(x: RequestExchange, pool: ServicePool, endpoint: Endpoint, attempt: number, holding: boolean): void {
+    if (endpoint.http2) {
+      this.forwardHttp2(x, pool, endpoint);
+      return;
+    }
+    if (isWebSocketConnect(x.req)) {
+      this.openWebSocket(x, pool, endpoint);
+      return;
+    }
     const { req, res } = x;
     x.upstream = endpoint.address;
     const timeouts = x.timeouts;
@@ -251,7 +276,7 @@ export class HttpFrontend {
         pool.reportSuccess(endpoint);
         return;
       }
-      if (!res.writableEnded && res.destroyed) return; // the client left first: logged as 499
+      if (!res.writableEnded && responseDestroyed(res)) return; // the client left first: logged as 499
       const failure = classify(err);
       x.error = failure.code;
       if (outcome.responded) {
@@ -295,6 +320,76 @@ export class HttpFrontend {
       if (timeouts.sendMs !== undefined && body) stopSendWatch = watchSendStall(body, timeouts.sendMs, () => handler.abort(sendTimeout(timeouts.sendMs!)));
     }
     endpoint.dispatcher.dispatch(request, handler);
+  }
+
+  /**
+   * Streams to an HTTP/2 endpoint (gRPC). Not sent elsewhere on failure: a gRPC call may
+   * have had effects, and the client retries per its own policy. Upstream timeouts other
+   * than connecting do not apply: a gRPC stream may rightly stay quiet for long.
+   */
+  private forwardHttp2(x: RequestExchange, pool: ServicePool, endpoint: Endpoint): void {
+    const { req, res } = x;
+    x.upstream = endpoint.address;
+    const forward = new Http2Forward(res, x.fwd.requestId, (outcome) => {
+      x.bytes += outcome.bytes;
+      const err = outcome.error;
+      if (!err) {
+        pool.reportSuccess(endpoint);
+        return;
+      }
+      if (err === x.stopped) return;
+      if (!res.writableEnded && responseDestroyed(res)) return; // the client left first: logged as 499
+      const failure = classify(err);
+      x.error = failure.code;
+      if (outcome.responded) {
+        res.destroy();
+        return;
+      }
+      this.reportFailure(pool, endpoint, failure);
+      this.fail(x, failure.status, `upstream ${pool.key} failed: ${failure.description}`);
+      x.error = failure.code;
+    }, x.responseHeaders);
+    x.inFlight = forward;
+    const headers = upstreamRequestHeaders(req, x.fwd);
+    const te = req.headers.te;
+    forward.start(
+      endpoint.http2Session,
+      {
+        method: req.method ?? "GET",
+        path: x.upstreamTarget,
+        scheme: endpoint.tls ? "https" : "http",
+        headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
+        trailers: te !== undefined && te.includes("trailers"),
+      },
+      hasRequestBody(req) ? this.requestBody(x) : null,
+    );
+  }
+
+  /** A WebSocket the client opened over HTTP/2 (RFC 8441), to the upstream as an HTTP/1.1 upgrade. */
+  private openWebSocket(x: RequestExchange, pool: ServicePool, endpoint: Endpoint): void {
+    const { req, res } = x;
+    x.upstream = endpoint.address;
+    const abort = new AbortController();
+    x.inFlight = { abort: (reason) => abort.abort(reason) };
+    // The frames are read off the stream itself; the request object takes the same bytes and drops them.
+    req.resume();
+    const headers = upstreamRequestHeaders(req, x.fwd);
+    openWebSocket(
+      endpoint,
+      { stream: (res as Http2ServerResponse).stream, path: x.upstreamTarget, headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers, signal: abort.signal },
+      (upstreamHeaders) => {
+        pool.reportSuccess(endpoint);
+        x.tunnel = true;
+        res.writeHead(200, { ...upstreamHeaders, ...x.responseHeaders, server: "ingressd", "x-request-id": x.fwd.requestId });
+      },
+      (err) => {
+        if (responseDestroyed(res)) return;
+        const failure = classify(err);
+        this.reportFailure(pool, endpoint, failure);
+        this.fail(x, failure.status, `upstream ${pool.key} did not accept the WebSocket (${failure.description})`);
+        x.error = failure.code;
+      },
+    );
   }
 
   /**
@@ -345,13 +440,19 @@ export class HttpFrontend {
   /** ingressd's own error answer, recorded for the access log. */
   private fail(x: RequestExchange, status: number, detail: string, headers?: Record<string, string>): void {
     x.error = detail;
+    if (isGrpcRequest(x.req)) {
+      // A gRPC client reads a gRPC status, not an HTTP one: a trailers-only answer.
+      if (x.res.headersSent) x.res.destroy();
+      else endWithHead(x.res, 200, { ...x.responseHeaders, ...headers, ...grpcErrorHeaders(status, detail), server: "ingressd", "x-request-id": x.fwd.requestId });
+      return;
+    }
     x.reply(status, { "content-type": "text/plain; charset=utf-8", ...headers }, errorBody(status, detail));
   }
 
   private logAccess(x: RequestExchange): void {
-    const status = x.res.writableFinished ? x.res.statusCode : 499; // nginx's "client closed request"
+    const status = x.tunnel || responseFinished(x.res) ? x.res.statusCode : 499; // nginx's "client closed request"
     const durationMs = performance.now() - x.start;
-    this.options.observer?.request({ host: x.routeHost, service: x.backend ?? "", route: x.route, status, durationMs, bytes: x.bytes });
+    this.options.observer?.request({ host: x.routeHost, service: x.backend ?? "", route: x.route, status, durationMs, bytes: x.bytes, protocol: protocolOf(x.req) });
     this.options.accessLog(status >= 500 || status === 499 ? "warn" : "info", accessRecord(x, status, durationMs));
   }
 }
@@ -365,13 +466,16 @@ function whenResponseClosed(this: RequestExchange, done: () => void): void {
  * Writes ingressd's own answer; returns the body's length. A response already under way
  * cannot change status any more: its connection is cut so the client sees the failure.
  */
-function reply(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string, requestId: string, extra: OutgoingHttpHeaders | undefined): number {
+function reply(res: ClientResponse, status: number, headers: OutgoingHttpHeaders, body: string, requestId: string, extra: OutgoingHttpHeaders | undefined): number {
   if (res.headersSent) {
     res.destroy();
     return 0;
   }
   const length = Buffer.byteLength(body);
-  res.writeHead(status, { ...extra, ...headers, "content-length": length, server: "ingressd", "x-request-id": requestId });
+  const out = { ...extra, ...headers, "content-length": length, server: "ingressd", "x-request-id": requestId };
+  // HTTP/2 has no Connection header (a refused request's "close" is for HTTP/1.1 only).
+  if (out.connection !== undefined && res.req.httpVersionMajor === 2) delete out.connection;
+  res.writeHead(status, out);
   res.end(body);
   return length;
 }

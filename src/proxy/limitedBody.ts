@@ -1,5 +1,5 @@
-import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
+import type { ClientRequest } from "./clientMessage.js";
 
 /**
  * A request body without Content-Length (chunked), counted as it streams upstream:
@@ -31,7 +31,7 @@ export class LimitedBody extends Readable {
   };
 
   constructor(
-    private readonly req: IncomingMessage,
+    private readonly req: ClientRequest,
     private readonly max: number,
     private readonly onOverLimit: () => void,
   ) {

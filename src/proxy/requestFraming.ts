@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { ClientRequest } from "./clientMessage.js";
 
 /**
  * The longest request-target served: nginx's `large_client_header_buffers 4 8k` gives a
@@ -27,7 +27,7 @@ export const unknownTransferCoding: Refusal = { status: 501, detail: "unsupporte
  * different servers, a request-smuggling vector). Per request: one length test, and the
  * Transfer-Encoding tests only when the header is there.
  */
-export function framingRefusal(req: IncomingMessage): Refusal | undefined {
+export function framingRefusal(req: ClientRequest): Refusal | undefined {
   const url = req.url ?? "";
   if (url.length > MAX_REQUEST_TARGET_BYTES) return targetTooLong;
   const te = req.headers["transfer-encoding"];

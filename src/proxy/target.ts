@@ -2,7 +2,7 @@ import type { Route, WeightedBackend } from "../model/route.js";
 import type { RequestFacts } from "../routing/requestFacts.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import type { ServicePool } from "../upstream/servicePool.js";
-import type { IncomingMessage } from "node:http";
+import type { ClientRequest } from "./clientMessage.js";
 
 /** The Service pool a request goes to, or why there is none. */
 export type Target = { pool: ServicePool; backend: string } | { status: number; detail: string; backend?: string };
@@ -27,14 +27,14 @@ export function chooseBackend(route: Route, random: () => number = Math.random):
  * names an endpoint of one of its backends on that backend, as ingress-nginx's balancer
  * does for an affinitized request: the split places new sessions only.
  */
-export function targetOf(snapshot: Snapshot, route: Route, req?: IncomingMessage): Target {
+export function targetOf(snapshot: Snapshot, route: Route, req?: ClientRequest): Target {
   const { backend } = (req && stickyBackend(snapshot, route, req)) || chooseBackend(route);
   const pool = snapshot.pools.get(backend.key);
   if (!pool) return { status: 503, detail: `Service ${backend.namespace}/${backend.service} port ${backend.port} is not defined`, backend: backend.key };
   return { pool, backend: backend.key };
 }
 
-function stickyBackend(snapshot: Snapshot, route: Route, req: IncomingMessage): WeightedBackend | undefined {
+function stickyBackend(snapshot: Snapshot, route: Route, req: ClientRequest): WeightedBackend | undefined {
   const balance = route.balance;
   if (route.backends.length === 1 || balance?.kind !== "cookie" || req.headers.cookie === undefined) return undefined;
   const cookie = parseCookies(req.headers.cookie).get(balance.name);
@@ -56,7 +56,7 @@ export function noEndpoint(pool: ServicePool): { status: number; detail: string;
 /** Headers and cookies of a request, for routes with conditions (canaries); cookies parsed only if asked. */
 export class IncomingFacts implements RequestFacts {
   private cookies: Map<string, string> | undefined;
-  constructor(private readonly req: IncomingMessage) {}
+  constructor(private readonly req: ClientRequest) {}
   header(name: string): string | undefined {
     const v = this.req.headers[name];
     return Array.isArray(v) ? v.join(", ") : v;

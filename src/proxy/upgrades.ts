@@ -7,6 +7,7 @@ import { relay } from "../net/relay.js";
 import { originForm, requestPath } from "../routing/requestPath.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import { accessRecord } from "./accessRecord.js";
+import { protocolOf } from "./clientMessage.js";
 import { pickContext, sendAffinityCookie } from "./balanceContext.js";
 import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
 import { rawError } from "./errorResponse.js";
@@ -132,7 +133,7 @@ export class UpgradeHandler {
         socket.write(response);
         if (head.length > 0) upstream.write(head);
         this.tunnel(socket, upstream, readMs);
-        this.options.observer?.request({ host: x.routeHost, service: target.backend, route: x.route, status: 101, durationMs: 0, bytes: 0 });
+        this.options.observer?.request({ host: x.routeHost, service: target.backend, route: x.route, status: 101, durationMs: 0, bytes: 0, protocol: protocolOf(x.req) });
         this.options.accessLog("info", accessRecord(x, 101));
       })
       .catch((err: Error) => {

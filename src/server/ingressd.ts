@@ -1,10 +1,11 @@
 import { X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { createServer, Server } from "node:http";
+import { createServer as createH2cServer, createSecureServer, type Http2SecureServer } from "node:http2";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server as NetServer } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { createAdminServer } from "../admin/adminServer.js";
 import type { LocalCaCertificates } from "../admin/configView.js";
@@ -17,13 +18,16 @@ import { findFilter } from "../model/route.js";
 import { ClientAddressResolver } from "../proxy/clientAddress.js";
 import { CLIENT_BODY_TIMEOUT_MS } from "../proxy/clientBodyTimeout.js";
 import { clientErrorHandler } from "../proxy/clientErrors.js";
+import type { ClientRequest, ClientResponse } from "../proxy/clientMessage.js";
 import { HttpFrontend } from "../proxy/httpFrontend.js";
 import { L4Listeners } from "../l4/listeners.js";
 import type { L4ListenerSpec } from "../l4/plan.js";
 import { createAccessLog } from "../telemetry/log.js";
 import { keepingRecent, RecentRequests } from "../telemetry/recentRequests.js";
 import { Runtime } from "../snapshot/runtime.js";
+import { Http2Sessions } from "./http2Sessions.js";
 import { ListenError, type ListenerName } from "./listenError.js";
+import { servePriorKnowledge } from "./priorKnowledge.js";
 import { CertificateSelector, type DefaultContextOptions } from "../proxy/certificateSelector.js";
 
 export interface IngressdOptions {
@@ -133,7 +137,8 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     ...(options.defaultCert && options.defaultKey ? { defaultCert: options.defaultCert, defaultKey: options.defaultKey } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
-  let https: HttpsServer | undefined;
+  let https: Http2SecureServer | undefined;
+  let httpsSessions: Http2Sessions | undefined;
   let httpsPort: number | undefined;
   let httpsOpening: Promise<number> | undefined;
   const httpsWaiters: ((port: number) => void)[] = [];
@@ -149,10 +154,16 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     if (httpsOpening || !needsHttps()) return httpsOpening;
     httpsOpening = (async () => {
       const pem = await certificates.loadDefault();
-      https = createHttpsServer(
-        { ...pem, SNICallback: certificates.sniCallback, minVersion: "TLSv1.2", ...serverTimeouts },
+      // HTTP/2 and HTTP/1.1 on one port, chosen by ALPN; HTTP/1.1 (and its WebSockets)
+      // goes through node:http's machinery as with an https server.
+      https = createSecureServer(
+        { ...pem, SNICallback: certificates.sniCallback, minVersion: "TLSv1.2", allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"], settings: EXTENDED_CONNECT },
         httpsFrontend.handleRequest,
       );
+      https.on("connect", extendedConnect(httpsFrontend));
+      // createSecureServer takes no HTTP/1.1 timeouts among its options: they are the server's fields.
+      Object.assign(https, serverTimeouts);
+      httpsSessions = new Http2Sessions(https, serverTimeouts.keepAliveTimeout);
       https.on("upgrade", httpsFrontend.handleUpgrade);
       https.on("clientError", onClientError);
       countConnections(https, "https", metrics);
@@ -188,6 +199,10 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   });
   const http = createServer(serverTimeouts, frontend.handleRequest);
   http.on("upgrade", frontend.handleUpgrade);
+  const h2c = createH2cServer({ settings: EXTENDED_CONNECT }, frontend.handleRequest);
+  h2c.on("connect", extendedConnect(frontend));
+  const h2cSessions = new Http2Sessions(h2c, serverTimeouts.keepAliveTimeout);
+  servePriorKnowledge(http, h2c, headersTimeout);
   countConnections(http, "http", metrics);
   http.on("clientError", onClientError);
   let httpListening = false;
@@ -282,14 +297,25 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       clearInterval(defaultRenewal);
       metrics.close();
       await defaultWatch?.close();
-      const servers = https ? [http, https] : [http];
+      const servers: NetServer[] = https ? [http, https] : [http];
       const drained = Promise.all(servers.map((s) => new Promise<void>((res) => s.close(() => res()))));
       frontend.drain(() => http.closeIdleConnections());
-      httpsFrontend.drain(() => https?.closeIdleConnections());
-      for (const s of servers) s.closeIdleConnections();
+      // The HTTPS port's HTTP/1.1 connections are node:http's (Http2SecureServer's typings leave its http methods out).
+      const https1 = https as Server | undefined;
+      httpsFrontend.drain(() => https1?.closeIdleConnections());
+      http.closeIdleConnections();
+      https1?.closeIdleConnections();
+      h2cSessions.close();
+      httpsSessions?.close();
       frontend.closeTunnels();
       httpsFrontend.closeTunnels();
-      const timer = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), grace);
+      const timer = setTimeout(() => {
+        http.closeAllConnections();
+        // Http2SecureServer has no closeAllConnections of its own: node:http's closes its HTTP/1.1 connections.
+        if (https1) Server.prototype.closeAllConnections.call(https1);
+        h2cSessions.destroy();
+        httpsSessions?.destroy();
+      }, grace);
       await Promise.all([drained, l4.close(grace)]);
       clearTimeout(timer);
       accessLog.flush();
@@ -315,13 +341,28 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   };
 }
 
+/** RFC 8441: HTTP/2 clients may open WebSockets with an extended CONNECT (the front end's 'connect' requests). */
+const EXTENDED_CONNECT = { enableConnectProtocol: true };
+
+/**
+ * The 'connect' listener: HTTP/2 CONNECTs go to the front end (WebSockets, RFC 8441; others
+ * answered 405 there). On the HTTPS port node:http emits its HTTP/1.1 CONNECTs (a socket,
+ * not a response) on the same server: closed, as node:http does when nobody listens.
+ */
+function extendedConnect(frontend: HttpFrontend) {
+  return (req: ClientRequest, res: ClientResponse | Duplex): void => {
+    if (req.httpVersionMajor === 2) frontend.handleRequest(req, res as ClientResponse);
+    else (res as Duplex).destroy();
+  };
+}
+
 /** `http://web.localhost:8080`; the scheme's own port is left out. */
 export function urlOf(scheme: "http" | "https", host: string, port: number): string {
   return `${scheme}://${host}${port === (scheme === "https" ? 443 : 80) ? "" : `:${port}`}`;
 }
 
 /** Open client connections per listener, for `ingressd_active_connections`. */
-function countConnections(server: Server, listener: string, metrics: Metrics): void {
+function countConnections(server: NetServer, listener: string, metrics: Metrics): void {
   server.on("connection", (socket) => {
     metrics.connectionOpened(listener);
     socket.once("close", () => metrics.connectionClosed(listener));
@@ -329,7 +370,7 @@ function countConnections(server: Server, listener: string, metrics: Metrics): v
 }
 
 /** Resolves with the port listened on; rejects with a ListenError naming the listener's flag. */
-function listen(server: Server, listener: ListenerName, port: number, host: string): Promise<number> {
+function listen(server: NetServer, listener: ListenerName, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const fail = (err: NodeJS.ErrnoException): void => reject(new ListenError(listener, host, port, err.code));
     server.once("error", fail);

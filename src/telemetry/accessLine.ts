@@ -8,7 +8,7 @@ const BYTES_PER_UNIT = 6;
 
 /** An upper bound of `encodeAccessLine`'s output for `r`, to reserve room. */
 export function accessLineMaxBytes(r: AccessRecord): number {
-  const units = r.method.length + r.host.length + r.path.length + (r.backend?.length ?? 0) + (r.upstream?.length ?? 0) + r.request_id.length + r.client.length + (r.error?.length ?? 0);
+  const units = r.method.length + r.host.length + r.path.length + (r.protocol?.length ?? 0) + (r.backend?.length ?? 0) + (r.upstream?.length ?? 0) + r.request_id.length + r.client.length + (r.error?.length ?? 0);
   return FIXED_BYTES + BYTES_PER_UNIT * units;
 }
 
@@ -31,6 +31,7 @@ export function encodeAccessLine(buf: Buffer, off: number, level: number, time: 
   off = stringField(buf, off, KEY.METHOD, r.method);
   off = stringField(buf, off, KEY.HOST, r.host);
   off = stringField(buf, off, KEY.PATH, r.path);
+  if (r.protocol !== undefined) off = stringField(buf, off, KEY.PROTOCOL, r.protocol);
   off = numberField(buf, off, KEY.STATUS, r.status);
   if (r.backend !== undefined) off = stringField(buf, off, KEY.BACKEND, r.backend);
   if (r.upstream !== undefined) off = stringField(buf, off, KEY.UPSTREAM, r.upstream);
@@ -59,6 +60,7 @@ const KEY = {
   METHOD: Buffer.from(',"log":"access","method":'),
   HOST: Buffer.from(',"host":'),
   PATH: Buffer.from(',"path":'),
+  PROTOCOL: Buffer.from(',"protocol":'),
   STATUS: Buffer.from(',"status":'),
   BACKEND: Buffer.from(',"backend":'),
   UPSTREAM: Buffer.from(',"upstream":'),

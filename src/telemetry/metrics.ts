@@ -89,6 +89,8 @@ export class Metrics implements RequestObserver {
   private readonly series = new Map<string, Map<string, Series>>();
   private readonly hostStats = new Map<string, HostStats>();
   private readonly httpConnections = new Map<string, number>();
+  /** Requests per protocol: a handful of constant keys, a plain count each. */
+  private readonly byProtocol = new Map<string, number>();
   /** Per-route counts and the server's window of rates, for the dashboard (`/api/stats`). */
   private readonly routeRates = new RouteRates(Date.now());
   private readonly sampler = setInterval(() => this.routeRates.sample(Date.now()), 1_000).unref();
@@ -120,6 +122,17 @@ export class Metrics implements RequestObserver {
       collect() {
         this.reset();
         for (const s of series()) if (s.bytes > 0) this.inc({ host: s.host, service: s.service }, s.bytes);
+      },
+    });
+    const byProtocol = this.byProtocol;
+    new Counter({
+      name: "ingressd_requests_by_protocol_total",
+      help: "HTTP requests answered, by protocol (HTTP/1.0, HTTP/1.1, HTTP/2.0).",
+      labelNames: ["protocol"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [protocol, n] of byProtocol) this.inc({ protocol }, n);
       },
     });
     this.connectErrors = new Counter({ name: "ingressd_upstream_connect_errors_total", help: "Connections to an endpoint refused, reset or timed out.", labelNames: ["service", "endpoint"], registers });
@@ -184,6 +197,7 @@ export class Metrics implements RequestObserver {
     series.stats.requests++;
     if (o.status >= 500) series.stats.errors++;
     this.routeRates.count(o.route, o.status);
+    this.byProtocol.set(o.protocol, (this.byProtocol.get(o.protocol) ?? 0) + 1);
   }
 
   connectError(service: string, endpoint: string): void {

@@ -9,7 +9,7 @@ import type { BalancePolicy, Filter, PathType, Route, RouteMatch, RouteOrigin } 
 import { byPrecedence, CONTROLLER_NAME, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
 import { accessFilters } from "./nginx/access.js";
 import { annotationsIgnoredOnCanary, canaryKey, mergeCanaries, type CanaryPath } from "./nginx/canary.js";
-import { upstreamTls, withUpstreamTls } from "./nginx/backendProtocol.js";
+import { upstreamTls, withUpstreamProtocol } from "./nginx/backendProtocol.js";
 import { corsFilters } from "./nginx/cors.js";
 import { httpsRedirectFilters } from "./nginx/httpsRedirect.js";
 import { bodyLimitFilters, rateLimitFilters, timeoutFilters } from "./nginx/limits.js";
@@ -120,7 +120,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
           ? `Service ${name} is invalid (see the error at ${error.file}:${error.line}) and is not served: requests to it get 503`
           : `Service ${name} is not defined; requests to it get 503 until it is`);
       }
-      return withUpstreamTls(ref, tls);
+      return withUpstreamProtocol(ref, tls, settings);
     };
 
     (spec.rules ?? []).forEach((rule, i) => {

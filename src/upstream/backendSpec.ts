@@ -51,6 +51,8 @@ export interface BackendSpec {
   health: HealthSpec;
   /** Set when the endpoints are spoken to over TLS. */
   tls?: EndpointTls;
+  /** Set when the endpoints are spoken to over HTTP/2 (gRPC): h2 over TLS with `tls`, else h2c. */
+  http2?: true;
   /** Why this backend serves nothing (its TLS Secret is unusable): it answers 503 with this. */
   unavailable?: string;
 }
@@ -141,25 +143,31 @@ export function resolveBackends(resources: ResourceSet, referencedRefs: Iterable
       specs.set(key, b);
     });
   }
-  for (const ref of referenced) if (ref.tls && !specs.has(ref.key)) addTlsVariant(specs, ref);
+  for (const ref of referenced) if ((ref.tls || ref.http2) && !specs.has(ref.key)) addProtocolVariant(specs, ref);
   return { specs, issues };
 }
 
 /**
- * A Service port spoken to over TLS gets a pool of its own, under the route's key
- * (`ns/svc:443+https…`): the same endpoints, each its own TLS Endpoint, so plain and TLS
- * connections to one address never share a socket pool. SNI defaults to the Service's
- * host name: the external name of an ExternalName Service, else `service.namespace.svc`.
+ * A Service port spoken to over TLS, or over HTTP/2 (gRPC), gets a pool of its own, under
+ * the route's key (`ns/svc:443+https…`, `ns/svc:50051+h2`): the same endpoints, each its
+ * own Endpoint, so plain and TLS (or HTTP/1.1 and HTTP/2) connections to one address never
+ * share a socket pool. SNI defaults to the Service's host name: the external name of an
+ * ExternalName Service, else `service.namespace.svc`.
  */
-function addTlsVariant(specs: Map<string, BackendSpec>, ref: BackendRef): void {
+function addProtocolVariant(specs: Map<string, BackendSpec>, ref: BackendRef): void {
   const base = specs.get(backendKey(ref.namespace, ref.service, ref.port));
-  if (!base || !ref.tls) return;
-  const { serverName, ca, cert, key, unusable } = ref.tls;
-  const host = base.type === "ExternalName" ? base.endpoints[0]?.host : undefined;
-  const tls: EndpointTls = { serverName: serverName ?? host ?? `${base.service}.${base.namespace}.svc` };
-  if (ca !== undefined) tls.ca = ca;
-  if (cert !== undefined && key !== undefined) Object.assign(tls, { cert, key });
-  specs.set(ref.key, { ...base, key: ref.key, tls, ...(unusable !== undefined ? { endpoints: [], unavailable: unusable } : {}) });
+  if (!base) return;
+  const variant: BackendSpec = { ...base, key: ref.key, ...(ref.http2 ? { http2: true } : {}) };
+  if (ref.tls) {
+    const { serverName, ca, cert, key, unusable } = ref.tls;
+    const host = base.type === "ExternalName" ? base.endpoints[0]?.host : undefined;
+    const tls: EndpointTls = { serverName: serverName ?? host ?? `${base.service}.${base.namespace}.svc` };
+    if (ca !== undefined) tls.ca = ca;
+    if (cert !== undefined && key !== undefined) Object.assign(tls, { cert, key });
+    variant.tls = tls;
+    if (unusable !== undefined) Object.assign(variant, { endpoints: [], unavailable: unusable });
+  }
+  specs.set(ref.key, variant);
 }
 
 /** Annotations were validated with the Service; malformed ones never get here. */

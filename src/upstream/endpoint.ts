@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Pool, type Dispatcher } from "undici";
 import type { EndpointAddress, EndpointTls } from "./backendSpec.js";
+import { Http2Upstream } from "./h2Session.js";
 import { clientClosingUnusedConnections } from "./unusedConnections.js";
 
 export interface UpstreamTimeouts {
@@ -16,11 +17,12 @@ export function endpointAddress(target: EndpointAddress): string {
 
 /**
  * What tells endpoints apart: the address, plus for TLS a digest of its settings (a
- * different SNI, CA or client certificate is another connection pool).
+ * different SNI, CA or client certificate is another connection pool), and HTTP/2 (gRPC).
  */
-export function endpointId(target: EndpointAddress, tls?: EndpointTls): string {
+export function endpointId(target: EndpointAddress, tls?: EndpointTls, http2 = false): string {
   const address = endpointAddress(target);
-  return tls ? `https://${address}#${createHash("sha256").update(JSON.stringify(tls)).digest("hex").slice(0, 16)}` : address;
+  const id = tls ? `https://${address}#${createHash("sha256").update(JSON.stringify(tls)).digest("hex").slice(0, 16)}` : address;
+  return http2 ? `h2:${id}` : id;
 }
 
 /** A Service's view of an endpoint's shared passive health: its own limits, and where it hears of changes. */
@@ -48,6 +50,7 @@ export class Endpoint {
   /** What `reconcilePools` keeps it by (see `endpointId`). */
   readonly id: string;
   private pool: Pool | undefined;
+  private h2: Http2Upstream | undefined;
   /** Set once no configuration names this endpoint any more. */
   private retired = false;
   /**
@@ -70,10 +73,17 @@ export class Endpoint {
     /** TLS to this endpoint (backend-protocol HTTPS); plain HTTP without. */
     readonly tls?: EndpointTls,
     id?: string,
+    /** Spoken to over HTTP/2 (gRPC: backend-protocol GRPC, GRPCS): requests go through `http2`, not `dispatcher`. */
+    readonly http2 = false,
   ) {
     this.address = endpointAddress(target);
     this.origin = `${tls ? "https" : "http"}://${this.address}`;
-    this.id = id ?? endpointId(target, tls);
+    this.id = id ?? endpointId(target, tls, http2);
+  }
+
+  /** The HTTP/2 connection of an HTTP/2 endpoint, made on first use. */
+  get http2Session(): Http2Upstream {
+    return (this.h2 ??= new Http2Upstream(this.origin, this.timeouts.connectMs, this.tls));
   }
 
   /** The pool is made on first use: a configuration may name endpoints that never get traffic. */
@@ -175,6 +185,7 @@ export class Endpoint {
   /** Lets in-flight requests finish, then closes the sockets. */
   async close(): Promise<void> {
     this.retired = true;
+    this.h2?.close();
     const pool = this.pool;
     this.pool = undefined;
     await pool?.close().catch(() => undefined);
@@ -183,6 +194,7 @@ export class Endpoint {
   /** Closes now, aborting in-flight requests (shutdown after the grace period). */
   async destroy(): Promise<void> {
     this.retired = true;
+    this.h2?.destroy();
     const pool = this.pool;
     this.pool = undefined;
     await pool?.destroy().catch(() => undefined);

@@ -33,14 +33,14 @@ export function reconcilePools(
   const endpoints = new Map<string, Endpoint>();
   const pools = new Map<string, ServicePool>();
   const added: ServicePool[] = [];
-  const endpointFor = (host: string, port: number, tls: EndpointTls | undefined): Endpoint => {
-    const id = endpointId({ host, port }, tls);
-    const ep = endpoints.get(id) ?? previousEndpoints.get(id) ?? new Endpoint({ host, port }, timeouts, tls, id);
+  const endpointFor = (host: string, port: number, tls: EndpointTls | undefined, http2: boolean): Endpoint => {
+    const id = endpointId({ host, port }, tls, http2);
+    const ep = endpoints.get(id) ?? previousEndpoints.get(id) ?? new Endpoint({ host, port }, timeouts, tls, id, http2);
     endpoints.set(id, ep);
     return ep;
   };
   for (const [key, spec] of specs) {
-    const eps = spec.endpoints.map((a) => endpointFor(a.host, a.port, spec.tls));
+    const eps = spec.endpoints.map((a) => endpointFor(a.host, a.port, spec.tls, spec.http2 === true));
     const prev = previousPools.get(key);
     if (prev && sameSpec(prev.spec, spec) && prev.endpoints.every((e, i) => e === eps[i])) {
       pools.set(key, prev);

@@ -2,8 +2,8 @@ import type { AnnotationReader } from "./annotationReader.js";
 
 /** What backend-protocol and proxy-ssl-* ask for. */
 export interface BackendProtocolSettings {
-  /** How the upstream is spoken to: GRPC is served as HTTP, GRPCS as HTTPS, until ingressd speaks HTTP/2. */
-  upstreamProtocol: "HTTP" | "HTTPS";
+  /** How the upstream is spoken to: HTTP/1.1, or HTTP/2 for gRPC (GRPC: h2c; GRPCS: h2 over TLS). */
+  upstreamProtocol: "HTTP" | "HTTPS" | "GRPC" | "GRPCS";
   /** proxy-ssl-name: SNI and the name verified; default the Service's host name. */
   proxySslName?: string;
   /** proxy-ssl-secret: `namespace/name`, or `name` in the Ingress's namespace. */
@@ -27,7 +27,7 @@ const PROXY_SSL = ["proxy-ssl-name", "proxy-ssl-secret", "proxy-ssl-verify", "pr
 export function readBackendProtocol(a: AnnotationReader): BackendProtocolSettings {
   const upstreamProtocol = readProtocol(a);
   const settings: BackendProtocolSettings = { upstreamProtocol, proxySslVerify: false };
-  if (upstreamProtocol !== "HTTPS") {
+  if (upstreamProtocol !== "HTTPS" && upstreamProtocol !== "GRPCS") {
     for (const name of PROXY_SSL) if (a.get(name) !== undefined) a.warn(name, "has no effect: the upstream is not spoken to over TLS (backend-protocol HTTPS or GRPCS)");
     return settings;
   }
@@ -55,7 +55,7 @@ export function readBackendProtocol(a: AnnotationReader): BackendProtocolSetting
   return settings;
 }
 
-function readProtocol(a: AnnotationReader): "HTTP" | "HTTPS" {
+function readProtocol(a: AnnotationReader): BackendProtocolSettings["upstreamProtocol"] {
   const v = a.get("backend-protocol");
   if (v === undefined) return "HTTP";
   switch (v.toUpperCase()) {
@@ -66,14 +66,10 @@ function readProtocol(a: AnnotationReader): "HTTP" | "HTTPS" {
     case "AUTO_HTTP":
       a.warn("backend-protocol", `"${v}" is served as HTTP: ingressd does not choose the upstream's scheme by the client's yet`);
       return "HTTP";
-    // A route is better served over HTTP/1.1 than not at all: gRPC-Web and Connect clients
-    // work, the Ingress's other paths stay up, and GRPCS keeps its TLS (never downgraded).
     case "GRPC":
-    case "GRPCS": {
-      const served = v.toUpperCase() === "GRPC" ? "HTTP" : "HTTPS";
-      a.warn("backend-protocol", `"${v}" is served as ${served}/1.1 until ingressd speaks HTTP/2: gRPC clients fail; gRPC-Web and Connect clients work`);
-      return served;
-    }
+      return "GRPC";
+    case "GRPCS":
+      return "GRPCS";
     case "FCGI":
       a.error("backend-protocol", `"${v}" is not supported by ingressd (FastCGI upstreams cannot be served)`);
       return "HTTP";

@@ -3,7 +3,7 @@ import { NGINX_PREFIX } from "../../config/nginx/annotationReader.js";
 import { secretField } from "../../config/certificates.js";
 import type { NginxSettings } from "../../config/nginx/settings.js";
 import type { Loaded, ResourceSet } from "../../config/resources.js";
-import { tlsBackendKey, type BackendRef, type UpstreamTls } from "../../model/backendKey.js";
+import { http2BackendKey, tlsBackendKey, type BackendRef, type UpstreamTls } from "../../model/backendKey.js";
 import type { RouteContext } from "./routeContext.js";
 
 /**
@@ -15,7 +15,7 @@ import type { RouteContext } from "./routeContext.js";
  * connection made without the verification asked for.
  */
 export function upstreamTls(ing: Loaded<"Ingress">, settings: NginxSettings, resources: ResourceSet, issue: RouteContext["issue"]): UpstreamTls | undefined {
-  if (settings.upstreamProtocol !== "HTTPS") return undefined;
+  if (settings.upstreamProtocol !== "HTTPS" && settings.upstreamProtocol !== "GRPCS") return undefined;
   const tls: UpstreamTls = {};
   if (settings.proxySslName !== undefined) tls.serverName = settings.proxySslName;
   const ref = settings.proxySslSecret;
@@ -51,7 +51,13 @@ export function upstreamTls(ing: Loaded<"Ingress">, settings: NginxSettings, res
   return tls;
 }
 
-/** `ref` spoken to over `tls` (its own key, so its own pool), or as is for plain HTTP. */
-export function withUpstreamTls(ref: BackendRef, tls: UpstreamTls | undefined): BackendRef {
-  return tls ? { ...ref, key: tlsBackendKey(ref.key, tls), tls } : ref;
+/**
+ * `ref` spoken to over `tls` and, for gRPC, over HTTP/2: each its own key, so its own pool;
+ * or as is for plain HTTP/1.1.
+ */
+export function withUpstreamProtocol(ref: BackendRef, tls: UpstreamTls | undefined, settings: NginxSettings): BackendRef {
+  const http2 = settings.upstreamProtocol === "GRPC" || settings.upstreamProtocol === "GRPCS";
+  if (!tls && !http2) return ref;
+  const key = tls ? tlsBackendKey(ref.key, tls) : ref.key;
+  return { ...ref, key: http2 ? http2BackendKey(key) : key, ...(tls ? { tls } : {}), ...(http2 ? { http2: true } : {}) };
 }
