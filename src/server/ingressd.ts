@@ -12,7 +12,7 @@ import { Metrics } from "../telemetry/metrics.js";
 import { FileSource } from "../config/fileSource.js";
 import { MemorySource } from "../config/memorySource.js";
 import { CombinedSource, unwatched } from "../config/combinedSource.js";
-import type { ConfigChange } from "../config/source.js";
+import type { ConfigChange, ConfigSource } from "../config/source.js";
 import { findFilter } from "../model/route.js";
 import { ClientAddressResolver } from "../proxy/clientAddress.js";
 import { CLIENT_BODY_TIMEOUT_MS } from "../proxy/clientBodyTimeout.js";
@@ -64,6 +64,13 @@ export interface IngressdOptions {
   clientBodyTimeoutMs?: number;
   /** Rules held in memory beside the files (`ingressd proxy --from … --to …`), each named like a file. */
   inline?: ConfigChange[];
+  /**
+   * Where the configuration comes from instead of `rules` and `inline`: a worker of
+   * `--workers N` serves the inputs its primary watches (`rules` still names the paths).
+   */
+  source?: ConfigSource;
+  /** Open the admin server (default true); the primary of `--workers N` runs the one admin server. */
+  admin?: boolean;
 }
 
 export interface Ingressd {
@@ -76,7 +83,10 @@ export interface Ingressd {
   httpsReady(): Promise<number>;
   /** Why ingressd is not ready (what `/readyz` answers 503 with), or undefined once it is. */
   notReady(): string | undefined;
+  /** 0 when started with `admin: false`. */
   adminPort: number;
+  /** The metrics this process counts (a worker's, aggregated by its primary). */
+  metrics: Metrics;
   /** In-memory rules: the `inline` ones, and names registered by `ingressd run`. */
   memory: MemorySource;
   /** The local CA's certificate file and the leaves it issued, as `/api/config` shows them. */
@@ -95,7 +105,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   });
   // In-memory rules change only when asked to, so they are followed even with --no-watch.
   const memory = new MemorySource(options.inline ?? []);
-  const source = new CombinedSource([options.watch ? files : unwatched(files), memory]);
+  const source = options.source ?? new CombinedSource([options.watch ? files : unwatched(files), memory]);
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const runtime = new Runtime({
     source,
@@ -214,7 +224,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     return { http: urlOf("http", host, await httpOpen), ...(tlsPort !== undefined ? { https: urlOf("https", host, tlsPort) } : {}) };
   };
   const issuesOf = (path: string): string[] => runtime.current.issues.filter((i) => i.file === path).map((i) => i.message);
-  const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady, {
+  const admin = options.admin === false ? undefined : createAdminServer(runtime, () => l4.status(), metrics, notReady, {
     recent: recentRequests,
     localCa: () => certificates.localCaCertificates(),
     registrations: { memory, served, issuesOf },
@@ -228,12 +238,12 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   // A default certificate named on the command line must be usable: fail at start, naming the file.
   if (options.defaultCert) await certificates.loadDefault();
   // Admin first, so /readyz answers 503 while the first configuration loads.
-  const adminPort = await listen(admin, "admin", options.adminPort, options.adminBind);
+  const adminPort = admin ? await listen(admin, "admin", options.adminPort, options.adminBind) : 0;
   await runtime.start();
   await reconcileL4(runtime.current.l4.listeners);
   const httpPort = await listen(http, "http", options.httpPort, options.bind).catch(async (err: unknown) => {
     // Started by a library user, nothing may be left running when the HTTP port is taken.
-    await Promise.all([l4.close(0), runtime.stop(), new Promise((res) => admin.close(res))]);
+    await Promise.all([l4.close(0), runtime.stop(), new Promise((res) => (admin ? admin.close(res) : res(undefined)))]);
     throw err;
   });
   httpListening = true;
@@ -273,7 +283,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       (err: unknown) => logger.error({ err }, "default certificate not renewed; the previous one is still served"),
     );
   }, options.defaultRenewalCheckMs ?? 60_000).unref();
-  logger.info({ http: `${options.bind}:${httpPort}`, admin: `${options.adminBind}:${adminPort}` }, "ingressd listening");
+  logger.info({ http: `${options.bind}:${httpPort}`, ...(admin ? { admin: `${options.adminBind}:${adminPort}` } : {}) }, "ingressd listening");
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -294,10 +304,12 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       clearTimeout(timer);
       accessLog.flush();
       await runtime.stop();
-      await new Promise<void>((res) => {
-        admin.close(() => res());
-        admin.closeAllConnections();
-      });
+      if (admin) {
+        await new Promise<void>((res) => {
+          admin.close(() => res());
+          admin.closeAllConnections();
+        });
+      }
     })());
   return {
     runtime,
@@ -308,6 +320,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     notReady,
     httpsReady: () => (httpsPort !== undefined ? Promise.resolve(httpsPort) : new Promise((res) => httpsWaiters.push(res))),
     adminPort,
+    metrics,
     memory,
     localCaCertificates: () => certificates.localCaCertificates(),
     l4,

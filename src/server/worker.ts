@@ -1,0 +1,106 @@
+import type { Logger } from "pino";
+import { ReplicaSource } from "../config/replicaSource.js";
+import { missingRulesPaths } from "../config/missingRulesPaths.js";
+import { ClusterMetrics } from "../telemetry/clusterMetrics.js";
+import { startIngressd, type Ingressd, type IngressdOptions } from "./ingressd.js";
+import { isIngressdMessage, type FromWorker, type ToWorker, type WorkerState } from "./workerMessages.js";
+
+/** How often a worker looks whether its state (readiness, ports, L4 listeners) changed, to tell the primary. */
+const STATE_CHECK_MS = 100;
+
+/**
+ * One worker of `--workers N`: serves the inputs its primary sends, on listeners the
+ * cluster shares, without an admin server (the primary runs it). Resolves with the
+ * server once it listens; a drain message or SIGTERM/SIGINT closes it and exits 0.
+ */
+export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): Promise<Ingressd> {
+  const { logger } = options;
+  const send = (m: FromWorker): void => {
+    if (process.connected) process.send!(m);
+  };
+  let replica: ReplicaSource | undefined;
+  /**
+   * The batch version each generation of the runtime compiled: generation g applied
+   * versions[g - 1] (the start's inputs are generation 1, each batch one more).
+   */
+  const versions: number[] = [];
+  let server: Ingressd | undefined;
+  let stopping = false;
+  const stop = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ why }, "worker shutting down: finishing in-flight requests");
+    (server?.close() ?? Promise.resolve()).then(
+      () => exit(logger, 0),
+      (err: unknown) => {
+        logger.error({ err }, "worker shutdown failed");
+        exit(logger, 1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  // Without its primary a worker has no inputs and no admin server: it ends too.
+  process.on("disconnect", () => stop("primary gone"));
+  const swapped = (generation: number): void => {
+    const version = versions[generation - 1];
+    if (version !== undefined) send({ type: "ingressd:swapped", version, generation, at: Date.now() });
+  };
+
+  return new Promise<Ingressd>((resolve, reject) => {
+    process.on("message", (m: unknown) => {
+      if (!isIngressdMessage(m)) return;
+      const msg = m as ToWorker;
+      switch (msg.type) {
+        case "ingressd:start":
+          if (replica) return;
+          replica = new ReplicaSource(msg.inputs, () => missingRulesPaths(options.rules));
+          versions.push(msg.version);
+          startIngressd({ ...options, source: replica, admin: false }).then((s) => {
+            server = s;
+            ClusterMetrics.serveFromWorker(s.metrics.registry);
+            // Reloads during the start (the first one included) are told at once, later ones as they happen.
+            swapped(s.runtime.current.generation);
+            s.runtime.on("reload", (snapshot) => swapped(snapshot.generation));
+            tellState(s, send);
+            resolve(s);
+          }, reject);
+          return;
+        case "ingressd:changes":
+          versions.push(msg.version);
+          replica?.apply(msg.changes);
+          return;
+        case "ingressd:stats":
+          if (server) send({ type: "ingressd:stats", id: msg.id, stats: server.metrics.statsDocument(Date.now()) });
+          return;
+        case "ingressd:drain":
+          stop("drain");
+          return;
+      }
+    });
+    send({ type: "ingressd:hello" });
+  });
+}
+
+/**
+ * Tells the primary the worker's state whenever it changes. Readiness follows listeners
+ * opening after a reload (HTTPS, L4), which have no event of their own: looked at on
+ * a short timer, sent only when different.
+ */
+function tellState(server: Ingressd, send: (m: FromWorker) => void): void {
+  let last = "";
+  const check = (): void => {
+    const state: WorkerState = { notReady: server.notReady(), httpPort: server.httpPort, httpsPort: server.httpsPort, l4: server.l4.status(), requests: server.metrics.routeStats().total.requests };
+    const text = JSON.stringify(state);
+    if (text === last) return;
+    last = text;
+    send({ type: "ingressd:state", ...state });
+  };
+  check();
+  setInterval(check, STATE_CHECK_MS).unref();
+}
+
+function exit(logger: Logger, code: number): void {
+  logger.flush();
+  process.exit(code);
+}
