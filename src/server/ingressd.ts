@@ -23,6 +23,7 @@ import type { L4ListenerSpec } from "../l4/plan.js";
 import { createAccessLog } from "../telemetry/log.js";
 import { keepingRecent, RecentRequests } from "../telemetry/recentRequests.js";
 import { Runtime } from "../snapshot/runtime.js";
+import type { ClientIpPlacement } from "../upstream/balancer.js";
 import { ListenError, type ListenerName } from "./listenError.js";
 import { CertificateSelector, type DefaultContextOptions } from "../proxy/certificateSelector.js";
 
@@ -69,6 +70,8 @@ export interface IngressdOptions {
    * `--workers N` serves the inputs its primary watches (`rules` still names the paths).
    */
   source?: ConfigSource;
+  /** How ClientIP affinity places new clients: a worker of `--workers N` hashes the address, so all workers agree. */
+  clientIpPlacement?: ClientIpPlacement;
   /** Open the admin server (default true); the primary of `--workers N` runs the one admin server. */
   admin?: boolean;
 }
@@ -114,6 +117,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     timeouts: { connectMs: connectTimeoutMs, readMs: options.readTimeoutMs ?? 60_000 },
     logger,
     rulesPaths: options.rules,
+    ...(options.clientIpPlacement ? { clientIpPlacement: options.clientIpPlacement } : {}),
   });
   const l4 = new L4Listeners({
     snapshots: runtime,
