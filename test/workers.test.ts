@@ -1,0 +1,290 @@
+import { Agent, request, type IncomingMessage } from "node:http";
+import { mkdtemp, rm } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parseOptions } from "../src/server/options.js";
+import { buildCli, startCli, type CliProcess } from "./cliProcess.js";
+import { get, ingressYaml, rulesDir, serviceYaml, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import { waitFor } from "./proxyHelpers.js";
+import { affinityService, docs, endpointsYaml, getFrom, ingressFor } from "./serviceHelpers.js";
+
+/**
+ * `--workers 2`: the built CLI as a process (a primary and two cluster workers), real
+ * sockets throughout. Which worker answered is read from the primary's `/api/config`
+ * `workers` (each worker's own count of the requests it answered).
+ */
+
+let cli: string;
+beforeAll(() => {
+  cli = buildCli("workers");
+}, 120_000);
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface WorkerView {
+  id: number;
+  pid: number;
+  version: number;
+  swappedAt: string;
+  ready: boolean;
+  requests: number;
+}
+
+interface Cluster {
+  proc: CliProcess;
+  url: string;
+  admin: string;
+  workers(): Promise<WorkerView[]>;
+}
+
+/** ingressd `--workers 2` over `rules`, on ephemeral loopback ports read from the primary's "ingressd listening" line. */
+async function startWorkers(rules: RulesDir): Promise<Cluster> {
+  const dataDir = await mkdtemp(join(tmpdir(), "ingressd-workers-ca-"));
+  const proc = startCli(cli, ["--rules", rules.dir, "--bind", "127.0.0.1", "--http-port", "0", "--https-port", "0", "--admin-port", "0", "--data-dir", dataDir, "--workers", "2"]);
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  cleanups.push(() => proc.killGroup());
+  const m = await proc.waitFor(/"http":"127\.0\.0\.1:(\d+)","admin":"127\.0\.0\.1:(\d+)","workers":2/);
+  const admin = `http://127.0.0.1:${m[2]}`;
+  return {
+    proc,
+    url: `http://127.0.0.1:${m[1]}`,
+    admin,
+    workers: async () => (JSON.parse((await get(`${admin}/api/config`)).body) as { workers: WorkerView[] }).workers,
+  };
+}
+
+async function upstream(name: string): Promise<Upstream> {
+  const u = await startUpstream(name);
+  cleanups.push(() => u.close());
+  return u;
+}
+
+async function rules(files: Record<string, string>): Promise<RulesDir> {
+  const r = await rulesDir();
+  cleanups.push(() => r.cleanup());
+  for (const [name, text] of Object.entries(files)) await r.write(name, text);
+  return r;
+}
+
+/** Which echo upstream answered a GET on a fresh connection from `from` (throws unless 200). */
+async function who(url: string, host: string, from = "127.0.0.1", headers: Record<string, string> = {}): Promise<{ name: string; setCookie: string[] }> {
+  const res = await getFrom(url, from, { host, ...headers });
+  if (res.status !== 200) throw new Error(`GET ${host} from ${from} answered ${res.status}: ${res.body}`);
+  return { name: (JSON.parse(res.body) as { name: string }).name, setCookie: res.headers["set-cookie"] ?? [] };
+}
+
+/** The workers' request counts once they add up to `total` (each worker tells its count within 100 ms). */
+async function countsWhenTotal(c: Cluster, total: number): Promise<number[]> {
+  let counts: number[] = [];
+  await waitFor(async () => {
+    counts = (await c.workers()).map((w) => w.requests);
+    return counts.reduce((a, b) => a + b, 0) >= total;
+  }, `workers' counts adding up to ${total}`);
+  return counts;
+}
+
+const site = (name: string, host: string, port: number): string => docs(serviceYaml(name, [port]), ingressYaml(name, host, [{ path: "/", service: name }]));
+
+describe("--workers 2", () => {
+  it("two workers serve one port; an edit is swapped in by both (one version, logged with its skew) and served whichever answers; /api/stats and /metrics add up both", async () => {
+    const a = await upstream("a");
+    const b = await upstream("b");
+    const r = await rules({ "one.yaml": site("one", "one.localhost", a.port) });
+    const c = await startWorkers(r);
+
+    const before = await c.workers();
+    expect(before).toHaveLength(2);
+    expect(new Set(before.map((w) => w.pid)).size).toBe(2);
+    expect(before.every((w) => w.ready && w.version === before[0]!.version)).toBe(true);
+    expect((await get(`${c.admin}/readyz`)).status).toBe(200);
+
+    await r.write("two.yaml", site("two", "two.localhost", b.port));
+    const version = before[0]!.version + 1;
+    const swapped = await c.proc.waitFor(new RegExp(`"version":${version},"generation":\\d+,"workers":2,"skew_ms":(\\d+),"msg":"configuration swapped in every worker"`));
+    const after = await c.workers();
+    expect(after.map((w) => w.version)).toEqual([version, version]);
+    process.stdout.write(`workers: swap skew between the 2 workers: ${swapped[1]} ms\n`);
+
+    for (let i = 0; i < 12; i++) expect((await who(c.url, "two.localhost")).name).toBe("b");
+    for (let i = 0; i < 12; i++) expect((await who(c.url, "one.localhost")).name).toBe("a");
+    const counts = await countsWhenTotal(c, 24);
+    expect(counts.every((n) => n > 0), `each worker answered some: ${counts.join(", ")}`).toBe(true);
+
+    // The admin API counts every worker's requests: 12 per host, however they were split.
+    let stats: { hosts: Record<string, { requests: number }>; total: { requests: number } } | undefined;
+    await waitFor(async () => {
+      stats = JSON.parse((await get(`${c.admin}/api/stats`)).body) as typeof stats;
+      return stats!.total.requests >= 24;
+    }, "/api/stats counting 24 requests");
+    expect(stats!.hosts["one.localhost"]?.requests).toBe(12);
+    expect(stats!.hosts["two.localhost"]?.requests).toBe(12);
+    const metrics = (await get(`${c.admin}/metrics`)).body;
+    expect(metrics).toMatch(/^ingressd_requests_total\{host="one\.localhost",service="default\/one:80",status_class="2xx"\} 12$/m);
+    expect(metrics).toMatch(/^ingressd_requests_total\{host="two\.localhost",service="default\/two:80",status_class="2xx"\} 12$/m);
+    // Both workers reloaded twice; the configuration was reloaded twice, not four times.
+    expect(metrics).toMatch(/^ingressd_config_reloads_total\{result="success"\} 2$/m);
+  });
+
+  it("a reload under load drops nothing: two keep-alive clients loop while a rules file changes, no error, the new route served", async () => {
+    const a = await upstream("a");
+    const a2 = await upstream("a2");
+    const r = await rules({ "one.yaml": site("one", "one.localhost", a.port) });
+    const c = await startWorkers(r);
+
+    const errors: string[] = [];
+    const seen = new Set<string>();
+    let requests = 0;
+    let running = true;
+    /** One client connection (one worker): after it saw the new configuration, never the old one again. */
+    const loop = async (): Promise<void> => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      let swapped = false;
+      try {
+        while (running) {
+          for (const host of ["one.localhost", "two.localhost"]) {
+            const res = await keepAliveGet(agent, `${c.url}/`, host).catch((err: Error) => ({ status: 0, body: err.message }));
+            requests++;
+            const name = res.status === 200 ? (JSON.parse(res.body) as { name: string }).name : undefined;
+            if (name === "a2") swapped = true;
+            if (name) seen.add(`${host} ${name}`);
+            // Before the swap two.localhost is not served yet (404) and one.localhost goes to a.
+            const expected = swapped ? "a2" : host === "one.localhost" ? "a" : undefined;
+            const ok = name === expected && (name !== undefined || res.status === 404);
+            if (!ok) errors.push(`${host}: ${res.status} ${res.body}`);
+          }
+        }
+      } finally {
+        agent.destroy();
+      }
+    };
+    const loops = [loop(), loop()];
+    await waitFor(() => seen.has("one.localhost a") && requests > 50, "requests flowing");
+    // One change moves one.localhost to another endpoint and adds two.localhost.
+    await r.write("one.yaml", docs(site("one", "one.localhost", a2.port), site("two", "two.localhost", a2.port)));
+    await waitFor(() => seen.has("two.localhost a2") && seen.has("one.localhost a2"), "the new routes served", 10_000);
+    const at = requests;
+    await waitFor(() => requests > at + 50, "more requests after the swap");
+    running = false;
+    await Promise.all(loops);
+    expect(errors).toEqual([]);
+    const counts = await countsWhenTotal(c, requests);
+    expect(counts.every((n) => n > 0), `each worker answered some: ${counts.join(", ")}`).toBe(true);
+  });
+
+  it("ClientIP and cookie affinity give the same endpoint whichever worker answers", async () => {
+    const ups = await Promise.all(["a", "b", "c"].map(upstream));
+    const ports = ups.map((u) => u.port);
+    const r = await rules({
+      "ip.yaml": docs(affinityService("ip", { affinity: "ClientIP", timeoutSeconds: 600 }), endpointsYaml("ip", ports), ingressFor("ip", "ip.localhost", [{ path: "/", service: "ip", port: 80 }])),
+      "cookie.yaml": docs(affinityService("ck"), endpointsYaml("ck", ports), ingressYaml("ck", "ck.localhost", [{ path: "/", service: "ck" }], { affinity: "cookie" })),
+    });
+    const c = await startWorkers(r);
+
+    // A client seen by one worker only first: per-process placement (round robin) would
+    // now place the next clients differently in each worker.
+    await who(c.url, "ip.localhost", "127.0.0.9");
+    let total = 1;
+    for (const client of ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"]) {
+      const names = [];
+      for (let i = 0; i < 6; i++) names.push((await who(c.url, "ip.localhost", client)).name);
+      total += 6;
+      expect(new Set(names).size, `${client}: ${names.join(",")}`).toBe(1);
+    }
+
+    const first = await who(c.url, "ck.localhost");
+    const cookie = first.setCookie[0]!.split(";")[0]!;
+    expect(cookie).toMatch(/^INGRESSCOOKIE=/);
+    for (let i = 0; i < 12; i++) expect((await who(c.url, "ck.localhost", "127.0.0.1", { cookie })).name).toBe(first.name);
+    total += 13;
+
+    const counts = await countsWhenTotal(c, total);
+    expect(counts.every((n) => n > 0), `each worker answered some: ${counts.join(", ")}`).toBe(true);
+  });
+
+  it("a worker killed is logged and replaced, the new one serves; SIGTERM then drains every worker (an in-flight request completes) and exits 0", async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((res) => (release = res));
+    const slow = await startUpstream((req, res) => {
+      void held.then(() => res.end("slow done"));
+    });
+    cleanups.push(() => slow.close());
+    const a = await upstream("a");
+    const r = await rules({ "one.yaml": site("one", "one.localhost", a.port), "slow.yaml": site("slow", "slow.localhost", slow.port) });
+    const c = await startWorkers(r);
+
+    const [victim, other] = await c.workers();
+    process.kill(victim!.pid, "SIGKILL");
+    await c.proc.waitFor(new RegExp(`"pid":${victim!.pid},"code":null,"signal":"SIGKILL","msg":"worker exited; starting another"`));
+    let now: WorkerView[] = [];
+    await waitFor(async () => {
+      now = await c.workers();
+      return now.length === 2 && now.every((w) => w.ready) && !now.some((w) => w.pid === victim!.pid);
+    }, "a replacement worker, ready", 10_000);
+    const replacement = now.find((w) => w.pid !== other!.pid)!;
+    expect(replacement.version).toBe(other!.version);
+    for (let i = 0; i < 10; i++) expect((await who(c.url, "one.localhost")).name).toBe("a");
+    let replacementCount = 0;
+    await waitFor(async () => {
+      replacementCount = (await c.workers()).find((w) => w.pid === replacement.pid)?.requests ?? 0;
+      return replacementCount > 0;
+    }, "the replacement answering");
+
+    const inFlight = get(`${c.url}/`, { host: "slow.localhost" });
+    await waitFor(() => slow.received.length === 1, "the slow request upstream");
+    process.kill(c.proc.child.pid!, "SIGTERM");
+    await c.proc.waitFor(/"why":"drain".*\n(.*\n)*.*"why":"drain"/);
+    release();
+    const res = await inFlight;
+    expect(res).toMatchObject({ status: 200, body: "slow done" });
+    expect((await c.proc.exited).code).toBe(0);
+    for (const pid of [other!.pid, replacement.pid]) expect(() => process.kill(pid, 0), `worker ${pid} gone`).toThrow();
+  });
+});
+
+describe("--workers flag", () => {
+  it.each<[string[], Record<string, string>, number | undefined]>([
+    [[], {}, undefined],
+    [["--workers", "2"], {}, 2],
+    [["--workers=1"], {}, 1],
+    [["--workers", "auto"], {}, availableParallelism()],
+    [[], { INGRESSD_WORKERS: "3" }, 3],
+    [["--workers", "4"], { INGRESSD_WORKERS: "3" }, 4],
+  ])("%j %j → %s", (argv, env, workers) => {
+    const options = parseOptions(argv, env);
+    expect(options === "help" || options === "version" ? undefined : options.workers).toBe(workers);
+  });
+
+  it.each<[string[], Record<string, string>, RegExp]>([
+    [["--workers", "0"], {}, /--workers must be a number of processes from 1 to 1024, or auto \(one per core\), not "0"/],
+    [["--workers", "two"], {}, /--workers .* not "two"/],
+    [["--workers", "1.5"], {}, /--workers .* not "1\.5"/],
+    [[], { INGRESSD_WORKERS: "-1" }, /INGRESSD_WORKERS .* not "-1"/],
+  ])("%j %j is a usage error", (argv, env, message) => {
+    expect(() => parseOptions(argv, env)).toThrow(message);
+  });
+
+  it("ingressd proxy serves from one process: --workers is a usage error there (exit 2)", async () => {
+    const proc = startCli(cli, ["proxy", "--from", "app.localhost", "--to", ":3000", "--workers", "2"]);
+    cleanups.push(() => proc.killGroup());
+    expect((await proc.exited).code).toBe(2);
+    expect(proc.stderr()).toMatch(/--workers is for ingressd serving a rules folder/);
+  });
+});
+
+/** A GET on a keep-alive agent (one socket per agent: one client connection). */
+function keepAliveGet(agent: Agent, url: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, headers: { host } }, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
