@@ -1,12 +1,14 @@
 import { Agent, request, type IncomingMessage } from "node:http";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseOptions } from "../src/server/options.js";
+import { LocalCa } from "../src/tls/localCa.js";
 import { buildCli, startCli, type CliProcess } from "./cliProcess.js";
 import { get, ingressYaml, rulesDir, serviceYaml, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { waitFor } from "./proxyHelpers.js";
+import { httpsGet, tlsIngressYaml } from "./tlsHelpers.js";
 import { affinityService, docs, endpointsYaml, getFrom, ingressFor } from "./serviceHelpers.js";
 
 /**
@@ -36,6 +38,7 @@ interface WorkerView {
 
 interface Cluster {
   proc: CliProcess;
+  dataDir: string;
   url: string;
   admin: string;
   workers(): Promise<WorkerView[]>;
@@ -51,6 +54,7 @@ async function startWorkers(rules: RulesDir): Promise<Cluster> {
   const admin = `http://127.0.0.1:${m[2]}`;
   return {
     proc,
+    dataDir,
     url: `http://127.0.0.1:${m[1]}`,
     admin,
     workers: async () => (JSON.parse((await get(`${admin}/api/config`)).body) as { workers: WorkerView[] }).workers,
@@ -205,6 +209,23 @@ describe("--workers 2", () => {
     expect(counts.every((n) => n > 0), `each worker answered some: ${counts.join(", ")}`).toBe(true);
   });
 
+  it("HTTPS with the local CA: both workers open one HTTPS port and serve leaves of the one CA they share (created once, not by each)", async () => {
+    const a = await upstream("a");
+    const r = await rules({ "tls.yaml": docs(serviceYaml("web", [a.port]), tlsIngressYaml("web", { hosts: ["tls.localhost"], service: "web", tls: [{ hosts: ["tls.localhost"] }] })) });
+    const c = await startWorkers(r);
+    const opened = await c.proc.waitFor(/"worker":\d+,"https":"127\.0\.0\.1:(\d+)"[^\n]*\n(?:.*\n)*.*"worker":\d+,"https":"127\.0\.0\.1:(\d+)"/);
+    expect(opened[2]).toBe(opened[1]);
+    const ca = await readFile(join(c.dataDir, "ca.crt"), "utf8");
+    for (let i = 0; i < 12; i++) {
+      const res = await httpsGet(Number(opened[1]), "tls.localhost", "/", { ca });
+      expect(res.status).toBe(200);
+      expect((JSON.parse(res.body) as { name: string }).name).toBe("a");
+    }
+    const counts = await countsWhenTotal(c, 12);
+    expect(counts.every((n) => n > 0), `each worker answered some: ${counts.join(", ")}`).toBe(true);
+    expect(c.proc.stdout().match(/created the local development CA/g)).toHaveLength(1);
+  });
+
   it("a worker killed is logged and replaced, the new one serves; SIGTERM then drains every worker (an in-flight request completes) and exits 0", async () => {
     let release: () => void = () => undefined;
     const held = new Promise<void>((res) => (release = res));
@@ -242,6 +263,18 @@ describe("--workers 2", () => {
     expect(res).toMatchObject({ status: 200, body: "slow done" });
     expect((await c.proc.exited).code).toBe(0);
     for (const pid of [other!.pid, replacement.pid]) expect(() => process.kill(pid, 0), `worker ${pid} gone`).toThrow();
+  });
+});
+
+describe("the local CA opened by several workers at once", () => {
+  it("two opens racing on an empty data directory end with one CA: the one on disk, signing for both", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "ingressd-workers-ca-"));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const [one, two] = await Promise.all([LocalCa.open(dataDir), LocalCa.open(dataDir)]);
+    expect([one.created, two.created].filter(Boolean)).toHaveLength(1);
+    const onDisk = await readFile(join(dataDir, "ca.crt"), "utf8");
+    expect(one.certPem).toBe(onDisk);
+    expect(two.certPem).toBe(onDisk);
   });
 });
 
