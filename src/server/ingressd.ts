@@ -90,6 +90,8 @@ export interface Ingressd {
   adminPort: number;
   /** The metrics this process counts (a worker's, aggregated by its primary). */
   metrics: Metrics;
+  /** The last requests it answered (a worker's, gathered by its primary for the dashboard). */
+  recent: RecentRequests;
   /** In-memory rules: the `inline` ones, and names registered by `ingressd run`. */
   memory: MemorySource;
   /** The local CA's certificate file and the leaves it issued, as `/api/config` shows them. */
@@ -325,6 +327,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     httpsReady: () => (httpsPort !== undefined ? Promise.resolve(httpsPort) : new Promise((res) => httpsWaiters.push(res))),
     adminPort,
     metrics,
+    recent: recentRequests,
     memory,
     localCaCertificates: () => certificates.localCaCertificates(),
     l4,

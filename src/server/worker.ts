@@ -85,11 +85,17 @@ export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): P
 /**
  * Tells the primary the worker's state whenever it changes. Readiness follows listeners
  * opening after a reload (HTTPS, L4), which have no event of their own: looked at on
- * a short timer, sent only when different.
+ * a short timer, sent only when different. The requests answered since the last look
+ * go along (at most the last ones kept): a message per tick, never one per request.
  */
 function tellState(server: Ingressd, send: (m: FromWorker) => void): void {
   let last = "";
+  let sentRequests = 0;
   const check = (): void => {
+    if (server.recent.total > sentRequests) {
+      send({ type: "ingressd:requests", requests: server.recent.since(sentRequests) });
+      sentRequests = server.recent.total;
+    }
     const state: WorkerState = { notReady: server.notReady(), httpPort: server.httpPort, httpsPort: server.httpsPort, l4: server.l4.status(), requests: server.metrics.routeStats().total.requests };
     const text = JSON.stringify(state);
     if (text === last) return;

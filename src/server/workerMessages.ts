@@ -1,5 +1,6 @@
 import type { ConfigChange } from "../config/source.js";
 import type { L4ListenerStatus } from "../l4/listeners.js";
+import type { RecentRequest } from "../telemetry/recentRequests.js";
 import type { StatsDocument } from "../telemetry/statsDocument.js";
 
 /**
@@ -32,7 +33,9 @@ export type FromWorker =
   /** The worker's runtime swapped in the snapshot of batch `version`, at `at` (ms since the epoch). */
   | { type: "ingressd:swapped"; version: number; generation: number; at: number }
   | ({ type: "ingressd:state" } & WorkerState)
-  | { type: "ingressd:stats"; id: number; stats: StatsDocument };
+  | { type: "ingressd:stats"; id: number; stats: StatsDocument }
+  /** Requests answered since the last such message (at most the last ones kept), for the dashboard's recent view. */
+  | { type: "ingressd:requests"; requests: RecentRequest[] };
 
 /** Whether a message on the channel is one of ours (prom-client and cluster speak on it too). */
 export function isIngressdMessage(m: unknown): m is { type: string } {

@@ -10,6 +10,7 @@ import { MirroredSource } from "../config/mirroredSource.js";
 import type { L4ListenerStatus } from "../l4/listeners.js";
 import { Runtime } from "../snapshot/runtime.js";
 import { ClusterMetrics } from "../telemetry/clusterMetrics.js";
+import { RecentRequests } from "../telemetry/recentRequests.js";
 import type { StatsDocument } from "../telemetry/statsDocument.js";
 import { urlOf, type IngressdOptions } from "./ingressd.js";
 import { ListenError } from "./listenError.js";
@@ -61,6 +62,8 @@ export interface Primary {
 export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
   const { logger } = options;
   const entries = new Map<number, WorkerEntry>();
+  /** Every worker's last requests, as they tell them: the dashboard's recent view. */
+  const recent = new RecentRequests();
   let stopping = false;
   const files = new FileSource({ paths: options.rules, debounceMs: options.debounceMs ?? 100, onError: (err) => logger.error({ err }, "watching the rules failed") });
   const memory = new MemorySource(options.inline ?? []);
@@ -155,6 +158,9 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
         case "ingressd:stats":
           statsWaiters.get(msg.id)?.(msg.stats);
           return;
+        case "ingressd:requests":
+          for (const { seq: _seq, time, ...record } of msg.requests) recent.add(record, time);
+          return;
       }
     });
   };
@@ -201,6 +207,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
   };
   const issuesOf = (path: string): string[] => runtime.current.issues.filter((i) => i.file === path).map((i) => i.message);
   const admin = createAdminServer(runtime, l4Status, new ClusterMetrics(askStats), notReady, {
+    recent,
     registrations: { memory, served, issuesOf },
     workers: workersView,
   });
