@@ -9,6 +9,7 @@ import { buildCli, startCli, type CliProcess } from "./cliProcess.js";
 import { get, ingressYaml, rulesDir, serviceYaml, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { waitFor } from "./proxyHelpers.js";
 import { httpsGet, tlsIngressYaml } from "./tlsHelpers.js";
+import { l4ServiceYaml, namedEchoServer, nodePort, whoAnswersTcp } from "./l4Helpers.js";
 import { affinityService, docs, endpointsYaml, getFrom, ingressFor } from "./serviceHelpers.js";
 
 /**
@@ -226,6 +227,38 @@ describe("--workers 2", () => {
     expect(c.proc.stdout().match(/created the local development CA/g)).toHaveLength(1);
   });
 
+  it("an ingressd run registration, a NodePort listener and the dashboard's recent requests reach every worker", async () => {
+    const app = await upstream("app");
+    const tcp = await namedEchoServer("tcp");
+    cleanups.push(() => tcp.close());
+    const port = await nodePort();
+    const r = await rules({ "tcp.yaml": l4ServiceYaml("tcp", { nodePort: port, endpoints: [tcp.port] }) });
+    const c = await startWorkers(r);
+
+    // Registered for as long as this request stays open; answered once every worker serves it.
+    const registration = await register(c.admin, "app", app.port);
+    cleanups.push(() => registration.close());
+    expect(JSON.parse(registration.first)).toMatchObject({ host: "app.localhost", http: `http://app.localhost:${new URL(c.url).port}` });
+    for (let i = 0; i < 12; i++) expect((await who(c.url, "app.localhost")).name).toBe("app");
+    const counts = await countsWhenTotal(c, 12);
+    expect(counts.every((n) => n > 0), `each worker answered some: ${counts.join(", ")}`).toBe(true);
+
+    for (let i = 0; i < 6; i++) expect(await whoAnswersTcp(port)).toBe("tcp");
+    const listeners = (JSON.parse((await get(`${c.admin}/api/config`)).body) as { listeners: { port: number; state: string }[] }).listeners;
+    expect(listeners).toEqual([expect.objectContaining({ port, state: "listening" })]);
+
+    // The primary's /api/requests holds what every worker answered.
+    await waitFor(async () => {
+      const { requests } = JSON.parse((await get(`${c.admin}/api/requests`)).body) as { requests: { host: string }[] };
+      return requests.filter((q) => q.host === "app.localhost").length === 12;
+    }, "the 12 requests in /api/requests");
+
+    // The name goes when the registration's connection closes: in every worker.
+    registration.close();
+    await waitFor(async () => (await c.workers()).every((w) => w.version === 3), "both workers without the registration");
+    for (let i = 0; i < 6; i++) expect((await get(`${c.url}/`, { host: "app.localhost" })).status).toBe(404);
+  });
+
   it("a worker killed is logged and replaced, the new one serves; SIGTERM then drains every worker (an in-flight request completes) and exits 0", async () => {
     let release: () => void = () => undefined;
     const held = new Promise<void>((res) => (release = res));
@@ -307,6 +340,22 @@ describe("--workers flag", () => {
     expect(proc.stderr()).toMatch(/--workers is for ingressd serving a rules folder/);
   });
 });
+
+/** POST /api/registrations, held open: `first` is the answer's first line, `close` ends the registration. */
+function register(admin: string, name: string, port: number): Promise<{ first: string; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${admin}/api/registrations`, { method: "POST", agent: false, headers: { "content-type": "application/json" } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (chunk: string) => {
+        text += chunk;
+        if (text.includes("\n")) resolve({ first: text.slice(0, text.indexOf("\n")), close: () => req.destroy() });
+      });
+      res.on("end", () => reject(new Error(`registration answered ${res.statusCode}: ${text}`)));
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify({ name, port }));
+  });
+}
 
 /** A GET on a keep-alive agent (one socket per agent: one client connection). */
 function keepAliveGet(agent: Agent, url: string, host: string): Promise<{ status: number; body: string }> {
