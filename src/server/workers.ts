@@ -134,6 +134,8 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     const worker = cluster.fork();
     const entry: WorkerEntry = { worker, forkedAt: Date.now(), started: false, version: 0, swaps: new Map(), state: undefined };
     entries.set(worker.id, entry);
+    // A message to a worker that just died fails on its channel: its exit is handled below, the primary goes on.
+    worker.on("error", (err: Error) => logger.warn({ worker: worker.id, err: err.message }, "worker channel error"));
     worker.on("message", (m: unknown) => {
       if (!isIngressdMessage(m)) return;
       const msg = m as FromWorker;
