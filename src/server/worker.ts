@@ -42,9 +42,9 @@ export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): P
   process.on("SIGINT", () => stop("SIGINT"));
   // Without its primary a worker has no inputs and no admin server: it ends too.
   process.on("disconnect", () => stop("primary gone"));
-  const swapped = (generation: number): void => {
+  const swapped = (generation: number, live: boolean): void => {
     const version = versions[generation - 1];
-    if (version !== undefined) send({ type: "ingressd:swapped", version, generation, at: Date.now() });
+    if (version !== undefined) send({ type: "ingressd:swapped", version, generation, ...(live ? { at: Date.now() } : {}) });
   };
 
   return new Promise<Ingressd>((resolve, reject) => {
@@ -60,8 +60,8 @@ export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): P
             server = s;
             ClusterMetrics.serveFromWorker(s.metrics.registry);
             // Reloads during the start (the first one included) are told at once, later ones as they happen.
-            swapped(s.runtime.current.generation);
-            s.runtime.on("reload", (snapshot) => swapped(snapshot.generation));
+            swapped(s.runtime.current.generation, false);
+            s.runtime.on("reload", (snapshot) => swapped(snapshot.generation, true));
             tellState(s, send);
             resolve(s);
           }, reject);

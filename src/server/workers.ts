@@ -29,8 +29,9 @@ interface WorkerEntry {
   forkedAt: number;
   /** Sent its inputs: batches go to it from then on. */
   started: boolean;
-  /** The last batch version it swapped in, and when. */
+  /** The last batch version it swapped in. */
   version: number;
+  /** When it swapped in the last few versions it received as changes (ms since the epoch). */
   swaps: Map<number, number>;
   state: WorkerState | undefined;
 }
@@ -39,7 +40,9 @@ interface WorkerEntry {
 export interface WorkerView {
   id: number;
   pid: number | undefined;
+  /** The configuration version (batch of inputs) it serves: the same in every worker once a change is applied. */
   version: number;
+  /** When it swapped that version in; absent when it loaded it while starting. */
   swappedAt: string | undefined;
   ready: boolean;
   /** Requests this worker answered (since it started). */
@@ -92,10 +95,11 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
   const swappedEverywhere = (version: number): void => {
     if (version > loggedVersion && allAt(version)) {
       loggedVersion = version;
+      // Only workers that received this batch as a change have a time for it (one started since loaded it while starting).
       const times = [...entries.values()].map((e) => e.swaps.get(version)).filter((t): t is number => t !== undefined);
-      // Only workers that received this batch as a change have a time for it (one started since has it from its start).
-      const skew = times.length > 1 ? Math.max(...times) - Math.min(...times) : 0;
-      logger.info({ version, generation: runtime.current.generation, workers: times.length, skew_ms: skew }, "configuration swapped in every worker");
+      if (times.length > 0) {
+        logger.info({ version, generation: runtime.current.generation, workers: times.length, skew_ms: Math.max(...times) - Math.min(...times) }, "configuration swapped in every worker");
+      }
     }
     for (const w of versionWaiters.filter((w) => allAt(w.version))) {
       versionWaiters.splice(versionWaiters.indexOf(w), 1);
@@ -146,7 +150,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
           return;
         case "ingressd:swapped":
           entry.version = msg.version;
-          entry.swaps.set(msg.version, msg.at);
+          if (msg.at !== undefined) entry.swaps.set(msg.version, msg.at);
           // Only the last few are ever compared.
           for (const v of entry.swaps.keys()) if (v < msg.version - 8) entry.swaps.delete(v);
           swappedEverywhere(msg.version);
