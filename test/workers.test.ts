@@ -95,11 +95,13 @@ async function countsWhenTotal(c: Cluster, total: number): Promise<number[]> {
 const site = (name: string, host: string, port: number): string => docs(serviceYaml(name, [port]), ingressYaml(name, host, [{ path: "/", service: name }]));
 
 describe("--workers 2", () => {
-  it("two workers serve one port; an edit is swapped in by both (one version, logged with its skew) and served whichever answers; /api/stats and /metrics add up both", async () => {
+  it("two workers serve one port (a configuration error logged once); an edit is swapped in by both (one version, logged with its skew) and served whichever answers; /api/stats and /metrics add up both", async () => {
     const a = await upstream("a");
     const b = await upstream("b");
-    const r = await rules({ "one.yaml": site("one", "one.localhost", a.port) });
+    const r = await rules({ "one.yaml": site("one", "one.localhost", a.port), "bad.yaml": "kind: [\n" });
     const c = await startWorkers(r);
+    // A configuration error is logged once, by the primary, not again by each worker.
+    expect(c.proc.stdout().split("\n").filter((l) => l.includes('"level":50') && l.includes("bad.yaml"))).toHaveLength(1);
 
     const before = await c.workers();
     expect(before).toHaveLength(2);
@@ -130,8 +132,10 @@ describe("--workers 2", () => {
     const metrics = (await get(`${c.admin}/metrics`)).body;
     expect(metrics).toMatch(/^ingressd_requests_total\{host="one\.localhost",service="default\/one:80",status_class="2xx"\} 12$/m);
     expect(metrics).toMatch(/^ingressd_requests_total\{host="two\.localhost",service="default\/two:80",status_class="2xx"\} 12$/m);
-    // Both workers reloaded twice; the configuration was reloaded twice, not four times.
-    expect(metrics).toMatch(/^ingressd_config_reloads_total\{result="success"\} 2$/m);
+    // Each worker reloaded twice (the start, with bad.yaml's error, then the edit): counted once, not per worker.
+    expect(metrics).toMatch(/^ingressd_config_reloads_total\{result="error"\} 1$/m);
+    expect(metrics).toMatch(/^ingressd_config_reloads_total\{result="success"\} 1$/m);
+    expect(metrics).toMatch(/^ingressd_config_errors 1$/m);
   });
 
   it("a reload under load drops nothing: two keep-alive clients loop while a rules file changes, no error, the new route served", async () => {

@@ -70,6 +70,8 @@ export interface IngressdOptions {
    * `--workers N` serves the inputs its primary watches (`rules` still names the paths).
    */
   source?: ConfigSource;
+  /** Log each configuration error and warning (default true): the primary of `--workers N` does, once, not each worker. */
+  logConfigIssues?: boolean;
   /** How ClientIP affinity places new clients: a worker of `--workers N` hashes the address, so all workers agree. */
   clientIpPlacement?: ClientIpPlacement;
   /** Open the admin server (default true); the primary of `--workers N` runs the one admin server. */
@@ -120,6 +122,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     logger,
     rulesPaths: options.rules,
     ...(options.clientIpPlacement ? { clientIpPlacement: options.clientIpPlacement } : {}),
+    ...(options.logConfigIssues === false ? { logIssues: false } : {}),
   });
   const l4 = new L4Listeners({
     snapshots: runtime,

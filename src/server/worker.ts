@@ -56,7 +56,7 @@ export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): P
           if (replica) return;
           replica = new ReplicaSource(msg.inputs, () => missingRulesPaths(options.rules));
           versions.push(msg.version);
-          startIngressd({ ...options, source: replica, admin: false, clientIpPlacement: "address-hash" }).then((s) => {
+          startIngressd({ ...options, source: replica, admin: false, clientIpPlacement: "address-hash", logConfigIssues: false }).then((s) => {
             server = s;
             ClusterMetrics.serveFromWorker(s.metrics.registry);
             // Reloads during the start (the first one included) are told at once, later ones as they happen.

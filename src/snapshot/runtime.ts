@@ -21,6 +21,8 @@ export interface RuntimeOptions {
   logger: Logger;
   /** The rules paths as given (`--rules`), named when they hold no resource. */
   rulesPaths?: readonly string[];
+  /** Log each new configuration error and warning (default true; the workers of `--workers N` leave it to their primary). */
+  logIssues?: boolean;
   /** How ClientIP affinity places new clients (default round-robin; workers of `--workers N` hash the address). */
   clientIpPlacement?: ClientIpPlacement;
 }
@@ -151,7 +153,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     // Retired endpoints finish their in-flight requests before their sockets close.
     for (const ep of next.retired) void ep.close();
 
-    this.logNewIssues(allIssues);
+    if (this.options.logIssues !== false) this.logNewIssues(allIssues);
     const errors = allIssues.filter((i) => i.severity === "error").length;
     logger.info(
       {
