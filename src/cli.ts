@@ -3,7 +3,7 @@ import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import { startIngressd, type Ingressd } from "./server/ingressd.js";
-import { startPrimary } from "./server/workers.js";
+import { startPrimary, WorkerStartError } from "./server/workers.js";
 import { runWorker } from "./server/worker.js";
 import { printProxyRules, proxyBanner, proxyRules } from "./commands/proxy.js";
 import { runCommand, RunError } from "./commands/run.js";
@@ -262,7 +262,7 @@ async function toolCommand(command: "check" | "routes" | "hosts", argv: string[]
 
 // Last, so every constant above is initialised before main runs.
 main().catch((err: unknown) => {
-  if (err instanceof ListenError) {
+  if (err instanceof ListenError || err instanceof WorkerStartError) {
     process.stderr.write(`ingressd: ${err.message}\n`);
     process.exit(1);
   }

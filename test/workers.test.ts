@@ -337,6 +337,18 @@ describe("--workers flag", () => {
     expect(() => parseOptions(argv, env)).toThrow(message);
   });
 
+  it("an HTTP port in use: the worker says so in one line, the primary stops, exit 1, no stack trace", async () => {
+    const taken = await startUpstream("taken");
+    cleanups.push(() => taken.close());
+    const r = await rules({});
+    const proc = startCli(cli, ["--rules", r.dir, "--bind", "127.0.0.1", "--http-port", String(taken.port), "--admin-port", "0", "--workers", "2"]);
+    cleanups.push(() => proc.killGroup());
+    expect((await proc.exited).code).toBe(1);
+    expect(proc.stderr()).toContain(`ingressd: cannot listen on 127.0.0.1:${taken.port} (address already in use): choose another with --http-port or INGRESSD_HTTP_PORT\n`);
+    expect(proc.stderr()).toMatch(/ingressd: worker \d+ ended before it listened \(exit code 1\): ingressd stops\n/);
+    expect(proc.stderr()).not.toMatch(/^\s+at /m);
+  });
+
   it("ingressd proxy serves from one process: --workers is a usage error there (exit 2)", async () => {
     const proc = startCli(cli, ["proxy", "--from", "app.localhost", "--to", ":3000", "--workers", "2"]);
     cleanups.push(() => proc.killGroup());

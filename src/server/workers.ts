@@ -19,6 +19,9 @@ import { isIngressdMessage, type FromWorker, type ToWorker, type WorkerState } f
 /** How long the primary waits for a worker's answer (`/api/stats`) before leaving it out. */
 const ASK_TIMEOUT_MS = 2_000;
 
+/** A worker ended before it listened (a port in use): it said why; the primary stops too. */
+export class WorkerStartError extends Error {}
+
 export interface PrimaryOptions extends Omit<IngressdOptions, "source" | "admin"> {
   workers: number;
 }
@@ -175,7 +178,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     entries.delete(worker.id);
     if (stopping || !entry) return;
     // A worker of the first start that cannot listen (its error is in the log): the primary gives up rather than fork it forever.
-    if (starting) return starting.failed(new Error(`worker ${worker.id} ended before it listened (exit code ${code ?? "none"}${signal ? `, ${signal}` : ""})`));
+    if (starting) return starting.failed(new WorkerStartError(`worker ${worker.id} ended before it listened (exit code ${code ?? "none"}${signal ? `, ${signal}` : ""}): ingressd stops`));
     logger.error({ worker: worker.id, pid: worker.process.pid, code, signal }, "worker exited; starting another");
     // One that dies at once again is forked a second later, not in a tight loop.
     const lived = Date.now() - entry.forkedAt;
