@@ -174,6 +174,8 @@ describe("--workers 2", () => {
     await waitFor(() => seen.has("one.localhost a") && requests > 50, "requests flowing");
     // One change moves one.localhost to another endpoint and adds two.localhost.
     await r.write("one.yaml", docs(site("one", "one.localhost", a2.port), site("two", "two.localhost", a2.port)));
+    const swapped = await c.proc.waitFor(/"version":2,"generation":\d+,"workers":2,"skew_ms":(\d+),"msg":"configuration swapped in every worker"/);
+    process.stdout.write(`workers: swap skew between the 2 workers under load: ${swapped[1]} ms\n`);
     await waitFor(() => seen.has("two.localhost a2") && seen.has("one.localhost a2"), "the new routes served", 10_000);
     const at = requests;
     await waitFor(() => requests > at + 50, "more requests after the swap");
