@@ -2,6 +2,7 @@ import { Agent, request, type IncomingMessage } from "node:http";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import { chromium } from "playwright-core";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseOptions } from "../src/server/options.js";
 import { LocalCa } from "../src/tls/localCa.js";
@@ -263,6 +264,24 @@ describe("--workers 2", () => {
     registration.close();
     await waitFor(async () => (await c.workers()).every((w) => w.version === 3), "both workers without the registration");
     for (let i = 0; i < 6; i++) expect((await get(`${c.url}/`, { host: "app.localhost" })).status).toBe(404);
+  });
+
+  it("the dashboard shows the workers and what all of them answered (rates, recent requests)", async () => {
+    const a = await upstream("a");
+    const r = await rules({ "one.yaml": site("one", "one.localhost", a.port) });
+    const c = await startWorkers(r);
+    for (let i = 0; i < 12; i++) await who(c.url, "one.localhost");
+    const counts = await countsWhenTotal(c, 12);
+    expect(counts.every((n) => n > 0), `each worker answered some: ${counts.join(", ")}`).toBe(true);
+
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(`${c.admin}/`);
+    await expect.poll(() => page.locator("#workers").textContent()).toBe("2 workers");
+    expect(await page.locator("#workers").getAttribute("title")).toMatch(/^pid \d+: \d+ requests\npid \d+: \d+ requests$/);
+    await expect.poll(() => page.locator("#requests tr").count()).toBe(12);
+    expect(Number(await page.locator("#totalRate").textContent())).toBeGreaterThan(0);
   });
 
   it("a worker killed is logged and replaced, the new one serves; SIGTERM then drains every worker (an in-flight request completes) and exits 0", async () => {
