@@ -217,7 +217,7 @@ describe("--workers 2", () => {
     expect(counts.every((n) => n > 0), `each worker answered some: ${counts.join(", ")}`).toBe(true);
   });
 
-  it("HTTPS with the local CA: both workers open one HTTPS port and serve leaves of the one CA they share (created once, not by each)", async () => {
+  it("HTTPS with the local CA: both workers open one HTTPS port and serve leaves of the one CA they share (created once, not by each), shown in /api/config", async () => {
     const a = await upstream("a");
     const r = await rules({ "tls.yaml": docs(serviceYaml("web", [a.port]), tlsIngressYaml("web", { hosts: ["tls.localhost"], service: "web", tls: [{ hosts: ["tls.localhost"] }] })) });
     const c = await startWorkers(r);
@@ -232,6 +232,15 @@ describe("--workers 2", () => {
     const counts = await countsWhenTotal(c, 12);
     expect(counts.every((n) => n > 0), `each worker answered some: ${counts.join(", ")}`).toBe(true);
     expect(c.proc.stdout().match(/created the local development CA/g)).toHaveLength(1);
+    // /api/config shows the leaves the workers issued, one per host.
+    let localCa: { certPath: string; leaves: { host: string }[] } | null = null;
+    await waitFor(async () => {
+      localCa = (JSON.parse((await get(`${c.admin}/api/config`)).body) as { localCa: typeof localCa }).localCa;
+      return localCa !== null;
+    }, "the local CA in /api/config");
+    expect(localCa!.certPath).toBe(join(c.dataDir, "ca.crt"));
+    // Each worker issued its own default certificate and tls.localhost leaf: one of each is listed.
+    expect(localCa!.leaves.map((l) => l.host).sort()).toEqual(["localhost", "tls.localhost"]);
   });
 
   it("an ingressd run registration, a NodePort listener and the dashboard's recent requests reach every worker", async () => {

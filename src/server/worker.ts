@@ -96,7 +96,15 @@ function tellState(server: Ingressd, send: (m: FromWorker) => void): void {
       send({ type: "ingressd:requests", requests: server.recent.since(sentRequests) });
       sentRequests = server.recent.total;
     }
-    const state: WorkerState = { notReady: server.notReady(), httpPort: server.httpPort, httpsPort: server.httpsPort, l4: server.l4.status(), requests: server.metrics.routeStats().total.requests };
+    const ca = server.localCaCertificates();
+    const state: WorkerState = {
+      notReady: server.notReady(),
+      httpPort: server.httpPort,
+      httpsPort: server.httpsPort,
+      l4: server.l4.status(),
+      requests: server.metrics.routeStats().total.requests,
+      localCa: ca && { certPath: ca.certPath, leaves: ca.leaves.map((l) => ({ ...l, notAfter: l.notAfter.toISOString() })) },
+    };
     const text = JSON.stringify(state);
     if (text === last) return;
     last = text;

@@ -25,6 +25,8 @@ export interface WorkerState {
   l4: L4ListenerStatus[];
   /** Requests answered so far: which workers serve shows in `/api/config` `workers`. */
   requests: number;
+  /** The local CA's leaves this worker issued (times as ISO strings: the channel carries JSON). */
+  localCa: { certPath: string; leaves: { host: string; notAfter: string; default?: true }[] } | undefined;
 }
 
 export type FromWorker =

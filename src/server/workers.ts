@@ -3,6 +3,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createAdminServer } from "../admin/adminServer.js";
+import type { LocalCaCertificates } from "../admin/configView.js";
+import type { LocalCaLeaf } from "../proxy/certificateSelector.js";
 import { CombinedSource, unwatched } from "../config/combinedSource.js";
 import { FileSource } from "../config/fileSource.js";
 import { MemorySource } from "../config/memorySource.js";
@@ -201,6 +203,18 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     const first = states[0]?.l4 ?? [];
     return first.map((l) => ({ ...l, connections: states.reduce((n, s) => n + (s.l4.find((x) => x.id === l.id)?.connections ?? 0), 0) }));
   };
+  /** The local CA's leaves the workers issued: each issues its own per host, the one that ends first is shown. */
+  const localCa = (): LocalCaCertificates => {
+    const states = [...entries.values()].flatMap((e) => (e.state?.localCa ? [e.state.localCa] : []));
+    if (states.length === 0) return undefined;
+    const byHost = new Map<string, LocalCaLeaf>();
+    for (const leaf of states.flatMap((s) => s.leaves)) {
+      const notAfter = new Date(leaf.notAfter);
+      const seen = byHost.get(leaf.host);
+      if (!seen || notAfter < seen.notAfter) byHost.set(leaf.host, { ...leaf, notAfter });
+    }
+    return { certPath: states[0]!.certPath, leaves: [...byHost.values()] };
+  };
   const workersView = (): WorkerView[] =>
     [...entries.values()].map((e) => {
       const at = e.swaps.get(e.version);
@@ -217,6 +231,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
   const issuesOf = (path: string): string[] => runtime.current.issues.filter((i) => i.file === path).map((i) => i.message);
   const admin = createAdminServer(runtime, l4Status, new ClusterMetrics(askStats), notReady, {
     recent,
+    localCa,
     registrations: { memory, served, issuesOf },
     workers: workersView,
   });
