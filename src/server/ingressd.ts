@@ -352,7 +352,7 @@ function countConnections(server: Server, listener: string, metrics: Metrics): v
 }
 
 /** Resolves with the port listened on; rejects with a ListenError naming the listener's flag. */
-function listen(server: Server, listener: ListenerName, port: number, host: string): Promise<number> {
+export function listen(server: Server, listener: ListenerName, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const fail = (err: NodeJS.ErrnoException): void => reject(new ListenError(listener, host, port, err.code));
     server.once("error", fail);

@@ -1,21 +1,16 @@
 import cluster, { type Worker } from "node:cluster";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createAdminServer } from "../admin/adminServer.js";
-import type { LocalCaCertificates } from "../admin/configView.js";
-import type { LocalCaLeaf } from "../proxy/certificateSelector.js";
 import { CombinedSource, unwatched } from "../config/combinedSource.js";
 import { FileSource } from "../config/fileSource.js";
 import { MemorySource } from "../config/memorySource.js";
 import { MirroredSource } from "../config/mirroredSource.js";
-import type { L4ListenerStatus } from "../l4/listeners.js";
 import { Runtime } from "../snapshot/runtime.js";
 import { ClusterMetrics } from "../telemetry/clusterMetrics.js";
 import { RecentRequests } from "../telemetry/recentRequests.js";
 import type { StatsDocument } from "../telemetry/statsDocument.js";
-import { urlOf, type IngressdOptions } from "./ingressd.js";
-import { ListenError } from "./listenError.js";
+import { listen, urlOf, type IngressdOptions } from "./ingressd.js";
+import { mergedL4Status, mergedLocalCa } from "./workerStates.js";
 import { isIngressdMessage, type FromWorker, type ToWorker, type WorkerState } from "./workerMessages.js";
 
 /** How long the primary waits for a worker's answer (`/api/stats`) before leaving it out. */
@@ -184,7 +179,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     logger.error({ worker: worker.id, pid: worker.process.pid, code, signal }, "worker exited; starting another");
     // One that dies at once again is forked a second later, not in a tight loop.
     const lived = Date.now() - entry.forkedAt;
-    setTimeout(fork, lived < 1_000 ? 1_000 : 0);
+    setTimeout(() => stopping || fork(), lived < 1_000 ? 1_000 : 0);
   });
 
   const notReady = (): string | undefined => {
@@ -197,24 +192,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     }
     return undefined;
   };
-  /** The L4 listeners as the first worker has them, with every worker's connections counted. */
-  const l4Status = (): L4ListenerStatus[] => {
-    const states = [...entries.values()].flatMap((e) => (e.state ? [e.state] : []));
-    const first = states[0]?.l4 ?? [];
-    return first.map((l) => ({ ...l, connections: states.reduce((n, s) => n + (s.l4.find((x) => x.id === l.id)?.connections ?? 0), 0) }));
-  };
-  /** The local CA's leaves the workers issued: each issues its own per host, the one that ends first is shown. */
-  const localCa = (): LocalCaCertificates => {
-    const states = [...entries.values()].flatMap((e) => (e.state?.localCa ? [e.state.localCa] : []));
-    if (states.length === 0) return undefined;
-    const byHost = new Map<string, LocalCaLeaf>();
-    for (const leaf of states.flatMap((s) => s.leaves)) {
-      const notAfter = new Date(leaf.notAfter);
-      const seen = byHost.get(leaf.host);
-      if (!seen || notAfter < seen.notAfter) byHost.set(leaf.host, { ...leaf, notAfter });
-    }
-    return { certPath: states[0]!.certPath, leaves: [...byHost.values()] };
-  };
+  const states = (): WorkerState[] => [...entries.values()].flatMap((e) => (e.state ? [e.state] : []));
   const workersView = (): WorkerView[] =>
     [...entries.values()].map((e) => {
       const at = e.swaps.get(e.version);
@@ -229,14 +207,14 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     return { http: urlOf("http", host, state?.httpPort ?? options.httpPort), ...(state?.httpsPort !== undefined ? { https: urlOf("https", host, state.httpsPort) } : {}) };
   };
   const issuesOf = (path: string): string[] => runtime.current.issues.filter((i) => i.file === path).map((i) => i.message);
-  const admin = createAdminServer(runtime, l4Status, new ClusterMetrics(askStats), notReady, {
+  const admin = createAdminServer(runtime, () => mergedL4Status(states()), new ClusterMetrics(askStats), notReady, {
     recent,
-    localCa,
+    localCa: () => mergedLocalCa(states()),
     registrations: { memory, served, issuesOf },
     workers: workersView,
   });
 
-  const adminPort = await listen(admin, options.adminPort, options.adminBind);
+  const adminPort = await listen(admin, "admin", options.adminPort, options.adminBind);
   await runtime.start();
   // The workers start after the primary's first load, so their start inputs are the loaded ones.
   const started = new Promise<void>((resolve, reject) => {
@@ -276,15 +254,4 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
       });
     })());
   return { close };
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const fail = (err: NodeJS.ErrnoException): void => reject(new ListenError("admin", host, port, err.code));
-    server.once("error", fail);
-    server.listen(port, host, () => {
-      server.off("error", fail);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
