@@ -19,11 +19,8 @@ export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): P
     if (process.connected) process.send!(m);
   };
   let replica: ReplicaSource | undefined;
-  /**
-   * The batch version each generation of the runtime compiled: generation g applied
-   * versions[g - 1] (the start's inputs are generation 1, each batch one more).
-   */
-  const versions: number[] = [];
+  /** The last batch version received (the start's inputs are a version too). */
+  let received = 0;
   let server: Ingressd | undefined;
   let stopping = false;
   const stop = (why: string): void => {
@@ -42,9 +39,12 @@ export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): P
   process.on("SIGINT", () => stop("SIGINT"));
   // Without its primary a worker has no inputs and no admin server: it ends too.
   process.on("disconnect", () => stop("primary gone"));
-  const swapped = (generation: number, live: boolean): void => {
-    const version = versions[generation - 1];
-    if (version !== undefined) send({ type: "ingressd:swapped", version, generation, ...(live ? { at: Date.now() } : {}) });
+  /**
+   * Tells the primary once the runtime has applied batch `version` (and all before it: it
+   * applies them in order, a failed one included). `live`: the swap time is the change's.
+   */
+  const swapped = (s: Ingressd, version: number, live: boolean): void => {
+    void s.runtime.settled().then(() => send({ type: "ingressd:swapped", version, ...(live ? { at: Date.now() } : {}) }));
   };
 
   return new Promise<Ingressd>((resolve, reject) => {
@@ -55,20 +55,20 @@ export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): P
         case "ingressd:start":
           if (replica) return;
           replica = new ReplicaSource(msg.inputs, () => missingRulesPaths(options.rules));
-          versions.push(msg.version);
+          received = msg.version;
           startIngressd({ ...options, source: replica, admin: false, clientIpPlacement: "address-hash", logConfigIssues: false }).then((s) => {
             server = s;
             ClusterMetrics.serveFromWorker(s.metrics.registry);
-            // Reloads during the start (the first one included) are told at once, later ones as they happen.
-            swapped(s.runtime.current.generation, false);
-            s.runtime.on("reload", (snapshot) => swapped(snapshot.generation, true));
+            // What it loaded while starting (changes that came meanwhile included); later changes as they apply.
+            swapped(s, received, false);
             tellState(s, send);
             resolve(s);
           }, reject);
           return;
         case "ingressd:changes":
-          versions.push(msg.version);
+          received = msg.version;
           replica?.apply(msg.changes);
+          if (server) swapped(server, msg.version, true);
           return;
         case "ingressd:stats":
           if (server) send({ type: "ingressd:stats", id: msg.id, stats: server.metrics.statsDocument(Date.now()) });

@@ -36,7 +36,7 @@ export type FromWorker =
    * The worker's runtime swapped in the snapshot of batch `version`: at `at` (ms since the
    * epoch) when it happened as a change arrived, undefined for what it loaded while starting.
    */
-  | { type: "ingressd:swapped"; version: number; generation: number; at?: number }
+  | { type: "ingressd:swapped"; version: number; at?: number }
   | ({ type: "ingressd:state" } & WorkerState)
   | { type: "ingressd:stats"; id: number; stats: StatsDocument }
   /** Requests answered since the last such message (at most the last ones kept), for the dashboard's recent view. */
