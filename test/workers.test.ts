@@ -6,6 +6,8 @@ import { chromium } from "playwright-core";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseOptions } from "../src/server/options.js";
 import { LocalCa } from "../src/tls/localCa.js";
+import { MirroredSource } from "../src/config/mirroredSource.js";
+import type { ConfigChange, ConfigSource } from "../src/config/source.js";
 import { buildCli, startCli, type CliProcess } from "./cliProcess.js";
 import { get, ingressYaml, rulesDir, serviceYaml, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { waitFor } from "./proxyHelpers.js";
@@ -330,6 +332,34 @@ describe("--workers 2", () => {
     expect(res).toMatchObject({ status: 200, body: "slow done" });
     expect((await c.proc.exited).code).toBe(0);
     for (const pid of [other!.pid, replacement.pid]) expect(() => process.kill(pid, 0), `worker ${pid} gone`).toThrow();
+  });
+});
+
+describe("MirroredSource: what the primary tells its workers", () => {
+  it("numbers each batch; a read of everything is told as the changes it makes (removals included); inputs() is what they add up to", async () => {
+    // A source like the files: what readAll finds now, and changes its watcher reports.
+    let present: ConfigChange[] = [{ path: "a", text: "1" }, { path: "b", text: "2" }];
+    let report: (changes: ConfigChange[]) => void = () => undefined;
+    const files: ConfigSource = { readAll: async () => present, watch: async (on) => void (report = on), close: async () => undefined };
+    const told: [ConfigChange[], number][] = [];
+    const mirrored = new MirroredSource(files, (changes, version) => told.push([changes, version]));
+    const applied: ConfigChange[][] = [];
+    await mirrored.watch((changes) => applied.push(changes));
+    expect(await mirrored.readAll()).toEqual(present);
+    report([{ path: "c", text: "3" }]);
+    report([{ path: "a", text: null }]);
+    // A read of everything finds b changed and c gone, unreported by the watcher (as with --no-watch).
+    present = [{ path: "b", text: "2b" }];
+    await mirrored.readAll();
+    expect(told).toEqual([
+      [[{ path: "a", text: "1" }, { path: "b", text: "2" }], 1],
+      [[{ path: "c", text: "3" }], 2],
+      [[{ path: "a", text: null }], 3],
+      [[{ path: "b", text: "2b" }, { path: "c", text: null }], 4],
+    ]);
+    expect(applied).toEqual([[{ path: "c", text: "3" }], [{ path: "a", text: null }]]);
+    expect(mirrored.version).toBe(4);
+    expect(mirrored.inputs()).toEqual([{ path: "b", text: "2b" }]);
   });
 });
 
