@@ -219,6 +219,18 @@ describe("--workers 2", () => {
     expect(counts.every((n) => n > 0), `each worker answered some: ${counts.join(", ")}`).toBe(true);
   });
 
+  it("SIGTERM to the whole process group (Ctrl-C, systemd) drains through the primary: no worker is replaced, exit 0", async () => {
+    const a = await upstream("a");
+    const r = await rules({ "one.yaml": site("one", "one.localhost", a.port) });
+    const c = await startWorkers(r);
+    const pids = (await c.workers()).map((w) => w.pid);
+    process.kill(-c.proc.child.pid!, "SIGTERM");
+    expect((await c.proc.exited).code).toBe(0);
+    expect(c.proc.stdout()).not.toContain("starting another");
+    expect(c.proc.stdout().match(/"why":"drain"/g)).toHaveLength(2);
+    for (const pid of pids) expect(() => process.kill(pid, 0), `worker ${pid} gone`).toThrow();
+  });
+
   it("HTTPS with the local CA: both workers open one HTTPS port and serve leaves of the one CA they share (created once, not by each), shown in /api/config", async () => {
     const a = await upstream("a");
     const r = await rules({ "tls.yaml": docs(serviceYaml("web", [a.port]), tlsIngressYaml("web", { hosts: ["tls.localhost"], service: "web", tls: [{ hosts: ["tls.localhost"] }] })) });

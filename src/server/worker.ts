@@ -11,7 +11,8 @@ const STATE_CHECK_MS = 100;
 /**
  * One worker of `--workers N`: serves the inputs its primary sends, on listeners the
  * cluster shares, without an admin server (the primary runs it). Resolves with the
- * server once it listens; a drain message or SIGTERM/SIGINT closes it and exits 0.
+ * server once it listens; the primary's drain message (or the primary gone) closes it
+ * and exits 0.
  */
 export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): Promise<Ingressd> {
   const { logger } = options;
@@ -35,8 +36,11 @@ export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): P
       },
     );
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  // Signals are the primary's to act on: Ctrl-C reaches the whole process group, and so
+  // does a service manager's SIGTERM (systemd's control-group kill). A worker that ended
+  // on its own would be replaced by a primary not yet stopping; the primary drains them all.
+  process.on("SIGTERM", () => undefined);
+  process.on("SIGINT", () => undefined);
   // Without its primary a worker has no inputs and no admin server: it ends too.
   process.on("disconnect", () => stop("primary gone"));
   /**
