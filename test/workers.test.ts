@@ -225,7 +225,7 @@ describe("--workers 2", () => {
     const c = await startWorkers(r);
     const pids = (await c.workers()).map((w) => w.pid);
     process.kill(-c.proc.child.pid!, "SIGTERM");
-    expect((await c.proc.exited).code).toBe(0);
+    expect((await c.proc.exited).code, c.proc.stderr() + c.proc.stdout().split("\n").filter((l) => !l.includes('"msg":"request"')).join("\n")).toBe(0);
     expect(c.proc.stdout()).not.toContain("starting another");
     expect(c.proc.stdout().match(/"why":"drain"/g)).toHaveLength(2);
     for (const pid of pids) expect(() => process.kill(pid, 0), `worker ${pid} gone`).toThrow();
@@ -342,7 +342,7 @@ describe("--workers 2", () => {
     release();
     const res = await inFlight;
     expect(res).toMatchObject({ status: 200, body: "slow done" });
-    expect((await c.proc.exited).code).toBe(0);
+    expect((await c.proc.exited).code, c.proc.stderr() + c.proc.stdout().split("\n").filter((l) => !l.includes('"msg":"request"')).join("\n")).toBe(0);
     for (const pid of [other!.pid, replacement.pid]) expect(() => process.kill(pid, 0), `worker ${pid} gone`).toThrow();
   });
 });
