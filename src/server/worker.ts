@@ -44,11 +44,11 @@ export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): P
   // Without its primary a worker has no inputs and no admin server: it ends too.
   process.on("disconnect", () => stop("primary gone"));
   /**
-   * Tells the primary once the runtime has applied batch `version` (and all before it: it
-   * applies them in order, a failed one included). `live`: the swap time is the change's.
+   * Tells the primary, with the time, once the runtime has applied the change of batch
+   * `version` (and all before it: it applies them in order, a failed one included).
    */
-  const swapped = (s: Ingressd, version: number, live: boolean): void => {
-    void s.runtime.settled().then(() => send({ type: "ingressd:swapped", version, ...(live ? { at: Date.now() } : {}) }));
+  const swapped = (s: Ingressd, version: number): void => {
+    void s.runtime.settled().then(() => send({ type: "ingressd:swapped", version, at: Date.now() }));
   };
 
   return new Promise<Ingressd>((resolve, reject) => {
@@ -60,19 +60,24 @@ export function runWorker(options: Omit<IngressdOptions, "source" | "admin">): P
           if (replica) return;
           replica = new ReplicaSource(msg.inputs, () => missingRulesPaths(options.rules));
           received = msg.version;
-          startIngressd({ ...options, source: replica, admin: false, clientIpPlacement: "address-hash", logConfigIssues: false }).then((s) => {
-            server = s;
-            ClusterMetrics.serveFromWorker(s.metrics.registry);
-            // What it loaded while starting (changes that came meanwhile included); later changes as they apply.
-            swapped(s, received, false);
-            tellState(s, send);
-            resolve(s);
-          }, reject);
+          startIngressd({ ...options, source: replica, admin: false, clientIpPlacement: "address-hash", logConfigIssues: false })
+            .then(async (s) => {
+              server = s;
+              ClusterMetrics.serveFromWorker(s.metrics.registry);
+              // What it loaded while starting (changes that came meanwhile included), told before
+              // its state: once the primary sees a worker listen, it knows the version it serves.
+              const version = received;
+              await s.runtime.settled();
+              send({ type: "ingressd:swapped", version });
+              tellState(s, send);
+              resolve(s);
+            })
+            .catch(reject);
           return;
         case "ingressd:changes":
           received = msg.version;
           replica?.apply(msg.changes);
-          if (server) swapped(server, msg.version, true);
+          if (server) swapped(server, msg.version);
           return;
         case "ingressd:stats":
           if (server) send({ type: "ingressd:stats", id: msg.id, stats: server.metrics.statsDocument(Date.now()) });
