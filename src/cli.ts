@@ -1,6 +1,10 @@
 #!/usr/bin/env node
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
+import type { Logger } from "pino";
 import { startIngressd, type Ingressd } from "./server/ingressd.js";
+import { startPrimary, WorkerStartError } from "./server/workers.js";
+import { runWorker } from "./server/worker.js";
 import { printProxyRules, proxyBanner, proxyRules } from "./commands/proxy.js";
 import { runCommand, RunError } from "./commands/run.js";
 import type { ConfigChange } from "./config/source.js";
@@ -61,19 +65,40 @@ async function main(): Promise<void> {
     process.stdout.write(versionLine());
     return;
   }
-  await serve(options);
+  if ((options.workers ?? 1) > 1) await serveWorkers(options);
+  else await serve(options);
+}
+
+/**
+ * `--workers N`: this process is the primary (it forks the workers, with the same
+ * arguments) or one of its workers. The primary drains every worker on SIGTERM/SIGINT.
+ */
+async function serveWorkers(options: CliOptions): Promise<void> {
+  const logger = createLogger(options.logLevel, options.logFormat);
+  if (cluster.isWorker) {
+    await runWorker({ ...options, logger: logger.child({ worker: cluster.worker!.id }) });
+    return;
+  }
+  const primary = await startPrimary({ ...options, workers: options.workers!, logger });
+  stopOnSignals(logger, () => primary.close());
 }
 
 /** Runs the server until SIGTERM or SIGINT, then drains it; `inline` rules are served beside the files. */
 async function serve(options: CliOptions, inline?: ConfigChange[]): Promise<Ingressd> {
   const logger = createLogger(options.logLevel, options.logFormat);
   const server = await startIngressd({ ...options, logger, ...(inline ? { inline } : {}) });
+  stopOnSignals(logger, () => server.close());
+  return server;
+}
+
+/** On SIGTERM or SIGINT: `close`, then exit 0 (1 if closing failed). */
+function stopOnSignals(logger: Logger, close: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down: finishing in-flight requests");
-    server.close().then(
+    close().then(
       () => {
         logger.info("stopped");
         logger.flush();
@@ -88,7 +113,6 @@ async function serve(options: CliOptions, inline?: ConfigChange[]): Promise<Ingr
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
-  return server;
 }
 
 /** Parses a subcommand's flags; a usage error is printed with the subcommand's usage and exits 2. */
@@ -110,6 +134,7 @@ async function proxyCommand(argv: string[]): Promise<void> {
   if (options === "help") return void process.stdout.write(PROXY_USAGE);
   if (options === "version") return void process.stdout.write(versionLine());
   if (options.print) return void process.stdout.write(printProxyRules(options.routes));
+  if ((options.workers ?? 1) > 1) singleProcessOnly("ingressd proxy", PROXY_USAGE);
   const server = await serve(options, proxyRules(options.routes));
   const httpsPort = await Promise.race([server.httpsReady(), new Promise<undefined>((res) => setTimeout(() => res(undefined), 5_000).unref())]);
   process.stdout.write(proxyBanner(options.routes, server.httpPort, httpsPort));
@@ -120,6 +145,7 @@ async function runSubcommand(argv: string[]): Promise<void> {
   const options = parseOrExit(() => parseRunOptions(argv, process.env), RUN_USAGE, "ingressd run");
   if (options === "help") return void process.stdout.write(RUN_USAGE);
   if (options === "version") return void process.stdout.write(versionLine());
+  if ((options.workers ?? 1) > 1) singleProcessOnly("ingressd run", RUN_USAGE);
   const logger = createLogger(options.logLevel, options.logFormat);
   try {
     const status = await runCommand(options, logger, (line) => process.stderr.write(line));
@@ -130,6 +156,12 @@ async function runSubcommand(argv: string[]): Promise<void> {
     process.stderr.write(`ingressd run: ${err.message}\n`);
     process.exit(1);
   }
+}
+
+/** `ingressd proxy` and `ingressd run` serve from one process: a usage error (exit 2) rather than a flag ignored. */
+function singleProcessOnly(command: string, usage: string): never {
+  process.stderr.write(`${command}: --workers is for ingressd serving a rules folder; ${command} serves from one process\n\n${usage}`);
+  process.exit(2);
 }
 
 /** `ingressd <version>`, read from the package.json next to dist/ (or src/), so it is the one published. */
@@ -230,7 +262,7 @@ async function toolCommand(command: "check" | "routes" | "hosts", argv: string[]
 
 // Last, so every constant above is initialised before main runs.
 main().catch((err: unknown) => {
-  if (err instanceof ListenError) {
+  if (err instanceof ListenError || err instanceof WorkerStartError) {
     process.stderr.write(`ingressd: ${err.message}\n`);
     process.exit(1);
   }

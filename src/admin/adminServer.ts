@@ -3,7 +3,7 @@ import type { L4ListenerStatus } from "../l4/listeners.js";
 import type { Runtime } from "../snapshot/runtime.js";
 import { configView, type LocalCaCertificates } from "./configView.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
-import type { Metrics } from "../telemetry/metrics.js";
+import type { MetricsReader } from "../telemetry/statsDocument.js";
 import { register, type RegistrationTarget } from "./registrations.js";
 import type { RecentRequests } from "../telemetry/recentRequests.js";
 import { streamRecentRequests } from "./requestStream.js";
@@ -16,6 +16,8 @@ export interface AdminSources {
   localCa?: () => LocalCaCertificates;
   /** Where `ingressd run` names go (`POST /api/registrations`). */
   registrations?: RegistrationTarget;
+  /** The processes of `--workers N` (`/api/config` `workers`). */
+  workers?: () => unknown[];
 }
 
 /**
@@ -23,7 +25,7 @@ export interface AdminSources {
  * `notReady` says why ingressd is not ready yet, or undefined once it is; `registrations`
  * is where `ingressd run` names go (`POST /api/registrations`).
  */
-export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerStatus[], metrics: Metrics, notReady: () => string | undefined, sources: AdminSources = {}): Server {
+export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerStatus[], metrics: MetricsReader, notReady: () => string | undefined, sources: AdminSources = {}): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) send(res, 500, "text/plain", `${(err as Error).message}\n`);
@@ -43,11 +45,10 @@ export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerSt
         return reason === undefined ? send(res, 200, "text/plain", "ready\n") : send(res, 503, "text/plain", `${reason}\n`);
       }
       case "/api/config":
-        return send(res, 200, "application/json", JSON.stringify(configView(runtime.current, notReady() === undefined, l4Status(), sources.localCa?.()), null, 2) + "\n");
-      case "/api/stats": {
-        const time = Date.now();
-        return send(res, 200, "application/json", JSON.stringify({ time, hosts: metrics.stats(), ...metrics.routeStats(time) }) + "\n");
-      }
+        const view = configView(runtime.current, notReady() === undefined, l4Status(), sources.localCa?.());
+        return send(res, 200, "application/json", JSON.stringify(sources.workers ? { ...view, workers: sources.workers() } : view, null, 2) + "\n");
+      case "/api/stats":
+        return send(res, 200, "application/json", JSON.stringify(await metrics.statsDocument(Date.now())) + "\n");
       case "/api/requests": {
         const since = Number(new URLSearchParams(query).get("since") ?? 0);
         const recent = sources.recent;
@@ -56,8 +57,10 @@ export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerSt
       case "/api/requests/stream":
         if (!sources.recent) return send(res, 404, "text/plain", "not found\n");
         return streamRecentRequests(req, res, sources.recent);
-      case "/metrics":
-        return send(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
+      case "/metrics": {
+        const { contentType, text } = await metrics.exposition();
+        return send(res, 200, contentType, text);
+      }
       case "/":
         return send(res, 200, "text/html", DASHBOARD_HTML);
       default:

@@ -49,6 +49,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <span class="stat">reloaded <b id="reloaded">–</b></span>
   <span class="stat"><b id="errorCount">–</b> errors, <b id="warningCount">–</b> warnings</span>
   <span class="stat"><b id="totalRate">–</b> req/s</span>
+  <span class="stat" id="workers"></span>
   <span class="stat muted" id="updated"></span>
 </header>
 <main>
@@ -121,6 +122,11 @@ function render() {
   $("totalRate").textContent = fmtRate(stats && stats.total.requestsPerSecond);
   $("window").textContent = stats ? "rates over the last " + stats.windowSeconds + " s" : "";
   $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+  // --workers N: the counts above are every worker's; this says how many serve, and their pids.
+  const workers = config.workers || [];
+  const readyWorkers = workers.filter((w) => w.ready).length;
+  $("workers").textContent = workers.length ? workers.length + " workers" + (readyWorkers < workers.length ? " (" + readyWorkers + " ready)" : "") : "";
+  $("workers").title = workers.map((w) => "pid " + w.pid + ": " + w.requests + " requests").join("\\n");
 
   const issues = [...config.errors, ...config.warnings];
   // An error that dropped a route says where that route's requests go now.

@@ -13,7 +13,7 @@ import { Metrics } from "../telemetry/metrics.js";
 import { FileSource } from "../config/fileSource.js";
 import { MemorySource } from "../config/memorySource.js";
 import { CombinedSource, unwatched } from "../config/combinedSource.js";
-import type { ConfigChange } from "../config/source.js";
+import type { ConfigChange, ConfigSource } from "../config/source.js";
 import { findFilter } from "../model/route.js";
 import { ClientAddressResolver } from "../proxy/clientAddress.js";
 import { CLIENT_BODY_TIMEOUT_MS } from "../proxy/clientBodyTimeout.js";
@@ -26,6 +26,7 @@ import { createAccessLog } from "../telemetry/log.js";
 import { keepingRecent, RecentRequests } from "../telemetry/recentRequests.js";
 import { Runtime } from "../snapshot/runtime.js";
 import { Http2Sessions } from "./http2Sessions.js";
+import type { ClientIpPlacement } from "../upstream/balancer.js";
 import { ListenError, type ListenerName } from "./listenError.js";
 import { servePriorKnowledge } from "./priorKnowledge.js";
 import { CertificateSelector, type DefaultContextOptions } from "../proxy/certificateSelector.js";
@@ -68,6 +69,17 @@ export interface IngressdOptions {
   clientBodyTimeoutMs?: number;
   /** Rules held in memory beside the files (`ingressd proxy --from … --to …`), each named like a file. */
   inline?: ConfigChange[];
+  /**
+   * Where the configuration comes from instead of `rules` and `inline`: a worker of
+   * `--workers N` serves the inputs its primary watches (`rules` still names the paths).
+   */
+  source?: ConfigSource;
+  /** Log each configuration error and warning (default true): the primary of `--workers N` does, once, not each worker. */
+  logConfigIssues?: boolean;
+  /** How ClientIP affinity places new clients: a worker of `--workers N` hashes the address, so all workers agree. */
+  clientIpPlacement?: ClientIpPlacement;
+  /** Open the admin server (default true); the primary of `--workers N` runs the one admin server. */
+  admin?: boolean;
 }
 
 export interface Ingressd {
@@ -80,7 +92,12 @@ export interface Ingressd {
   httpsReady(): Promise<number>;
   /** Why ingressd is not ready (what `/readyz` answers 503 with), or undefined once it is. */
   notReady(): string | undefined;
+  /** 0 when started with `admin: false`. */
   adminPort: number;
+  /** The metrics this process counts (a worker's, aggregated by its primary). */
+  metrics: Metrics;
+  /** The last requests it answered (a worker's, gathered by its primary for the dashboard). */
+  recent: RecentRequests;
   /** In-memory rules: the `inline` ones, and names registered by `ingressd run`. */
   memory: MemorySource;
   /** The local CA's certificate file and the leaves it issued, as `/api/config` shows them. */
@@ -99,7 +116,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   });
   // In-memory rules change only when asked to, so they are followed even with --no-watch.
   const memory = new MemorySource(options.inline ?? []);
-  const source = new CombinedSource([options.watch ? files : unwatched(files), memory]);
+  const source = options.source ?? new CombinedSource([options.watch ? files : unwatched(files), memory]);
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const runtime = new Runtime({
     source,
@@ -108,6 +125,8 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     timeouts: { connectMs: connectTimeoutMs, readMs: options.readTimeoutMs ?? 60_000 },
     logger,
     rulesPaths: options.rules,
+    ...(options.clientIpPlacement ? { clientIpPlacement: options.clientIpPlacement } : {}),
+    ...(options.logConfigIssues === false ? { logIssues: false } : {}),
   });
   const l4 = new L4Listeners({
     snapshots: runtime,
@@ -229,7 +248,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     return { http: urlOf("http", host, await httpOpen), ...(tlsPort !== undefined ? { https: urlOf("https", host, tlsPort) } : {}) };
   };
   const issuesOf = (path: string): string[] => runtime.current.issues.filter((i) => i.file === path).map((i) => i.message);
-  const admin = createAdminServer(runtime, () => l4.status(), metrics, notReady, {
+  const admin = options.admin === false ? undefined : createAdminServer(runtime, () => l4.status(), metrics, notReady, {
     recent: recentRequests,
     localCa: () => certificates.localCaCertificates(),
     registrations: { memory, served, issuesOf },
@@ -243,12 +262,12 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   // A default certificate named on the command line must be usable: fail at start, naming the file.
   if (options.defaultCert) await certificates.loadDefault();
   // Admin first, so /readyz answers 503 while the first configuration loads.
-  const adminPort = await listen(admin, "admin", options.adminPort, options.adminBind);
+  const adminPort = admin ? await listen(admin, "admin", options.adminPort, options.adminBind) : 0;
   await runtime.start();
   await reconcileL4(runtime.current.l4.listeners);
   const httpPort = await listen(http, "http", options.httpPort, options.bind).catch(async (err: unknown) => {
     // Started by a library user, nothing may be left running when the HTTP port is taken.
-    await Promise.all([l4.close(0), runtime.stop(), new Promise((res) => admin.close(res))]);
+    await Promise.all([l4.close(0), runtime.stop(), new Promise((res) => (admin ? admin.close(res) : res(undefined)))]);
     throw err;
   });
   httpListening = true;
@@ -288,7 +307,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       (err: unknown) => logger.error({ err }, "default certificate not renewed; the previous one is still served"),
     );
   }, options.defaultRenewalCheckMs ?? 60_000).unref();
-  logger.info({ http: `${options.bind}:${httpPort}`, admin: `${options.adminBind}:${adminPort}` }, "ingressd listening");
+  logger.info({ http: `${options.bind}:${httpPort}`, ...(admin ? { admin: `${options.adminBind}:${adminPort}` } : {}) }, "ingressd listening");
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -320,10 +339,12 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       clearTimeout(timer);
       accessLog.flush();
       await runtime.stop();
-      await new Promise<void>((res) => {
-        admin.close(() => res());
-        admin.closeAllConnections();
-      });
+      if (admin) {
+        await new Promise<void>((res) => {
+          admin.close(() => res());
+          admin.closeAllConnections();
+        });
+      }
     })());
   return {
     runtime,
@@ -334,6 +355,8 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     notReady,
     httpsReady: () => (httpsPort !== undefined ? Promise.resolve(httpsPort) : new Promise((res) => httpsWaiters.push(res))),
     adminPort,
+    metrics,
+    recent: recentRequests,
     memory,
     localCaCertificates: () => certificates.localCaCertificates(),
     l4,
@@ -370,7 +393,7 @@ function countConnections(server: NetServer, listener: string, metrics: Metrics)
 }
 
 /** Resolves with the port listened on; rejects with a ListenError naming the listener's flag. */
-function listen(server: NetServer, listener: ListenerName, port: number, host: string): Promise<number> {
+export function listen(server: NetServer, listener: ListenerName, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const fail = (err: NodeJS.ErrnoException): void => reject(new ListenError(listener, host, port, err.code));
     server.once("error", fail);

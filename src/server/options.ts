@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { homedir } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
 import { parseDuration } from "../config/annotations.js";
 import type { LogFormat } from "../telemetry/log.js";
@@ -23,6 +23,8 @@ export interface CliOptions {
   dataDir: string;
   defaultCert?: string;
   defaultKey?: string;
+  /** `--workers`: processes serving the same listeners; absent = 1, one process as without the flag. */
+  workers?: number;
 }
 
 export class UsageError extends Error {
@@ -54,6 +56,7 @@ Options (each also as an environment variable, e.g. --http-port = INGRESSD_HTTP_
   --upstream-try-duration D
                         hold a request this long (e.g. 5s) while every
                         endpoint of its Service refuses, retrying      [0]
+  --workers N|auto      processes serving the same ports; auto = one per core [1]
   --log-level LEVEL     trace, debug, info, warn, error, fatal, silent      [info]
   --log-format FORMAT   json or pretty                                     [json]
   -v, --version         print the version
@@ -90,6 +93,7 @@ const SERVER_FLAGS = {
   "default-key": { type: "string" },
   "data-dir": { type: "string" },
   "upstream-try-duration": { type: "string" },
+  workers: { type: "string" },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -140,6 +144,8 @@ function serverOptions(v: ServerFlagValues, env: Record<string, string | undefin
   if ((defaultCert === undefined) !== (defaultKey === undefined)) {
     throw new UsageError("--default-cert and --default-key go together: give both or neither");
   }
+  const workersRaw = v.workers ?? fromEnv("INGRESSD_WORKERS");
+  const workers = workersRaw === undefined ? undefined : workerCount(workersRaw, source(v.workers, "--workers", "INGRESSD_WORKERS"));
   const home = fromEnv("HOME") ?? homedir();
   const dataDir = pick(v["data-dir"], "INGRESSD_DATA_DIR", join(fromEnv("XDG_DATA_HOME") ?? join(home, ".local", "share"), "ingressd"));
   const envWatch = fromEnv("INGRESSD_NO_WATCH");
@@ -159,7 +165,16 @@ function serverOptions(v: ServerFlagValues, env: Record<string, string | undefin
     upstreamTryDurationMs,
     dataDir,
     ...(defaultCert !== undefined && defaultKey !== undefined ? { defaultCert, defaultKey } : {}),
+    ...(workers !== undefined ? { workers } : {}),
   };
+}
+
+/** `--workers N|auto`: a whole number from 1, or one per core the process may use. */
+function workerCount(raw: string, named: string): number {
+  if (raw === "auto") return availableParallelism();
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 1024) throw new UsageError(`${named} must be a number of processes from 1 to 1024, or auto (one per core), not "${raw}"`);
+  return n;
 }
 
 /** `ingressd proxy`: the server's options and the routes its `--from`/`--to` pairs stand for. */

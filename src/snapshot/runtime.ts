@@ -10,6 +10,7 @@ import { emptySnapshot, type Snapshot, type SnapshotSource } from "./snapshot.js
 import type { Endpoint, UpstreamTimeouts } from "../upstream/endpoint.js";
 import { reconcilePools } from "../upstream/pools.js";
 import type { HealthListener } from "../upstream/servicePool.js";
+import type { ClientIpPlacement } from "../upstream/balancer.js";
 
 export interface RuntimeOptions {
   source: ConfigSource;
@@ -20,6 +21,10 @@ export interface RuntimeOptions {
   logger: Logger;
   /** The rules paths as given (`--rules`), named when they hold no resource. */
   rulesPaths?: readonly string[];
+  /** Log each new configuration error and warning (default true; the workers of `--workers N` leave it to their primary). */
+  logIssues?: boolean;
+  /** How ClientIP affinity places new clients (default round-robin; workers of `--workers N` hash the address). */
+  clientIpPlacement?: ClientIpPlacement;
 }
 
 /** What one reload did, beside the snapshot it published. */
@@ -129,7 +134,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     const allIssues = [...missing, ...configIssues, ...(empty ? [empty] : [])];
     this.tlsContexts = compiled.tlsContexts;
     const { routes, l4 } = compiled;
-    const next = reconcilePools(prev.pools, this.endpoints, compiled.backends, this.options.timeouts, this.onHealth);
+    const next = reconcilePools(prev.pools, this.endpoints, compiled.backends, this.options.timeouts, this.onHealth, this.options.clientIpPlacement);
     const snapshot: Snapshot = {
       generation: prev.generation + 1,
       loadedAt: new Date(),
@@ -148,7 +153,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     // Retired endpoints finish their in-flight requests before their sockets close.
     for (const ep of next.retired) void ep.close();
 
-    this.logNewIssues(allIssues);
+    if (this.options.logIssues !== false) this.logNewIssues(allIssues);
     const errors = allIssues.filter((i) => i.severity === "error").length;
     logger.info(
       {

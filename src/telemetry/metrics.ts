@@ -4,6 +4,7 @@ import type { Snapshot, SnapshotSource } from "../snapshot/snapshot.js";
 import { parseBackendKey } from "../model/backendKey.js";
 import type { RequestObservation, RequestObserver } from "../model/observers.js";
 import { RouteRates, routeKey } from "./routeRates.js";
+import type { HostStats, MetricsReader, StatsDocument } from "./statsDocument.js";
 
 /** `ingressd_request_duration_seconds` as a registry metric read from the plain series. */
 function durationHistogram(series: () => Iterable<Series>) {
@@ -41,11 +42,6 @@ async function pruneByService(counter: Counter<"service" | "endpoint"> | Counter
   }
 }
 
-/** Cumulative per-host counts for the dashboard's live rates (`/api/stats`). */
-export interface HostStats {
-  requests: number;
-  errors: number;
-}
 
 /** One (host, Service) pair's request counts, kept as plain numbers on the request path. */
 interface Series {
@@ -78,7 +74,7 @@ const DURATION_NAME = "ingressd_request_duration_seconds";
  * `inc`/`observe` validate and hash the labels on every call, which showed in the proxy
  * benchmark — and the registry reads the series when scraped.
  */
-export class Metrics implements RequestObserver {
+export class Metrics implements RequestObserver, MetricsReader {
   readonly registry = new Registry();
   private readonly connectErrors: Counter<"service" | "endpoint">;
   private readonly reloads: Counter<"result">;
@@ -148,11 +144,14 @@ export class Metrics implements RequestObserver {
         for (const l of l4Status()) this.set({ listener: l.id }, l.connections);
       },
     });
-    this.reloads = new Counter({ name: "ingressd_config_reloads_total", help: "Configuration reloads; result=error when a changed file brought an error.", labelNames: ["result"], registers });
-    this.lastReloadOk = new Gauge({ name: "ingressd_config_last_reload_successful", help: "1 if the last reload brought no error in the files it changed, else 0.", registers });
-    this.lastReloadTime = new Gauge({ name: "ingressd_config_last_reload_success_timestamp_seconds", help: "When the last successful reload happened.", registers });
+    // `aggregator`: how the primary of --workers N merges the workers' values. Every worker
+    // reloads the same configuration, so its reloads and errors are counted once, not N times.
+    this.reloads = new Counter({ name: "ingressd_config_reloads_total", help: "Configuration reloads; result=error when a changed file brought an error.", labelNames: ["result"], registers, aggregator: "max" });
+    this.lastReloadOk = new Gauge({ name: "ingressd_config_last_reload_successful", help: "1 if the last reload brought no error in the files it changed, else 0.", registers, aggregator: "min" });
+    this.lastReloadTime = new Gauge({ name: "ingressd_config_last_reload_success_timestamp_seconds", help: "When the last successful reload happened.", registers, aggregator: "min" });
     new Gauge({
       name: "ingressd_config_errors",
+      aggregator: "max",
       help: "Errors in the current configuration (each listed in /api/config), listeners that cannot bind included.",
       registers,
       collect() {
@@ -162,6 +161,7 @@ export class Metrics implements RequestObserver {
     });
     new Gauge({
       name: "ingressd_endpoint_up",
+      aggregator: "min",
       help: "1 while an endpoint is in rotation, 0 while health checks keep it out.",
       labelNames: ["service", "endpoint"],
       registers,
@@ -260,6 +260,15 @@ export class Metrics implements RequestObserver {
   /** Per-route counts and rates over the server's last seconds (keys: `routeKey`). */
   routeStats(now = Date.now()): ReturnType<RouteRates["read"]> {
     return this.routeRates.read(now);
+  }
+
+  /** What `/api/stats` answers. */
+  statsDocument(time: number): StatsDocument {
+    return { time, hosts: this.stats(), ...this.routeStats(time) };
+  }
+
+  async exposition(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
   }
 
   /** Stops sampling rates (shutdown). */

@@ -46,13 +46,8 @@ export class LocalCa {
   static async open(dataDir: string): Promise<LocalCa> {
     const certPath = LocalCa.certPath(dataDir);
     const keyPath = join(dataDir, "ca.key");
-    try {
-      const [certPem, keyPem] = await Promise.all([readFile(certPath, "utf8"), readFile(keyPath, "utf8")]);
-      const key = await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(keyPem), ALGORITHM, true, ["sign"]);
-      return new LocalCa(certPath, new x509.X509Certificate(certPem), key as CryptoKey);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
+    const existing = await LocalCa.read(certPath, keyPath);
+    if (existing) return existing;
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"])) as CryptoKeyPair;
     const now = Date.now();
@@ -70,10 +65,48 @@ export class LocalCa {
       ],
     });
     const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey), "PRIVATE KEY");
-    await writeFile(keyPath, keyPem, { mode: 0o600 });
+    try {
+      // Exclusive: the workers of `--workers N` (or two ingressd) may create it at the same
+      // moment. The first to write the key makes the CA; the others load that one.
+      await writeFile(keyPath, keyPem, { mode: 0o600, flag: "wx" });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const other = await LocalCa.whenCreated(certPath, keyPath);
+      if (other) return other;
+      // A key whose certificate never came (a first start cut short): made anew, as when both are absent.
+      await writeFile(keyPath, keyPem, { mode: 0o600 });
+    }
     await writeFile(certPath, cert.toString("pem"), { mode: 0o600 });
     await Promise.all([chmod(keyPath, 0o600), chmod(certPath, 0o600)]);
     return new LocalCa(certPath, cert, keys.privateKey, true);
+  }
+
+  /** The CA in these files, or undefined when they are absent. */
+  private static async read(certPath: string, keyPath: string): Promise<LocalCa | undefined> {
+    try {
+      const [certPem, keyPem] = await Promise.all([readFile(certPath, "utf8"), readFile(keyPath, "utf8")]);
+      const key = await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(keyPem), ALGORITHM, true, ["sign"]);
+      return new LocalCa(certPath, new x509.X509Certificate(certPem), key as CryptoKey);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      return undefined;
+    }
+  }
+
+  /**
+   * The CA another process is creating: its key is written, its certificate follows.
+   * There is no event for a file appearing to wait on: read again, for at most 5 s
+   * (undefined then: the certificate never came).
+   */
+  private static async whenCreated(certPath: string, keyPath: string): Promise<LocalCa | undefined> {
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      // A file read while being written fails to parse: not whole yet.
+      const ca = await LocalCa.read(certPath, keyPath).catch(() => undefined);
+      if (ca) return ca;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    return undefined;
   }
 
   get certPem(): string {

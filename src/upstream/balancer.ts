@@ -34,6 +34,14 @@ export function roundRobin(): Balancer {
 }
 
 /**
+ * Where ClientIP affinity places a client it holds no pin for: the next endpoint in
+ * turn (one process), or where the client's address hashes on the ring of the
+ * endpoints, which every worker of `--workers N` computes alike, so a client answered
+ * by any of them goes to the same endpoint.
+ */
+export type ClientIpPlacement = "round-robin" | "address-hash";
+
+/**
  * `sessionAffinity: ClientIP`, as kube-proxy does it: a client keeps its endpoint while
  * it stays available and the client keeps coming back within the timeout; otherwise it
  * is (re-)pinned to the endpoint `choose` gives.

@@ -2,6 +2,7 @@ import type { BackendSpec } from "./backendSpec.js";
 import type { EndpointTls } from "./backendSpec.js";
 import { Endpoint, endpointId, type UpstreamTimeouts } from "./endpoint.js";
 import { ServicePool, type HealthListener } from "./servicePool.js";
+import type { ClientIpPlacement } from "./balancer.js";
 
 /** The pools of one configuration generation, by backend key. Read-only once built. */
 export type PoolMap = ReadonlyMap<string, ServicePool>;
@@ -29,6 +30,7 @@ export function reconcilePools(
   specs: ReadonlyMap<string, BackendSpec>,
   timeouts: UpstreamTimeouts,
   onHealth: HealthListener,
+  placement: ClientIpPlacement = "round-robin",
 ): ReconcileResult {
   const endpoints = new Map<string, Endpoint>();
   const pools = new Map<string, ServicePool>();
@@ -45,7 +47,7 @@ export function reconcilePools(
     if (prev && sameSpec(prev.spec, spec) && prev.endpoints.every((e, i) => e === eps[i])) {
       pools.set(key, prev);
     } else {
-      const pool = new ServicePool(spec, eps, onHealth, prev ? { affinity: prev.affinity, activeHealth: prev.activeHealth } : {});
+      const pool = new ServicePool(spec, eps, onHealth, prev ? { affinity: prev.affinity, activeHealth: prev.activeHealth } : {}, placement);
       pools.set(key, pool);
       added.push(pool);
     }

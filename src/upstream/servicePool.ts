@@ -1,7 +1,7 @@
 import { AffinityTable } from "./affinity.js";
 import type { BackendSpec } from "./backendSpec.js";
-import { clientIpAffinity, roundRobin, type Balancer, type PickContext } from "./balancer.js";
-import { HashRing, hashBalancer } from "./consistentHash.js";
+import { clientIpAffinity, roundRobin, type Balancer, type ClientIpPlacement, type PickContext } from "./balancer.js";
+import { HashRing, hash32, hashBalancer } from "./consistentHash.js";
 import { cookieAffinity, cookieEndpointId, endpointCookieId } from "./cookieAffinity.js";
 import type { Endpoint, PassiveHealthReader } from "./endpoint.js";
 import { HealthChecker } from "./healthCheck.js";
@@ -36,19 +36,21 @@ export class ServicePool implements PassiveHealthReader {
   /** The affinity-cookie ids of this pool's endpoints, built on first use. */
   private cookieIds: Set<string> | undefined;
   private checker: HealthChecker | undefined;
+  private endpointRing: HashRing<Endpoint> | undefined;
 
   constructor(
     readonly spec: BackendSpec,
     readonly endpoints: readonly Endpoint[],
     private readonly onHealth: HealthListener,
     carry: PoolCarryOver = {},
+    placement: ClientIpPlacement = "round-robin",
   ) {
     const addresses = new Set(endpoints.map((e) => e.address));
     this.activeHealth = new Map([...(carry.activeHealth ?? [])].filter(([a]) => addresses.has(a)));
     if (spec.affinity.kind === "ClientIP") {
       const timeoutMs = spec.affinity.timeoutSeconds * 1000;
       this.affinity = carry.affinity && carry.affinity.timeoutMs === timeoutMs ? carry.affinity : new AffinityTable(timeoutMs);
-      this.balancer = clientIpAffinity(this.affinity, this.rr);
+      this.balancer = clientIpAffinity(this.affinity, placement === "round-robin" ? this.rr : (available, ctx) => this.ring().find(hash32(ctx.clientIp), available));
     } else {
       this.balancer = this.rr;
     }
@@ -159,8 +161,12 @@ export class ServicePool implements PassiveHealthReader {
   }
 
   /** One ring over every endpoint the Service lists (availability is asked per request): the pool is rebuilt when they change. */
+  private ring(): HashRing<Endpoint> {
+    return (this.endpointRing ??= new HashRing(this.endpoints, (e) => e.address));
+  }
+
   private buildRouteBalancers(): { cookie: Balancer; hash: Balancer } {
-    const ring = new HashRing(this.endpoints, (e) => e.address);
+    const ring = this.ring();
     return { cookie: cookieAffinity(this.key, ring, this.rr), hash: hashBalancer(ring) };
   }
 
