@@ -12,7 +12,7 @@ import { connect as netConnect, type AddressInfo, type Socket } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { servePriorKnowledge } from "../src/server/priorKnowledge.js";
-import { get, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import { get, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { h2Request } from "./h2Helpers.js";
 import { inspect, proxyWith, site, waitFor, type Proxy, type Seen } from "./proxyHelpers.js";
 
@@ -96,6 +96,30 @@ describe("h2c with prior knowledge on the HTTP port (issue 12)", () => {
     await closed;
     s.destroy();
     await r.cleanup();
+  });
+});
+
+describe("connections that send nothing (issue 12: the preface check must not hold them)", () => {
+  it("a client that closes its side before sending a byte is closed by the server at once, not left in CLOSE-WAIT", async () => {
+    const proxy = await startProxy([]);
+    try {
+      const client = netConnect(proxy.httpPort, "127.0.0.1");
+      await once(client, "connect");
+      const ended = once(client, "end"); // the server's FIN
+      client.end(); // ours, without a byte sent
+      await ended;
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("shutdown does not wait for a connection that has sent nothing (wrk's last reconnects), though the first-bytes timeout is 60 s", async () => {
+    const proxy = await startProxy([], { shutdownGraceMs: 60_000 });
+    const client = netConnect(proxy.httpPort, "127.0.0.1");
+    await once(client, "connect");
+    const serverClosed = once(client, "close");
+    await proxy.close(); // hung until the 60 s first-bytes timeout (test timeout 30 s) before the fix
+    await serverClosed;
   });
 });
 

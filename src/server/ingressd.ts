@@ -221,7 +221,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   const h2c = createH2cServer({ settings: EXTENDED_CONNECT }, frontend.handleRequest);
   h2c.on("connect", extendedConnect(frontend));
   const h2cSessions = new Http2Sessions(h2c, serverTimeouts.keepAliveTimeout);
-  servePriorKnowledge(http, h2c, headersTimeout);
+  const firstBytes = servePriorKnowledge(http, h2c, headersTimeout);
   countConnections(http, "http", metrics);
   http.on("clientError", onClientError);
   let httpListening = false;
@@ -324,6 +324,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       httpsFrontend.drain(() => https1?.closeIdleConnections());
       http.closeIdleConnections();
       https1?.closeIdleConnections();
+      firstBytes.closeWaiting(); // connections that have sent nothing yet: idle, as closeIdleConnections closes
       h2cSessions.close();
       httpsSessions?.close();
       frontend.closeTunnels();

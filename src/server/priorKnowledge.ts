@@ -11,16 +11,25 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
  * hands the connection to `h2c`, anything else to the HTTP/1.1 server as it always went.
  * The bytes read are put back for whichever parses them. A connection that sends nothing
  * within `firstBytesMs` is closed (the HTTP/1.1 header timeout starts once it is handed on).
+ *
+ * Until handed on, a connection is neither server's: `closeWaiting` closes those at
+ * shutdown (neither server's closeAllConnections knows them, and the listener's close
+ * would wait for them up to `firstBytesMs`).
  */
-export function servePriorKnowledge(http: Server, h2c: Http2Server, firstBytesMs: number): void {
+export function servePriorKnowledge(http: Server, h2c: Http2Server, firstBytesMs: number): { closeWaiting(): void } {
   const http1 = http.listeners("connection") as ((socket: Socket) => void)[];
+  const waiting = new Set<Socket>();
   http.removeAllListeners("connection");
   http.on("connection", (socket: Socket) => {
     let seen: Buffer | undefined;
-    // Until handed on, nothing else listens: a reset connection must not be an unhandled error.
+    // Until handed on, nothing else listens: a reset connection must not be an unhandled
+    // error, and a client that closes its side before sending anything is closed too (the
+    // HTTP server's sockets are half-open: without this, ours would wait in CLOSE-WAIT).
     const silent = (): void => {
       socket.destroy();
     };
+    waiting.add(socket);
+    socket.once("close", () => waiting.delete(socket));
     const onData = (chunk: Buffer): void => {
       seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
       const n = Math.min(seen.length, PREFACE.length);
@@ -29,6 +38,8 @@ export function servePriorKnowledge(http: Server, h2c: Http2Server, firstBytesMs
       socket.off("data", onData);
       socket.off("timeout", silent);
       socket.off("error", silent);
+      socket.off("end", silent);
+      waiting.delete(socket);
       socket.setTimeout(0);
       socket.pause();
       if (h2) {
@@ -50,6 +61,12 @@ export function servePriorKnowledge(http: Server, h2c: Http2Server, firstBytesMs
     };
     socket.on("data", onData);
     socket.on("error", silent);
+    socket.on("end", silent);
     socket.setTimeout(firstBytesMs, silent);
   });
+  return {
+    closeWaiting: () => {
+      for (const socket of waiting) socket.destroy();
+    },
+  };
 }
