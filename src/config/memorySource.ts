@@ -11,7 +11,7 @@ export class MemorySource implements ConfigSource {
   private listener: ((changes: ConfigChange[]) => void) | undefined;
 
   constructor(initial: readonly ConfigChange[] = []) {
-    for (const c of initial) if (c.text !== null) this.entries.set(c.path, c.text);
+    this.record(initial);
   }
 
   readAll(): Promise<ConfigChange[]> {
@@ -34,12 +34,23 @@ export class MemorySource implements ConfigSource {
 
   /** Adds or replaces an entry; a watching runtime reloads with it. */
   set(path: string, text: string): void {
-    this.entries.set(path, text);
-    this.listener?.([{ path, text }]);
+    this.apply([{ path, text }]);
   }
 
   delete(path: string): void {
-    if (!this.entries.delete(path)) return;
-    this.listener?.([{ path, text: null }]);
+    if (this.entries.has(path)) this.apply([{ path, text: null }]);
+  }
+
+  /** Several changes as one batch (one reload), in their order. */
+  apply(changes: readonly ConfigChange[]): void {
+    this.record(changes);
+    this.listener?.([...changes]);
+  }
+
+  private record(changes: readonly ConfigChange[]): void {
+    for (const c of changes) {
+      if (c.text === null) this.entries.delete(c.path);
+      else this.entries.set(c.path, c.text);
+    }
   }
 }
