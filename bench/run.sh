@@ -13,6 +13,10 @@
 #   PIN=auto          1: proxies on the last CPU, wrk and the upstream on the others;
 #                     0: no pinning; auto: 1 when there are 2+ CPUs and taskset exists
 #   BIG=1             also load each proxy with a 64 KiB response body (0: skip)
+#   ONLY=regex        load only the targets whose key matches (e.g. 'undici|ingressd-1$'; keys:
+#                     upstream nginx http-proxy undici caddy ingressd-1 ingressd-1k ingressd-rc
+#                     ingressd-w2, a -64k suffix for the 64 KiB rows, caddy-h2 ingressd-h2);
+#                     every process still starts. Skips the reload test unless ingressd-1k matches.
 # Caddy (GOMAXPROCS=1, pinned like the others) is a target when `caddy` is installed
 # (apt-get install -y caddy). With `h2load` (apt-get install -y nghttp2-client), HTTP/2
 # over TLS is measured too: ingressd's HTTPS port against Caddy's.
@@ -30,6 +34,7 @@ KEEP_TMP=${KEEP_TMP:-0}
 INGRESSD=${INGRESSD:-dist/cli.js}
 PIN=${PIN:-auto}
 BIG=${BIG:-1}
+ONLY=${ONLY:-}
 HOST=bench.localhost
 EXTRA_HOSTS=1000
 EXTRA_PATHS=10
@@ -451,6 +456,12 @@ if [[ $BIG == 1 ]]; then
   done
 fi
 
+if [[ -n $ONLY ]]; then
+  kept=()
+  for t in "${TARGETS[@]}"; do [[ ${t%%|*} =~ ^($ONLY)$ ]] && kept+=("$t"); done
+  TARGETS=("${kept[@]}")
+fi
+
 # ---------------------------------------------------------------- load
 # Rounds are interleaved (every target once per round) so that a noisy period
 # on the box hits all targets rather than one.
@@ -488,6 +499,11 @@ H2_TARGETS=()
 if command -v h2load >/dev/null; then
   if [[ -n ${CADDY_PID:-} ]]; then H2_TARGETS+=("caddy-h2|Caddy (GOMAXPROCS 1), HTTP/2 TLS|$CADDY_H2_PORT|$CADDY_PID"); fi
   if [[ -n ${INGH2_PID:-} ]]; then H2_TARGETS+=("ingressd-h2|ingressd 1 route, HTTP/2 TLS|$INGH2_HTTPS|$INGH2_PID"); fi
+  if [[ -n $ONLY ]]; then
+    kept=()
+    for t in "${H2_TARGETS[@]}"; do [[ ${t%%|*} =~ ^($ONLY)$ ]] && kept+=("$t"); done
+    H2_TARGETS=("${kept[@]}")
+  fi
 else
   echo "bench: h2load not installed (apt-get install -y nghttp2-client): no HTTP/2 rows" >&2
 fi
@@ -520,7 +536,9 @@ done
 
 # ---------------------------------------------------------------- reload
 RELOAD_LINE="reload test skipped (SKIP_INGRESSD=1)"
-if [[ $SKIP_INGRESSD != 1 ]]; then
+if [[ -n $ONLY && ! ingressd-1k =~ ^($ONLY)$ ]]; then
+  RELOAD_LINE="reload test skipped (ONLY=$ONLY)"
+elif [[ $SKIP_INGRESSD != 1 ]]; then
   echo "bench: reload test on the ${EXTRA_HOSTS}-host ingressd" >&2
   # reload.mjs exits non-zero on timeout; the line still says so, and the table
   # is still worth printing.
