@@ -27,9 +27,11 @@ import {
 import { LocalCa, trustInstructions } from "./tls/localCa.js";
 import { trustCa, untrustCa } from "./tls/trustStore.js";
 import { ListenError } from "./server/listenError.js";
+import { growHeapSteadily } from "./server/heapGrowth.js";
 
 /** The only place that reads argv and the environment. */
 async function main(): Promise<void> {
+  growHeapSteadily();
   const argv = process.argv.slice(2);
   if (argv[0] === "ca") {
     await caCommand(argv.slice(1));
