@@ -271,3 +271,67 @@ function textFrame(stream: NodeJS.ReadableStream): Promise<string> {
     stream.on("data", onData);
   });
 }
+
+describe("WebSockets over HTTP/2 are tunnels like any other (issue 12)", () => {
+  let ca: TestCa;
+  let up: Server;
+  let wss: WebSocketServer;
+  let rules: RulesDir;
+  let proxy: Proxy;
+  let port: number;
+  let session: ClientHttp2Session;
+
+  beforeAll(async () => {
+    ca = await createTestCa();
+    up = createHttpServer((_req, res) => res.end("plain"));
+    wss = new WebSocketServer({ server: up });
+    wss.on("connection", (ws) => ws.on("message", (m: Buffer) => ws.send(`echo:${m.toString()}`)));
+    await new Promise<void>((res) => up.listen(0, "127.0.0.1", res));
+    rules = await rulesDir();
+    await rules.write("svc.yaml", serviceYaml("web", [(up.address() as AddressInfo).port]));
+    await rules.write("secret.yaml", secretYaml("site", await ca.issue(["site.test", "idle.test"])));
+    await rules.write("ing.yaml", tlsIngressYaml("site", { hosts: ["site.test"], service: "web", tls: [{ hosts: ["site.test"], secretName: "site" }] }));
+    await rules.write(
+      "idle.yaml",
+      tlsIngressYaml("idle", { hosts: ["idle.test"], service: "web", tls: [{ hosts: ["idle.test"], secretName: "site" }], annotations: { "nginx.ingress.kubernetes.io/proxy-read-timeout": "1" } }),
+    );
+    // A grace period far longer than the test's timeout: only closing the tunnels at once lets close() return in time.
+    proxy = await startProxy([rules.dir], { httpsPort: 0, shutdownGraceMs: 120_000 });
+    port = await proxy.httpsReady();
+    session = connect(`https://127.0.0.1:${port}`, { ca: ca.certPem, servername: "site.test" });
+    session.on("error", () => undefined);
+    await once(session, "connect");
+  });
+
+  afterAll(async () => {
+    session?.destroy();
+    await proxy?.close();
+    for (const c of wss?.clients ?? []) c.terminate();
+    await new Promise((res) => up?.close(res));
+    await rules?.cleanup();
+  });
+
+  async function openTunnel(authority: string): Promise<import("node:http2").ClientHttp2Stream> {
+    const stream = session.request({ ":method": "CONNECT", ":protocol": "websocket", ":scheme": "https", ":path": "/ws", ":authority": authority, "sec-websocket-version": "13" }, { endStream: false });
+    stream.on("error", () => undefined);
+    const [head] = (await once(stream, "response")) as [IncomingHttpHeaders];
+    expect(head[":status"]).toBe(200);
+    stream.write(maskedTextFrame("hi"));
+    expect(await textFrame(stream)).toBe("echo:hi");
+    return stream;
+  }
+
+  it("proxy-read-timeout closes a WebSocket over HTTP/2 after that long without traffic, as on HTTP/1.1", async () => {
+    const stream = await openTunnel("idle.test");
+    stream.resume();
+    await new Promise((res) => stream.once("close", res)); // reset by ingressd: once() would reject on its 'error'
+  });
+
+  it("shutdown closes WebSockets over HTTP/2 at once, as it does HTTP/1.1 tunnels, instead of waiting out the grace period", async () => {
+    const stream = await openTunnel("site.test");
+    stream.resume();
+    const closed = new Promise((res) => stream.once("close", res));
+    await proxy.close();
+    await closed;
+  });
+});

@@ -374,13 +374,25 @@ export class HttpFrontend {
     // The frames are read off the stream itself; the request object takes the same bytes and drops them.
     req.resume();
     const headers = upstreamRequestHeaders(req, x.fwd);
+    const stream = (res as Http2ServerResponse).stream;
+    const readMs = x.timeouts?.readMs;
     openWebSocket(
       endpoint,
-      { stream: (res as Http2ServerResponse).stream, path: x.upstreamTarget, headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers, signal: abort.signal },
-      (upstreamHeaders) => {
+      {
+        path: x.upstreamTarget,
+        headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
+        signal: abort.signal,
+        ...(readMs !== undefined && { headersTimeout: readMs }),
+      },
+      (upstreamHeaders, upstream) => {
         pool.reportSuccess(endpoint);
+        if (stream.destroyed) {
+          upstream.destroy(); // the client left while the upstream answered
+          return;
+        }
         x.tunnel = true;
         res.writeHead(200, { ...upstreamHeaders, ...x.responseHeaders, server: "ingressd", "x-request-id": x.fwd.requestId });
+        this.upgrades.tunnel(stream, upstream, readMs);
       },
       (err) => {
         if (responseDestroyed(res)) return;

@@ -172,9 +172,11 @@ export class UpgradeHandler {
   /**
    * Relays the upgraded connection as the L4 listeners do: a close on one side reaches the
    * other only after the bytes before it are written (a final WebSocket frame sent just
-   * before the upstream closes arrives whole).
+   * before the upstream closes arrives whole). The client side is an upgraded HTTP/1.1
+   * socket or an HTTP/2 stream (RFC 8441): either way the tunnel is counted, closed at
+   * shutdown and idle-limited alike.
    */
-  private tunnel(client: Duplex, upstream: Duplex, idleMs: number | undefined): void {
+  tunnel(client: Duplex, upstream: Duplex, idleMs: number | undefined): void {
     // nginx closes an upgraded connection after proxy_read_timeout without traffic; with no
     // proxy-read-timeout on the route, ingressd's tunnels have no idle limit.
     if (idleMs !== undefined && upstream instanceof Socket) upstream.setTimeout(idleMs, () => upstream.destroy());
