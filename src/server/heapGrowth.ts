@@ -11,7 +11,7 @@ import v8 from "node:v8";
  * steady load never gets there: its live heap stays flat. Meanwhile V8 starts incremental
  * marking whenever the room left below the old-generation limit is smaller than the
  * young generation (16 MB), which with slow growth is right after every full GC. Measured
- * (bench/README.md, § The GC storm): a 64 KiB load started 20 s after start ran 5 to 10
+ * (bench/README.md, § Profiles, "a GC storm"): a 64 KiB load started 20 s after start ran 5 to 10
  * mark-compacts a second, each promoting the requests in flight into the old generation
  * that the next one then collects, at 250–290 µs of CPU per request instead of 120–150,
  * for as long as the load lasted; 3-byte requests paid ~15 %. With a fixed factor the
