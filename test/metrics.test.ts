@@ -96,7 +96,7 @@ function series(m: Scrape, name: string): Sample[] {
   return m.samples.filter((s) => s.name === name);
 }
 
-type Stats = { time: number; hosts: Record<string, { requests: number; errors: number }> };
+type Stats = { time: number; hosts: Record<string, { requests: number; errors: number }>; routes: Record<string, { requests: number }> };
 
 async function stats(proxy: Proxy): Promise<Stats> {
   const res = await get(`${proxy.admin}/api/stats`);
@@ -411,6 +411,51 @@ describe("active connections", () => {
       agent.destroy();
     }
     await waitFor(async () => (await active()) === 0, "the closed connection to leave the gauge");
+  });
+});
+
+describe("series of rules a reload removes", () => {
+  let a: Upstream;
+  let rules: RulesDir;
+  let proxy: Proxy;
+  beforeAll(async () => {
+    a = await startUpstream("a");
+    rules = await rulesDir();
+    await rules.write("a.yaml", serviceYaml("a", [a.port]));
+    await rules.write("b.yaml", serviceYaml("b", [a.port]));
+    await rules.write("keep.yaml", ingressYaml("keep", "keep.test", [{ path: "/", service: "a" }]));
+    await rules.write("gone.yaml", ingressYaml("gone", "gone.test", [{ path: "/", service: "a" }]));
+    await rules.write("w.yaml", ingressYaml("w", "*.w.test", [{ path: "/a", service: "a" }, { path: "/b", service: "b" }]));
+    await rules.write("default.yaml", defaultBackendYaml("a"));
+    proxy = await startProxy([rules.dir]);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await a?.close();
+    await rules?.cleanup();
+  });
+
+  it("go from /metrics, /api/stats and the route rates with their host, or their Service on a host that stays; the others stay", async () => {
+    for (const [host, path] of [["keep.test", "/"], ["gone.test", "/"], ["x.w.test", "/a"], ["x.w.test", "/b"], ["other.example", "/"], ["nothing.test", "/missing"]] as const) {
+      await get(`${proxy.url}${path}`, { host });
+    }
+    await rules.write("default.yaml", ""); // the default backend goes too: unmatched requests now get ingressd's 404
+    const m0 = await scrape(proxy);
+    expect(value(m0, "ingressd_requests_total", { host: "gone.test", service: "default/a:80", status_class: "2xx" })).toBe(1);
+    expect(value(m0, "ingressd_requests_total", { host: "*.w.test", service: "default/b:80", status_class: "2xx" })).toBe(1);
+    const reloaded = nextReload(proxy, (s) => s.routes.defaultBackend === undefined && s.routes.routesOf("gone.test").length === 0 && s.routes.routesOf("*.w.test").length === 1);
+    await rules.write("gone.yaml", ""); // emptied: its Ingress is gone
+    await rules.write("w.yaml", ingressYaml("w", "*.w.test", [{ path: "/a", service: "a" }]));
+    await reloaded;
+    const m1 = await scrape(proxy);
+    expect(sum(m1, "ingressd_requests_total", { host: "gone.test" })).toBe(0);
+    expect(sum(m1, "ingressd_requests_total", { host: "*.w.test", service: "default/b:80" })).toBe(0);
+    expect(value(m1, "ingressd_requests_total", { host: "*.w.test", service: "default/a:80", status_class: "2xx" })).toBe(1);
+    expect(value(m1, "ingressd_requests_total", { host: "keep.test", service: "default/a:80", status_class: "2xx" })).toBe(1);
+    expect(sum(m1, "ingressd_requests_total", { host: "*" })).toBe(0);
+    const st = await stats(proxy);
+    expect(Object.keys(st.hosts).sort()).toEqual(["*.w.test", "keep.test"]);
+    expect(Object.keys(st.routes).sort()).toEqual(["*.w.test /a (Prefix)", "keep.test / (Prefix)"]);
   });
 });
 

@@ -271,6 +271,16 @@ describe("host matching", () => {
     expect(issues).toEqual([]);
   });
 
+  it("routesOf(host) gives the routes written for one rule host: exact, wildcard as written, host-less (null); never another host's", () => {
+    const services = (host: string | null): string[] => table.routesOf(host).map((r) => r.backends[0]!.backend.service);
+    expect(services("web.localhost")).toEqual(["web"]);
+    expect(services("bar.foo.com")).toEqual(["bar-api"]);
+    expect(services("*.foo.com")).toEqual(["wild"]);
+    expect(services(null)).toEqual(["shared"]); // the default backend is not a rule of any host
+    expect(services("x.foo.com")).toEqual([]);
+    expect(services("*.localhost")).toEqual([]);
+  });
+
   const cases: [string, string | undefined, string, string | undefined][] = [
     ["exact host", "web.localhost", "/x", key("web")],
     ["host is case-insensitive and the port is stripped", "Web.Localhost:8080", "/x", key("web")],

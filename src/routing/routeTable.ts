@@ -51,6 +51,17 @@ export class RouteTable {
     return out;
   }
 
+  /**
+   * The routes written for one rule host (`*.foo.com` is one host here; null: the rules
+   * without host, `spec.defaultBackend` not included) — a hash lookup, for bookkeeping that
+   * needs the routes of a few hosts after a reload without walking every route.
+   */
+  routesOf(host: string | null): readonly Route[] {
+    if (host === null) return this.anyHost?.routes() ?? [];
+    const group = host.startsWith("*.") ? this.wildcardHosts.get(host.slice(2)) : this.exactHosts.get(host);
+    return group?.routes() ?? [];
+  }
+
   /** Every route, for the admin API, metrics and `routes` listing: gathered once per table (it never changes). */
   routes(): readonly Route[] {
     if (this.all) return this.all;

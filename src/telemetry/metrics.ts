@@ -3,7 +3,8 @@ import type { L4ListenerStatus } from "../l4/listeners.js";
 import type { Snapshot, SnapshotSource } from "../snapshot/snapshot.js";
 import { parseBackendKey } from "../model/backendKey.js";
 import type { RequestObservation, RequestObserver } from "../model/observers.js";
-import { RouteRates, routeKey } from "./routeRates.js";
+import type { Route } from "../model/route.js";
+import { RouteRates } from "./routeRates.js";
 import type { HostStats, MetricsReader, StatsDocument } from "./statsDocument.js";
 
 /** `ingressd_request_duration_seconds` as a registry metric read from the plain series. */
@@ -228,22 +229,20 @@ export class Metrics implements RequestObserver, MetricsReader {
    * long session of renames would grow the registry (and memory) without bound.
    */
   prune(snapshot: Snapshot): void {
-    const live = new Map<string, Set<string>>([["_unmatched", new Set([""])]]);
+    const table = snapshot.routes;
+    // Only the hosts that have series are looked up, not every route of the configuration.
+    const routesOf = (host: string | null): readonly Route[] => (host === null && table.defaultBackend ? [...table.routesOf(null), table.defaultBackend] : table.routesOf(host));
     const services = new Set(snapshot.pools.keys());
-    const routes = snapshot.routes.defaultBackend ? [...snapshot.routes.routes(), snapshot.routes.defaultBackend] : snapshot.routes.routes();
-    for (const r of routes) {
-      const host = r.match.host ?? "*";
-      let hostServices = live.get(host);
-      if (!hostServices) live.set(host, (hostServices = new Set([""])));
-      for (const b of r.backends) hostServices.add(b.backend.key);
-    }
     for (const [host, byService] of this.series) {
-      const keep = live.get(host);
-      for (const service of byService.keys()) if (!keep?.has(service)) byService.delete(service);
+      if (host === "_unmatched") continue; // its one series, service "", stays
+      const routes = routesOf(host === "*" ? null : host);
+      const keep = new Set([""]);
+      for (const r of routes) for (const b of r.backends) keep.add(b.backend.key);
+      for (const service of byService.keys()) if (routes.length === 0 || !keep.has(service)) byService.delete(service);
       if (byService.size === 0) this.series.delete(host);
     }
     for (const host of this.hostStats.keys()) if (!this.series.has(host)) this.hostStats.delete(host);
-    this.routeRates.prune(new Set(routes.map(routeKey)));
+    this.routeRates.prune(routesOf);
     void pruneByService(this.connectErrors, services);
     void pruneByService(this.l4Connections, new Set([...services].map(serviceOfKey)));
   }
