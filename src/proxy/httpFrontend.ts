@@ -22,7 +22,7 @@ import type { Exchange } from "./exchange.js";
 import type { FilterEnv } from "./filters/filterStep.js";
 import { refuseTooLarge } from "./filters/bodyLimit.js";
 import { runFilters } from "./filters/pipeline.js";
-import { ForwardHandler, hasRequestBody } from "./forward.js";
+import { ForwardHandler, hasRequestBody, type ForwardOutcome } from "./forward.js";
 import type { FrontendOptions } from "./frontendOptions.js";
 import { hasDuplicateHost, replaceHeaders, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 import { framingRefusal } from "./requestFraming.js";
@@ -268,22 +268,9 @@ export class HttpFrontend {
     const timeouts = x.timeouts;
     let stopSendWatch: (() => void) | undefined;
     const handler = new ForwardHandler(res, x.fwd.requestId, (outcome) => {
-      x.bytes += outcome.bytes;
       stopSendWatch?.();
-      const err = outcome.error;
-      if (err && err === x.stopped) return; // ingressd stopped it and answered the client itself
-      if (!err) {
-        pool.reportSuccess(endpoint);
-        return;
-      }
-      if (!res.writableEnded && responseDestroyed(res)) return; // the client left first: logged as 499
-      const failure = classify(err);
-      x.error = failure.code;
-      if (outcome.responded) {
-        res.destroy(); // a response under way cannot change status: cut it so the client sees the failure
-        return;
-      }
-      this.reportFailure(pool, endpoint, failure);
+      const failure = this.unanswered(x, pool, endpoint, outcome);
+      if (!failure) return;
       if (mayResend(failure, { sent: outcome.sent, method: req.method ?? "GET", bodyRead: req.readableDidRead })) {
         const other = attempt === 0 && !holding ? this.pickOther(x, pool, endpoint) : undefined;
         if (other) {
@@ -331,21 +318,8 @@ export class HttpFrontend {
     const { req, res } = x;
     x.upstream = endpoint.address;
     const forward = new Http2Forward(res, x.fwd.requestId, (outcome) => {
-      x.bytes += outcome.bytes;
-      const err = outcome.error;
-      if (!err) {
-        pool.reportSuccess(endpoint);
-        return;
-      }
-      if (err === x.stopped) return;
-      if (!res.writableEnded && responseDestroyed(res)) return; // the client left first: logged as 499
-      const failure = classify(err);
-      x.error = failure.code;
-      if (outcome.responded) {
-        res.destroy();
-        return;
-      }
-      this.reportFailure(pool, endpoint, failure);
+      const failure = this.unanswered(x, pool, endpoint, outcome);
+      if (!failure) return;
       this.fail(x, failure.status, `upstream ${pool.key} failed: ${failure.description}`);
       x.error = failure.code;
     }, x.responseHeaders);
@@ -441,6 +415,32 @@ export class HttpFrontend {
     const other = pool.pickOther(failed, ctx);
     if (other && follow) sendAffinityCookie(x, ctx);
     return other;
+  }
+
+  /**
+   * How an upstream request ended, for both engines (HTTP/1.1 and HTTP/2): success is
+   * reported to the pool; a failure is classified, counted against the endpoint and
+   * returned when the client still waits for an answer — not when ingressd stopped the
+   * request itself, the client left first (logged as 499), or a response was under way
+   * (it cannot change status: it is cut so the client sees the failure).
+   */
+  private unanswered(x: RequestExchange, pool: ServicePool, endpoint: Endpoint, outcome: ForwardOutcome): UpstreamFailure | undefined {
+    x.bytes += outcome.bytes;
+    const err = outcome.error;
+    if (!err) {
+      pool.reportSuccess(endpoint);
+      return undefined;
+    }
+    if (err === x.stopped) return undefined;
+    if (!x.res.writableEnded && responseDestroyed(x.res)) return undefined;
+    const failure = classify(err);
+    x.error = failure.code;
+    if (outcome.responded) {
+      x.res.destroy();
+      return undefined;
+    }
+    this.reportFailure(pool, endpoint, failure);
+    return failure;
   }
 
   /** Passive health and the connect-errors metric hear of a failure that counts. */
