@@ -60,7 +60,7 @@ if (noisy.length) {
 const goal = (text, value, ok) => out.push(`- ${text.replace('X', fmt(value))}${Number.isFinite(value) ? (ok ? ' ok' : ' MISSED') : ''}`);
 const ing = get('ingressd-1'), big = get('ingressd-1k'), hp = get('http-proxy'), un = get('undici');
 if (!ing) {
-  out.push('- ingressd targets skipped (SKIP_INGRESSD=1): no goal lines.');
+  out.push('- no "ingressd 1 route" row (SKIP_INGRESSD=1, or left out by ONLY): no goal lines.');
 } else {
   // Issue 12's goals. CPU per request is compared best round with best round and median
   // with median: throughput is 1 / CPU per request when the proxy is the bottleneck,

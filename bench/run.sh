@@ -294,11 +294,38 @@ else
   CADDY_VERSION="no caddy"
 fi
 
+# bench_ingress [PATH [PATH_TYPE [ANNOTATION...]]]: the benchmarked Ingress (host $HOST → Service
+# bench:80) as a YAML document on stdout; TLS=1 adds a TLS entry for the host (local CA).
+bench_ingress() {
+  local path=${1:-/} type=${2:-Prefix} a
+  shift $(($# < 2 ? $# : 2))
+  printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: bench\n  namespace: default\n'
+  if (($# > 0)); then
+    echo "  annotations:"
+    for a in "$@"; do echo "    $a"; done
+  fi
+  echo "spec:"
+  if [[ ${TLS:-0} == 1 ]]; then printf '  tls:\n    - hosts: [%s]\n' "$HOST"; fi
+  cat <<EOF
+  rules:
+    - host: $HOST
+      http:
+        paths:
+          - path: $path
+            pathType: $type
+            backend:
+              service:
+                name: bench
+                port:
+                  number: 80
+EOF
+}
+
 if [[ $SKIP_INGRESSD != 1 ]]; then
   # Rules for the benchmarked route: Service + Endpoints -> nginx upstream, and
   # an Ingress for bench.localhost.
   mkdir -p "$TMP/rules-1"
-  cat >"$TMP/rules-1/bench.yaml" <<EOF
+  cat >"$TMP/rules-1/backend.yaml" <<EOF
 apiVersion: v1
 kind: Service
 metadata:
@@ -321,59 +348,24 @@ subsets:
     ports:
       - name: http
         port: $UP_PORT
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: bench
-  namespace: default
-spec:
-  rules:
-    - host: $HOST
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service:
-                name: bench
-                port:
-                  number: 80
 EOF
+  bench_ingress >"$TMP/rules-1/ingress.yaml"
   # Same route plus 1,000 other hosts x 10 paths: routing cost must not grow
   # with the table. The measured request still goes to bench.localhost.
   mkdir -p "$TMP/rules-1k"
-  cp "$TMP/rules-1/bench.yaml" "$TMP/rules-1k/"
+  cp "$TMP/rules-1/backend.yaml" "$TMP/rules-1/ingress.yaml" "$TMP/rules-1k/"
   node bench/gen-rules.mjs "$TMP/rules-1k" "$EXTRA_HOSTS" "$EXTRA_PATHS" "$UP_PORT"
 
   # The same route with ingress-nginx annotations: a regex rewrite (to the same path, so
   # the upstream still answers "ok") and CORS (wrk sends an Origin, so the headers are
   # added to every response). Goal: within 10% of the plain route.
   mkdir -p "$TMP/rules-rc"
-  # The Service and Endpoints of rules-1 (everything before its Ingress), then the annotated Ingress.
-  sed '/^kind: Ingress$/,$d' "$TMP/rules-1/bench.yaml" >"$TMP/rules-rc/bench.yaml"
-  cat >>"$TMP/rules-rc/bench.yaml" <<EOF
-kind: Ingress
-metadata:
-  name: bench
-  namespace: default
-  annotations:
-    nginx.ingress.kubernetes.io/rewrite-target: /\$1
-    nginx.ingress.kubernetes.io/enable-cors: "true"
-    nginx.ingress.kubernetes.io/cors-allow-origin: "https://*.bench.localhost"
-spec:
-  rules:
-    - host: $HOST
-      http:
-        paths:
-          - path: /(.*)
-            pathType: ImplementationSpecific
-            backend:
-              service:
-                name: bench
-                port:
-                  number: 80
-EOF
+  # The Service and Endpoints of rules-1, then the annotated Ingress.
+  cp "$TMP/rules-1/backend.yaml" "$TMP/rules-rc/"
+  bench_ingress '/(.*)' ImplementationSpecific \
+    'nginx.ingress.kubernetes.io/rewrite-target: /$1' \
+    'nginx.ingress.kubernetes.io/enable-cors: "true"' \
+    'nginx.ingress.kubernetes.io/cors-allow-origin: "https://*.bench.localhost"' >"$TMP/rules-rc/ingress.yaml"
 
   # Access logging stays on (info level, to a file): that is how it runs in
   # production. --bind keeps the listener on loopback (its default is 0.0.0.0).
@@ -395,29 +387,8 @@ EOF
   # the temp dir) and no redirect, on its own instance.
   if command -v h2load >/dev/null; then
     mkdir -p "$TMP/rules-h2"
-    sed '/^kind: Ingress$/,$d' "$TMP/rules-1/bench.yaml" >"$TMP/rules-h2/bench.yaml"
-    cat >>"$TMP/rules-h2/bench.yaml" <<EOF
-kind: Ingress
-metadata:
-  name: bench
-  namespace: default
-  annotations:
-    nginx.ingress.kubernetes.io/ssl-redirect: "false"
-spec:
-  tls:
-    - hosts: [$HOST]
-  rules:
-    - host: $HOST
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service:
-                name: bench
-                port:
-                  number: 80
-EOF
+    cp "$TMP/rules-1/backend.yaml" "$TMP/rules-h2/"
+    TLS=1 bench_ingress / Prefix 'nginx.ingress.kubernetes.io/ssl-redirect: "false"' >"$TMP/rules-h2/ingress.yaml"
     start ingressd-h2 "${PROXY_CMD[@]}" node "$INGRESSD" --rules "$TMP/rules-h2" --data-dir "$TMP/ingressd-data" \
       --bind 127.0.0.1 --http-port "$INGH2_PORT" --https-port "$INGH2_HTTPS" --admin-port "$INGH2_ADMIN" --log-level info
     INGH2_PID=$LAST_PID
