@@ -72,6 +72,11 @@ export function endWithHead(res: ClientResponse, status: number, headers: Outgoi
   res.end();
 }
 
+/** An upstream's 103 Early Hints, passed on to the client (HTTP/1.1 or HTTP/2; an HTTP/1.0 client cannot read a 1xx). */
+export function relayEarlyHints(res: ClientResponse, link: string | string[] | undefined): void {
+  if (link !== undefined && res.req.httpVersion !== "1.0") res.writeEarlyHints({ link });
+}
+
 /** Whether the client's side of the exchange is gone (Node's HTTP/2 response has no `destroyed`). */
 export function responseDestroyed(res: ClientResponse): boolean {
   return "stream" in res ? res.stream.destroyed : res.destroyed;

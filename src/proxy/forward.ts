@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { Writable } from "node:stream";
 import { errors, type Dispatcher } from "undici";
-import type { ClientRequest, ClientResponse } from "./clientMessage.js";
+import { relayEarlyHints, type ClientRequest, type ClientResponse } from "./clientMessage.js";
 import { clientResponseHeaders } from "./headers.js";
 
 /** How a forwarded request ended. */
@@ -70,7 +70,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     const res = this.res;
     if (statusCode < 200) {
       // 103 Early Hints go on to the client (HTTP/1.1 or HTTP/2) as they come; other 1xx are the hop's own.
-      if (statusCode === 103 && headers.link !== undefined && res.req.httpVersion !== "1.0") res.writeEarlyHints({ link: headers.link });
+      if (statusCode === 103) relayEarlyHints(res, headers.link);
       return;
     }
     try {

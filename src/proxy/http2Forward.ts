@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders as Http2Headers } from "node:http2";
 import type { Readable, Writable } from "node:stream";
 import type { Http2Upstream } from "../upstream/h2Session.js";
-import { endWithHead, type ClientResponse } from "./clientMessage.js";
+import { endWithHead, relayEarlyHints, type ClientResponse } from "./clientMessage.js";
 import type { ForwardOutcome } from "./forward.js";
 import { clientResponseHeaders } from "./headers.js";
 
@@ -53,7 +53,7 @@ export class Http2Forward {
     stream.once("ready", () => (this.sent = true));
     stream.on("headers", (head: Http2Headers) => {
       // 103 Early Hints go on as over HTTP/1.1; other 1xx are the hop's own.
-      if (statusOf(head) === 103 && head.link !== undefined && this.res.req.httpVersion !== "1.0") this.res.writeEarlyHints({ link: head.link });
+      if (statusOf(head) === 103) relayEarlyHints(this.res, head.link);
     });
     stream.once("response", (head: Http2Headers, flags: number) => this.respond(head, (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0));
     stream.on("data", (chunk: Buffer) => {
