@@ -54,6 +54,12 @@ const SHAPES: Record<KindName, Shape> = {
   },
   IngressClass: { spec: { controller: null, parameters: null } },
   Secret: { data: null, stringData: null, type: null, immutable: null },
+  Namespace: { spec: null, status: null },
+  // Gateway API kinds: not yet checked below their top level.
+  GatewayClass: { spec: null, status: null },
+  Gateway: { spec: null, status: null },
+  HTTPRoute: { spec: null, status: null },
+  ReferenceGrant: { spec: null },
 };
 
 export interface UnknownField {

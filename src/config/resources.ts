@@ -1,5 +1,7 @@
 import type { IngressClass, Ingress } from "kubernetes-types/networking/v1.js";
-import type { Endpoints, Secret, Service } from "kubernetes-types/core/v1.js";
+import type { Endpoints, Namespace, Secret, Service } from "kubernetes-types/core/v1.js";
+import type { IGateway, IGatewayClass, IHTTPRoute } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1";
+import type { IReferenceGrant } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import type { SourceLocation } from "../model/issues.js";
 
@@ -11,6 +13,13 @@ export interface KindMap {
   Ingress: Ingress;
   IngressClass: IngressClass;
   Secret: Secret;
+  /** Read for its labels: a Gateway listener's `allowedRoutes.namespaces.selector` selects on them. */
+  Namespace: Namespace;
+  GatewayClass: IGatewayClass;
+  Gateway: IGateway;
+  HTTPRoute: IHTTPRoute;
+  /** v1beta1 and v1 (the same spec). */
+  ReferenceGrant: IReferenceGrant;
 }
 export type KindName = keyof KindMap;
 
@@ -39,6 +48,11 @@ export interface ResourceSet {
   ingresses: Loaded<"Ingress">[];
   ingressClasses: Loaded<"IngressClass">[];
   secrets: Loaded<"Secret">[];
+  namespaces: Loaded<"Namespace">[];
+  gatewayClasses: Loaded<"GatewayClass">[];
+  gateways: Loaded<"Gateway">[];
+  httpRoutes: Loaded<"HTTPRoute">[];
+  referenceGrants: Loaded<"ReferenceGrant">[];
   /**
    * Resources defined but not served because every version of them was rejected
    * (`Kind namespace/name` → where their first error is), so a reference to one can
@@ -48,12 +62,18 @@ export interface ResourceSet {
 }
 
 export function emptyResourceSet(): ResourceSet {
-  return { services: [], endpoints: [], endpointSlices: [], ingresses: [], ingressClasses: [], secrets: [] };
+  return {
+    services: [], endpoints: [], endpointSlices: [], ingresses: [], ingressClasses: [], secrets: [],
+    namespaces: [], gatewayClasses: [], gateways: [], httpRoutes: [], referenceGrants: [],
+  };
 }
 
 /** How many resources `set` serves. */
 export function resourceCount(set: ResourceSet): number {
-  return set.services.length + set.endpoints.length + set.endpointSlices.length + set.ingresses.length + set.ingressClasses.length + set.secrets.length;
+  return (
+    set.services.length + set.endpoints.length + set.endpointSlices.length + set.ingresses.length + set.ingressClasses.length + set.secrets.length +
+    set.namespaces.length + set.gatewayClasses.length + set.gateways.length + set.httpRoutes.length + set.referenceGrants.length
+  );
 }
 
 export function addToSet(set: ResourceSet, res: Loaded): void {
@@ -64,5 +84,10 @@ export function addToSet(set: ResourceSet, res: Loaded): void {
     case "Ingress": set.ingresses.push(res as Loaded<"Ingress">); break;
     case "IngressClass": set.ingressClasses.push(res as Loaded<"IngressClass">); break;
     case "Secret": set.secrets.push(res as Loaded<"Secret">); break;
+    case "Namespace": set.namespaces.push(res as Loaded<"Namespace">); break;
+    case "GatewayClass": set.gatewayClasses.push(res as Loaded<"GatewayClass">); break;
+    case "Gateway": set.gateways.push(res as Loaded<"Gateway">); break;
+    case "HTTPRoute": set.httpRoutes.push(res as Loaded<"HTTPRoute">); break;
+    case "ReferenceGrant": set.referenceGrants.push(res as Loaded<"ReferenceGrant">); break;
   }
 }

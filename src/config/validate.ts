@@ -2,6 +2,14 @@ import { isIP } from "node:net";
 import { Endpoints as EndpointsModel, Secret as SecretModel, Service as ServiceModel } from "kubernetes-models/v1";
 import { EndpointSlice as EndpointSliceModel } from "kubernetes-models/discovery.k8s.io/v1";
 import { Ingress as IngressModel, IngressClass as IngressClassModel } from "kubernetes-models/networking.k8s.io/v1";
+import { Namespace as NamespaceModel } from "kubernetes-models/v1";
+import { Gateway as GatewayModel, GatewayClass as GatewayClassModel, HTTPRoute as HTTPRouteModel } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1";
+import {
+  Gateway as GatewayV1beta1Model,
+  GatewayClass as GatewayClassV1beta1Model,
+  HTTPRoute as HTTPRouteV1beta1Model,
+  ReferenceGrant as ReferenceGrantModel,
+} from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1";
 import { fieldPath, type ConfigIssue, type SourceLocation } from "../model/issues.js";
 import { regexPathProblem } from "../model/regexPath.js";
 import { checkCertificatePair, secretField } from "./certificates.js";
@@ -53,6 +61,14 @@ interface Model {
   validate(): void;
 }
 
+/** The v1beta1 schema judging a v1 ReferenceGrant: apart from apiVersion the two versions are the same. */
+class ReferenceGrantV1Model implements Model {
+  constructor(private readonly data: Record<string, unknown>) {}
+  validate(): void {
+    new ReferenceGrantModel({ ...this.data, apiVersion: "gateway.networking.k8s.io/v1beta1" } as never).validate();
+  }
+}
+
 /** apiVersion/kind → the official schema's model, so what we accept an API server accepts. */
 const KINDS: Record<string, { kind: KindName; model: new (data: never) => Model }> = {
   "v1/Service": { kind: "Service", model: ServiceModel as never },
@@ -61,6 +77,16 @@ const KINDS: Record<string, { kind: KindName; model: new (data: never) => Model 
   "discovery.k8s.io/v1/EndpointSlice": { kind: "EndpointSlice", model: EndpointSliceModel as never },
   "networking.k8s.io/v1/Ingress": { kind: "Ingress", model: IngressModel as never },
   "networking.k8s.io/v1/IngressClass": { kind: "IngressClass", model: IngressClassModel as never },
+  "v1/Namespace": { kind: "Namespace", model: NamespaceModel as never },
+  "gateway.networking.k8s.io/v1/GatewayClass": { kind: "GatewayClass", model: GatewayClassModel as never },
+  "gateway.networking.k8s.io/v1/Gateway": { kind: "Gateway", model: GatewayModel as never },
+  "gateway.networking.k8s.io/v1/HTTPRoute": { kind: "HTTPRoute", model: HTTPRouteModel as never },
+  "gateway.networking.k8s.io/v1beta1/GatewayClass": { kind: "GatewayClass", model: GatewayClassV1beta1Model as never },
+  "gateway.networking.k8s.io/v1beta1/Gateway": { kind: "Gateway", model: GatewayV1beta1Model as never },
+  "gateway.networking.k8s.io/v1beta1/HTTPRoute": { kind: "HTTPRoute", model: HTTPRouteV1beta1Model as never },
+  "gateway.networking.k8s.io/v1beta1/ReferenceGrant": { kind: "ReferenceGrant", model: ReferenceGrantModel as never },
+  // Gateway API v1.5 serves ReferenceGrant as v1 with the v1beta1 spec unchanged; the schema package has only v1beta1.
+  "gateway.networking.k8s.io/v1/ReferenceGrant": { kind: "ReferenceGrant", model: ReferenceGrantV1Model as never },
 };
 
 /** Where an Ingress of a removed beta API differs from networking.k8s.io/v1. */
@@ -276,6 +302,11 @@ const TOP_LEVEL_FIELDS: Record<KindName, readonly string[]> = {
   Ingress: ["spec", "status"],
   IngressClass: ["spec"],
   Secret: ["data", "stringData", "type", "immutable"],
+  Namespace: ["spec", "status"],
+  GatewayClass: ["spec", "status"],
+  Gateway: ["spec", "status"],
+  HTTPRoute: ["spec", "status"],
+  ReferenceGrant: ["spec"],
 };
 
 function checkKnownFields(r: Reporter, kind: KindName, value: Record<string, unknown>, metadata: Record<string, unknown>): void {
@@ -425,6 +456,11 @@ const SEMANTIC: { [K in KindName]: (r: Reporter, obj: KindMap[K]) => void } = {
   },
 
   IngressClass() {},
+  Namespace() {},
+  GatewayClass() {},
+  Gateway() {},
+  HTTPRoute() {},
+  ReferenceGrant() {},
 
   Secret(r, secret) {
     if (secret.type !== "kubernetes.io/tls") return;

@@ -1,4 +1,4 @@
-import type { BalancePolicy, Filter, Route, WeightedBackend } from "./route.js";
+import type { BalancePolicy, Filter, HeaderChanges, PathReplacement, Route, WeightedBackend } from "./route.js";
 
 /**
  * One line per filter, for `routes --explain`, `/api/config` and the dashboard. Never
@@ -29,14 +29,51 @@ export function describeFilter(f: Filter): string {
     case "requestHeaders":
       return `requestHeaders: sent upstream ${f.set.map(([n, v]) => `${n}: ${v}`).join(", ")}`;
     case "timeouts":
-      return `timeouts: ${[f.connectMs !== undefined ? `connect ${f.connectMs} ms` : "", f.sendMs !== undefined ? `send ${f.sendMs} ms` : "", f.readMs !== undefined ? `read ${f.readMs} ms` : ""].filter(Boolean).join(", ")}`;
+      return `timeouts: ${[
+        f.connectMs !== undefined ? `connect ${f.connectMs} ms` : "",
+        f.sendMs !== undefined ? `send ${f.sendMs} ms` : "",
+        f.readMs !== undefined ? `read ${f.readMs} ms` : "",
+        f.requestMs !== undefined ? `request ${f.requestMs} ms` : "",
+        f.backendRequestMs !== undefined ? `backend request ${f.backendRequestMs} ms` : "",
+      ].filter(Boolean).join(", ")}`;
+    case "requestHeaderModifier":
+      return `requestHeaderModifier: sent upstream ${describeChanges(f)}`;
+    case "responseHeaderModifier":
+      return `responseHeaderModifier: sent to the client ${describeChanges(f)}`;
+    case "requestRedirect": {
+      const parts = [
+        f.scheme !== undefined ? `scheme ${f.scheme}` : "",
+        f.hostname !== undefined ? `host ${f.hostname}` : "",
+        f.port !== undefined ? `port ${f.port}` : "",
+        f.path !== undefined ? describePath(f.path) : "",
+      ].filter(Boolean);
+      return `requestRedirect: every request gets ${f.code} to its own URL${parts.length > 0 ? ` with ${parts.join(", ")}` : ""}`;
+    }
+    case "pathRewrite":
+      return `pathRewrite: sent upstream with ${describePath(f.path)}, query kept`;
+    case "mirror":
+      return `mirror: ${f.percent === 100 ? "every request" : `${f.percent}% of requests`} also sent to ${f.backend.key} (its answer ignored)`;
   }
+}
+
+function describeChanges(c: HeaderChanges): string {
+  return [
+    ...c.set.map(([n, v]) => `${n}: ${v}`),
+    ...c.add.map(([n, v]) => `${n} += ${v}`),
+    ...c.remove.map((n) => `without ${n}`),
+  ].join(", ");
+}
+
+function describePath(p: PathReplacement): string {
+  return p.kind === "full" ? `path ${p.path}` : `prefix ${p.prefix} replaced by ${p.replacement}`;
 }
 
 /** `ns/svc:80`, `ns/canary:80 (canary)` or `ns/svc:80 (weight 90), ns/canary:80 (canary, weight 10)`. */
 export function describeBackends(backends: readonly WeightedBackend[]): string {
+  if (backends.length === 0) return "none (500)";
+  if (backends.length === 1 && backends[0]!.invalid !== undefined) return `${backends[0]!.backend.key} (refused: 500)`;
   if (backends.length === 1) return `${backends[0]!.backend.key}${backends[0]!.canary ? " (canary)" : ""}`;
-  return backends.map((b) => `${b.backend.key} (${b.canary ? "canary, " : ""}weight ${b.weight})`).join(", ");
+  return backends.map((b) => `${b.backend.key} (${b.canary ? "canary, " : ""}${b.invalid !== undefined ? "refused: 500, " : ""}weight ${b.weight})`).join(", ");
 }
 
 /** `ns/svc:80 90%, ns/canary:80 (canary) 10%`: how a weighted route splits its requests. */
@@ -50,6 +87,9 @@ export function describeConditions(route: Route): string {
   const parts = [
     ...(route.match.headers ?? []).map((h) => `header ${h.name} ${h.type === "Exact" ? "=" : "~"} ${h.value}`),
     ...(route.match.cookies ?? []).map((c) => `cookie ${c.name} = ${c.value}`),
+    ...(route.match.method !== undefined ? [`method ${route.match.method}`] : []),
+    ...(route.match.query ?? []).map((q) => `query ${q.name} ${q.type === "Exact" ? "=" : "~"} ${q.value}`),
+    ...(route.match.entry !== undefined ? [`over ${route.match.entry === "https" ? "HTTPS" : "plain HTTP"}`] : []),
   ];
   return parts.join(" and ");
 }

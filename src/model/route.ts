@@ -11,19 +11,42 @@ export interface Route {
   readonly match: RouteMatch;
   /** Run in order on every request the route matches; an answering filter ends the request there. */
   readonly filters: readonly Filter[];
-  /** One or more; a request goes to one of them in proportion to its weight. */
+  /**
+   * A request goes to one of them in proportion to its weight. None (a Gateway API rule
+   * without backendRefs, or whose every reference was refused): a request the filters let
+   * through gets 500.
+   */
   readonly backends: readonly WeightedBackend[];
   /** How endpoints of the chosen backend are picked when not by the Service's own affinity. */
   readonly balance?: BalancePolicy;
   readonly origin: RouteOrigin;
+  /**
+   * The host group holding this route answers every request for its hosts that it is
+   * consulted for: when none of its paths matches, the request is not offered to a less
+   * specific host group (Gateway API: a request is handled by the routes of the most
+   * specific matching listener only). Ingress routes leave it unset.
+   */
+  readonly isolatesHost?: true;
 }
 
-/** Exact and Prefix as the Ingress spec defines them; Regex as ingress-nginx's `~*` locations. */
-export type PathType = "Exact" | "Prefix" | "Regex";
+/**
+ * Exact and Prefix as the Ingress spec (and Gateway API's Exact and PathPrefix) define them;
+ * Regex as ingress-nginx's `~*` locations (from the path's start, any case);
+ * RegularExpression as Gateway API's, as Envoy Gateway matches it: the whole path, case-sensitive.
+ */
+export type PathType = "Exact" | "Prefix" | "Regex" | "RegularExpression";
+
+/** The front end a request came in on: the plain-HTTP port or the HTTPS one. */
+export type Entry = "http" | "https";
 
 export interface RouteMatch {
   /** As written (`api.localhost`, `*.localhost`), or null for every host. */
   host: string | null;
+  /**
+   * A `*.` host matches names any number of labels deep, `*.example.com` covering
+   * `a.b.example.com` (Gateway API); unset: exactly one label (an Ingress rule).
+   */
+  hostSuffix?: true;
   /** A path, or for Regex a regular expression matched from the path's start, case-insensitively. */
   path: string;
   pathType: PathType;
@@ -31,11 +54,26 @@ export interface RouteMatch {
   headers?: readonly HeaderMatch[];
   /** Every condition must hold (canary by cookie). */
   cookies?: readonly CookieMatch[];
+  /** The request method must be this one (upper case). */
+  method?: string;
+  /** Every condition must hold; a name given twice in the query is judged by its first value. */
+  query?: readonly QueryMatch[];
+  /** Only requests arriving on this front end (a Gateway API route attached to listeners of one protocol); unset: both. */
+  entry?: Entry;
+}
+
+export interface QueryMatch {
+  /** Case-sensitive. */
+  name: string;
+  /** Regex: an unanchored JavaScript expression (a translator anchors it where its API wants a whole-value match). */
+  type: "Exact" | "Regex";
+  value: string;
 }
 
 export interface HeaderMatch {
   /** Lower case. */
   name: string;
+  /** Regex: an unanchored JavaScript expression (a translator anchors it where its API wants a whole-value match). */
   type: "Exact" | "Regex";
   value: string;
 }
@@ -51,11 +89,19 @@ export interface WeightedBackend {
   weight: number;
   /** Set on a canary's backend, for explanations and the dashboard. */
   canary?: boolean;
+  /**
+   * Why this backend cannot be used (a Gateway API reference refused, or to a missing
+   * Service or an unsupported kind): a request drawn to it gets 500, as the Gateway API
+   * spec asks. Its `backend` is then a placeholder that names no pool.
+   */
+  invalid?: string;
+  /** Run, in order, when a request is drawn to this backend, after the route's own (Gateway API backendRefs[].filters). */
+  filters?: readonly Filter[];
 }
 
 /** Who declared a route, and where: what `check`, `routes` and `/api/config` point at. */
 export interface RouteOrigin {
-  kind: "Ingress";
+  kind: "Ingress" | "HTTPRoute";
   /** `namespace/name`. */
   name: string;
   /** The resource's id, as ConfigIssue.resource names it. */
@@ -82,7 +128,12 @@ export type Filter =
   | BodyLimitFilter
   | RewriteFilter
   | RequestHeadersFilter
-  | TimeoutsFilter;
+  | TimeoutsFilter
+  | RequestHeaderModifierFilter
+  | ResponseHeaderModifierFilter
+  | RequestRedirectFilter
+  | PathRewriteFilter
+  | MirrorFilter;
 
 /** Plain-HTTP requests of a TLS host (or with force-ssl-redirect) get 308 to HTTPS. */
 export interface HttpsRedirectFilter {
@@ -175,12 +226,81 @@ export interface RequestHeadersFilter {
   set: readonly (readonly [name: string, value: string])[];
 }
 
-/** Upstream timeouts for this route (proxy-*-timeout); an exceeded one answers 504. */
+/** Upstream timeouts for this route (proxy-*-timeout, Gateway API timeouts); an exceeded one answers 504. */
 export interface TimeoutsFilter {
   type: "timeouts";
   connectMs?: number;
   readMs?: number;
   sendMs?: number;
+  /**
+   * The whole exchange (Gateway API `timeouts.request`): from the request's arrival until
+   * the upstream's response is complete, retries included. Exceeded before the response
+   * started: 504; after: the response is cut.
+   */
+  requestMs?: number;
+  /** Each upstream attempt (Gateway API `timeouts.backendRequest`), until its response is complete; same answers. */
+  backendRequestMs?: number;
+}
+
+/**
+ * Header changes by name (case-insensitive), applied in this order: `set` replaces the
+ * header (or adds it), `add` appends a value to what is there (or adds it), `remove` drops it.
+ */
+export interface HeaderChanges {
+  set: readonly (readonly [name: string, value: string])[];
+  add: readonly (readonly [name: string, value: string])[];
+  /** Lower case. */
+  remove: readonly string[];
+}
+
+/** Gateway API RequestHeaderModifier: the request's headers changed on the way upstream (after ingressd's forwarded headers). */
+export interface RequestHeaderModifierFilter extends HeaderChanges {
+  type: "requestHeaderModifier";
+}
+
+/** Gateway API ResponseHeaderModifier: the upstream response's headers changed on the way to the client. */
+export interface ResponseHeaderModifierFilter extends HeaderChanges {
+  type: "responseHeaderModifier";
+}
+
+/**
+ * A path replaced: the whole of it, or the route's matched prefix (whole path elements,
+ * as PathPrefix matches them) by `replacement`, keeping what follows it: prefix `/foo`
+ * replaced by `/bar` makes `/foo/x` → `/bar/x`, by `/` makes `/foo/x` → `/x` and `/foo` → `/`.
+ */
+export type PathReplacement = { kind: "full"; path: string } | { kind: "prefix"; prefix: string; replacement: string };
+
+/**
+ * Gateway API RequestRedirect: ingressd answers with a redirect to the request's own URL
+ * with some parts replaced. Unset parts keep the request's; the port: `port` when set,
+ * else the port of the new scheme's front end when the scheme changes, else the one the
+ * client used; omitted from the Location when it is the scheme's default (80, 443).
+ */
+export interface RequestRedirectFilter {
+  type: "requestRedirect";
+  code: number;
+  scheme?: "http" | "https";
+  hostname?: string;
+  port?: number;
+  path?: PathReplacement;
+}
+
+/** Gateway API URLRewrite's path: the path sent upstream (the query kept). Its hostname is a `requestHeaders` filter setting `host`. */
+export interface PathRewriteFilter {
+  type: "pathRewrite";
+  path: PathReplacement;
+}
+
+/**
+ * Gateway API RequestMirror: a copy of the request (body included) sent to another
+ * backend, fire and forget — its response is read and dropped, its failure only logged,
+ * and it never delays or changes the client's answer.
+ */
+export interface MirrorFilter {
+  type: "mirror";
+  backend: BackendRef;
+  /** Share of requests mirrored, 0–100 (fractions allowed); 100 = every one. */
+  percent: number;
 }
 
 /**

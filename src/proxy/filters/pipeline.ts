@@ -24,7 +24,20 @@ const BUILDERS: { [T in Filter["type"]]: StepBuilder<Extract<Filter, { type: T }
   rewrite: rewriteStep,
   requestHeaders: requestHeadersStep,
   timeouts: timeoutsStep,
+  // Gateway API filters: steps still to come; until then a route with one answers 501 rather than forwarding unfiltered.
+  requestHeaderModifier: notYet,
+  responseHeaderModifier: notYet,
+  requestRedirect: notYet,
+  pathRewrite: notYet,
+  mirror: notYet,
 };
+
+function notYet(filter: Filter): FilterStep {
+  return (x) => {
+    x.reply(501, { "content-type": "text/plain; charset=utf-8" }, `ingressd does not run ${filter.type} yet\n`);
+    return true;
+  };
+}
 
 const NONE: readonly FilterStep[] = [];
 
