@@ -6,6 +6,11 @@ export function regexPath(path: string): RegExp {
   return new RegExp(`^(?:${path})`, "i");
 }
 
+/** A Gateway API RegularExpression path as Envoy Gateway matches it: the whole path, case-sensitive. */
+export function fullRegexPath(path: string): RegExp {
+  return new RegExp(`^(?:${path})$`);
+}
+
 /** Why `path` cannot be a regex path (the engine's message), or undefined when it can. */
 export function regexPathProblem(path: string): string | undefined {
   try {

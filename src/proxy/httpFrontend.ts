@@ -26,7 +26,8 @@ import { ForwardHandler, hasRequestBody, type ForwardOutcome } from "./forward.j
 import type { FrontendOptions } from "./frontendOptions.js";
 import { hasDuplicateHost, replaceHeaders, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 import { framingRefusal } from "./requestFraming.js";
-import { IncomingFacts, noEndpoint, targetOf } from "./target.js";
+import { IncomingFacts } from "./incomingFacts.js";
+import { noEndpoint, targetOf } from "./target.js";
 import { LimitedBody } from "./limitedBody.js";
 import { UpgradeHandler } from "./upgrades.js";
 import { classify, mayResend, sendTimeout, type UpstreamFailure } from "./upstreamError.js";
@@ -120,7 +121,7 @@ export class HttpFrontend {
       this.fail(x, 400, DUPLICATE_HOST, CLOSE_CONNECTION);
       return;
     }
-    const route = snapshot.routes.lookup(req.headers.host, x.path, new IncomingFacts(req));
+    const route = snapshot.routes.lookup(req.headers.host, x.path, new IncomingFacts(req, this.options.proto));
     if (!route) {
       this.fail(x, 404, `no route for host "${req.headers.host ?? ""}" and path "${x.path}"`);
       return;

@@ -1,5 +1,4 @@
 import type { Route, WeightedBackend } from "../model/route.js";
-import type { RequestFacts } from "../routing/requestFacts.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import type { ServicePool } from "../upstream/servicePool.js";
 import type { ClientRequest } from "./clientMessage.js";
@@ -51,19 +50,6 @@ export function noEndpoint(pool: ServicePool): { status: number; detail: string;
     detail: `every endpoint of Service ${pool.key} is out of rotation (failing health checks)`,
     headers: { "retry-after": String(pool.retryAfterSeconds()) },
   };
-}
-
-/** Headers and cookies of a request, for routes with conditions (canaries); cookies parsed only if asked. */
-export class IncomingFacts implements RequestFacts {
-  private cookies: Map<string, string> | undefined;
-  constructor(private readonly req: ClientRequest) {}
-  header(name: string): string | undefined {
-    const v = this.req.headers[name];
-    return Array.isArray(v) ? v.join(", ") : v;
-  }
-  cookie(name: string): string | undefined {
-    return (this.cookies ??= parseCookies(this.req.headers.cookie)).get(name);
-  }
 }
 
 /** `a=1; b=2` → a map; the first of a repeated name wins, as nginx's `$cookie_` reads it. */

@@ -17,7 +17,8 @@ import { runFilters } from "./filters/pipeline.js";
 import { replaceHeaders, hasDuplicateHost, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
 import type { FrontendOptions } from "./frontendOptions.js";
 import { framingRefusal } from "./requestFraming.js";
-import { IncomingFacts, noEndpoint, targetOf } from "./target.js";
+import { IncomingFacts } from "./incomingFacts.js";
+import { noEndpoint, targetOf } from "./target.js";
 import { classify } from "./upstreamError.js";
 
 /**
@@ -59,7 +60,7 @@ export class UpgradeHandler {
       rawError(socket, 400, "more than one Host header", x.fwd.requestId);
       return;
     }
-    const route = snapshot.routes.lookup(req.headers.host, x.path, new IncomingFacts(req));
+    const route = snapshot.routes.lookup(req.headers.host, x.path, new IncomingFacts(req, this.options.proto));
     if (!route) {
       rawError(socket, 404, `no route for host "${req.headers.host ?? ""}" and path "${x.path}"`, x.fwd.requestId);
       return;

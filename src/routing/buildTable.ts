@@ -10,11 +10,13 @@ export interface RouteConflict {
 
 /**
  * Routes (in precedence order) → the immutable lookup table: an exact-host map, a
- * wildcard map keyed by the parent domain, and the rules without host.
+ * wildcard map keyed by the parent domain, a map of Gateway API wildcards for deeper
+ * hosts, and the rules without host.
  */
 export function buildRouteTable(routes: readonly Route[], defaultBackend?: Route): { table: RouteTable; conflicts: RouteConflict[] } {
   const exactHosts = new Map<string, PathMatcher>();
   const wildcardHosts = new Map<string, PathMatcher>();
+  const suffixHosts = new Map<string, PathMatcher>();
   const anyHost = new PathMatcher();
   const conflicts: RouteConflict[] = [];
   for (const route of routes) {
@@ -25,8 +27,10 @@ export function buildRouteTable(routes: readonly Route[], defaultBackend?: Route
     else matcher = getOrCreate(exactHosts, host);
     const winner = matcher.add(route);
     if (winner) conflicts.push({ route, winner });
+    // Deeper names too (`a.b.foo.com` for `*.foo.com`): the conflict, if any, was reported above.
+    if (route.match.hostSuffix && host !== null && host.startsWith("*.")) getOrCreate(suffixHosts, host.slice(2)).add(route);
   }
-  return { table: new RouteTable(exactHosts, wildcardHosts, anyHost.size > 0 ? anyHost : undefined, defaultBackend), conflicts };
+  return { table: new RouteTable(exactHosts, wildcardHosts, anyHost.size > 0 ? anyHost : undefined, defaultBackend, suffixHosts), conflicts };
 }
 
 function getOrCreate(map: Map<string, PathMatcher>, key: string): PathMatcher {

@@ -1,16 +1,17 @@
-import { regexPath } from "../model/regexPath.js";
-import type { Route } from "../model/route.js";
-import { conditionCount, conditionsHold, type RequestFacts } from "./requestFacts.js";
+import { fullRegexPath, regexPath } from "../model/regexPath.js";
+import type { Entry, Route } from "../model/route.js";
+import { byConditions, conditionCount, conditionsHold, type RequestFacts } from "./requestFacts.js";
 
 /**
- * The routes of one path: those with header/cookie conditions first (most conditions
- * first), then at most one without. Usually just one route.
+ * The routes of one path: those with conditions first (see byConditions), then at most
+ * one without. Usually just one route.
  */
 type Slot = Route[];
 
 interface RegexEntry {
   re: RegExp;
   path: string;
+  pathType: "Regex" | "RegularExpression";
   slot: Slot;
 }
 
@@ -24,15 +25,20 @@ interface RegexEntry {
  * tried first. Regex paths (ingress-nginx's use-regex) are tried next, as nginx tries
  * `~*` locations after `=` ones and before plain prefixes: the longest expression
  * first, anchored at the path's start, case-insensitive. Then prefixes, from the
- * longest element-wise prefix down.
+ * longest element-wise prefix down. Gateway API's order is the same (Exact, then
+ * RegularExpression by length — the whole path, case-sensitive — as Envoy Gateway
+ * sorts them, then the longest PathPrefix).
  */
 export class PathMatcher {
   private readonly exact = new Map<string, Slot>();
   private readonly prefix = new Map<string, Slot>();
   private regex: RegexEntry[] = [];
+  /** Entries (bit 1: plain HTTP, bit 2: HTTPS) on which this host group answers alone (see Route.isolatesHost). */
+  private isolating = 0;
 
   /** Adds a route; returns the route already holding the same match, if any (the earlier one keeps it). */
   add(route: Route): Route | undefined {
+    if (route.isolatesHost) this.isolating |= route.match.entry === "http" ? 1 : route.match.entry === "https" ? 2 : 3;
     const slot = this.slotFor(route);
     if (slot.length === 0) {
       slot.push(route); // the common case: a path no other route has
@@ -41,8 +47,16 @@ export class PathMatcher {
     const same = slot.find((r) => sameConditions(r, route));
     if (same) return same;
     slot.push(route);
-    slot.sort((a, b) => conditionCount(b) - conditionCount(a)); // stable: equal counts keep their order
+    slot.sort(byConditions); // stable: equal routes keep their order
     return undefined;
+  }
+
+  /**
+   * Whether a request on `entry` that no path here matches stops here (404) instead of
+   * going on to a less specific host group: a Gateway API route of that entry is here.
+   */
+  isolates(entry: Entry | undefined): boolean {
+    return this.isolating !== 0 && (this.isolating & (entry === "https" ? 2 : 1)) !== 0;
   }
 
   get size(): number {
@@ -86,10 +100,10 @@ export class PathMatcher {
 
   private slotFor(route: Route): Slot {
     const { path, pathType } = route.match;
-    if (pathType === "Regex") {
-      let entry = this.regex.find((e) => e.path === path);
+    if (pathType === "Regex" || pathType === "RegularExpression") {
+      let entry = this.regex.find((e) => e.path === path && e.pathType === pathType);
       if (!entry) {
-        entry = { re: regexPath(path), path, slot: [] };
+        entry = { re: pathType === "Regex" ? regexPath(path) : fullRegexPath(path), path, pathType, slot: [] };
         // The longest expression first, as ingress-nginx orders its regex locations (equal lengths: reverse byte order).
         this.regex = [...this.regex, entry].sort((a, b) => b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0));
       }
@@ -110,7 +124,12 @@ function pick(slot: Slot, facts: RequestFacts | undefined): Route | undefined {
 }
 
 function sameConditions(a: Route, b: Route): boolean {
-  return JSON.stringify([a.match.headers ?? [], a.match.cookies ?? []]) === JSON.stringify([b.match.headers ?? [], b.match.cookies ?? []]);
+  return JSON.stringify(conditionsOf(a)) === JSON.stringify(conditionsOf(b));
+}
+
+function conditionsOf(r: Route): unknown[] {
+  const m = r.match;
+  return [m.headers ?? [], m.cookies ?? [], m.method ?? "", m.query ?? [], m.entry ?? ""];
 }
 
 /** `/foo/` and `/foo` are the same Prefix rule: the trailing slash is ignored. */
