@@ -5,12 +5,20 @@ import { planL4Listeners, type L4Plan } from "../l4/plan.js";
 import { buildRouteTable } from "../routing/buildTable.js";
 import type { RouteTable } from "../routing/routeTable.js";
 import { translateIngresses, type IgnoredIngress, type TranslateOptions } from "../translate/ingress.js";
+import { mergeByAge } from "../translate/mergeByAge.js";
+import type { GatewayApiStatus } from "../translate/gateway/conditions.js";
+import { translateGateways, type TranslatedGateways } from "../translate/gateway/translateGateways.js";
 import { compileTls, type ContextCache } from "../tls/tlsTable.js";
 import type { TlsTable } from "../tls/tlsTable.js";
 import { resolveBackends, type BackendSpec } from "../upstream/backendSpec.js";
 
 export interface CompileConfigOptions {
   ingressClass: string;
+  /** Gateways of this class are served (`--gateway-class`; default `ingressd`). */
+  gatewayClass?: string;
+  /** ingressd's HTTP and HTTPS ports: Gateway listeners on them are served as those on 80 and 443. */
+  httpPort?: number;
+  httpsPort?: number;
   /** Address NodePort listeners bind to. */
   bind: string;
   /** Node ports assigned by the previous generation, kept stable. */
@@ -36,8 +44,13 @@ export interface CompiledConfig {
  * judge a folder exactly alike.
  */
 export function compileConfig(resources: ResourceSet, options: CompileConfigOptions): CompiledConfig {
-  const tls = compileTls(resources, options.ingressClass, options.tlsContexts ?? new Map());
-  const routes = compileRoutes(resources, { ingressClass: options.ingressClass, isTlsHost: (h) => tls.table.covers(h) });
+  const gateways = translateGateways(resources, {
+    gatewayClass: options.gatewayClass ?? "ingressd",
+    ...(options.httpPort !== undefined ? { httpPort: options.httpPort } : {}),
+    ...(options.httpsPort !== undefined ? { httpsPort: options.httpsPort } : {}),
+  });
+  const tls = compileTls(resources, options.ingressClass, options.tlsContexts ?? new Map(), gateways.httpsListeners);
+  const routes = compileRoutes(resources, { ingressClass: options.ingressClass, isTlsHost: (h) => tls.table.covers(h) }, gateways);
   const referenced = routes.table.routes().flatMap((r) => r.backends.map((b) => b.backend));
   if (routes.table.defaultBackend) referenced.push(...routes.table.defaultBackend.backends.map((b) => b.backend));
   const backends = resolveBackends(resources, referenced);
@@ -56,13 +69,21 @@ export interface CompiledRoutes {
   table: RouteTable;
   issues: ConfigIssue[];
   ignored: IgnoredIngress[];
+  /** Gateway API status: GatewayClasses, Gateways and their listeners, HTTPRoutes' parents. */
+  gateway: GatewayApiStatus;
 }
 
-/** Ingresses → routes → lookup table; a route shadowed by an earlier one is a warning at its path. */
-export function compileRoutes(resources: ResourceSet, options: TranslateOptions): CompiledRoutes {
+/**
+ * Ingresses and HTTPRoutes → routes → one lookup table; a route shadowed by an earlier
+ * one is a warning at its path. Between the two APIs the older resource comes first
+ * (creation time, then file, then document), as between two Ingresses.
+ */
+export function compileRoutes(resources: ResourceSet, options: TranslateOptions, gateways?: TranslatedGateways): CompiledRoutes {
   const translated = translateIngresses(resources, options);
-  const { table, conflicts } = buildRouteTable(translated.routes, translated.defaultBackend);
-  const issues = [...translated.issues];
+  const gw = gateways ?? translateGateways(resources, { gatewayClass: "ingressd" });
+  const routes = gw.routes.length === 0 ? translated.routes : mergeByAge(translated.routes, gw.routes, resources);
+  const { table, conflicts } = buildRouteTable(routes, translated.defaultBackend);
+  const issues = [...translated.issues, ...gw.issues];
   for (const { route, winner } of conflicts) {
     const m = route.match;
     issues.push({
@@ -74,5 +95,5 @@ export function compileRoutes(resources: ResourceSet, options: TranslateOptions)
       ...route.origin.locate(["path"]),
     });
   }
-  return { table, issues, ignored: translated.ignored };
+  return { table, issues, ignored: translated.ignored, gateway: gw.status };
 }

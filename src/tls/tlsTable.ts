@@ -5,11 +5,13 @@ import { fieldPath, type ConfigIssue } from "../model/issues.js";
 import { byPrecedence, isServedIngress, servedClasses } from "../translate/ingressClass.js";
 import { normalizeHost, wildcardKey } from "../model/host.js";
 import { checkCertificatePair, secretField } from "../config/certificates.js";
+import type { ServedListener } from "../translate/gateway/listeners.js";
 
-/** A host of some Ingress's `spec.tls`, and the certificate it is served with. */
+/** A host of some Ingress's `spec.tls` (or a Gateway's HTTPS listener), and the certificate it is served with. */
 export interface TlsHostEntry {
-  /** As written: `app.example.com` or `*.example.com`. */
+  /** As written: `app.example.com` or `*.example.com`; `*` for a Gateway listener without hostname. */
   host: string;
+  /** Who asks for it: the Ingress's `namespace/name`, or `Gateway namespace/name listener <name>`. */
   ingress: string;
   /** `namespace/name` of the Secret serving it, when one is usable. */
   secret?: string;
@@ -19,13 +21,18 @@ export interface TlsHostEntry {
 
 /**
  * SNI → certificate, with the routing table's host rules (exact beats wildcard, a
- * wildcard covers one label). A TLS host without a usable Secret has no context: the
- * local development CA issues it one on demand.
+ * wildcard covers one label; a Gateway API wildcard covers any depth, the most specific
+ * first; a Gateway listener without hostname covers what nothing else does). A TLS host
+ * without a usable Secret has no context: the local development CA issues it one on demand.
  */
 export class TlsTable {
   constructor(
     private readonly exact: ReadonlyMap<string, TlsHostEntry>,
     private readonly wildcard: ReadonlyMap<string, TlsHostEntry>,
+    /** Gateway API wildcards by domain, for names two or more labels below it. */
+    private readonly suffix: ReadonlyMap<string, TlsHostEntry> = new Map(),
+    /** A Gateway HTTPS listener without hostname: its certificate for every other name. */
+    private readonly anyHost?: TlsHostEntry,
   ) {}
 
   lookup(servername: string): TlsHostEntry | undefined {
@@ -33,7 +40,15 @@ export class TlsTable {
     const hit = this.exact.get(host);
     if (hit) return hit;
     const key = wildcardKey(host);
-    return key === undefined ? undefined : this.wildcard.get(key);
+    const wild = key === undefined ? undefined : this.wildcard.get(key);
+    if (wild) return wild;
+    if (this.suffix.size > 0 && key !== undefined) {
+      for (let domain = wildcardKey(key); domain !== undefined; domain = wildcardKey(domain)) {
+        const entry = this.suffix.get(domain);
+        if (entry) return entry;
+      }
+    }
+    return this.anyHost;
   }
 
   /** Whether `host` (a route's host as written) is a TLS host. */
@@ -43,11 +58,11 @@ export class TlsTable {
   }
 
   get size(): number {
-    return this.exact.size + this.wildcard.size;
+    return this.exact.size + this.wildcard.size + (this.anyHost ? 1 : 0);
   }
 
   entries(): TlsHostEntry[] {
-    return [...this.exact.values(), ...this.wildcard.values()];
+    return [...this.exact.values(), ...this.wildcard.values(), ...(this.anyHost ? [this.anyHost] : [])];
   }
 
   static empty(): TlsTable {
@@ -58,7 +73,13 @@ export class TlsTable {
 /** Secure contexts by certificate+key content, reused across reloads (building one parses PEM). */
 export type ContextCache = Map<string, { context: SecureContext; notAfter: Date }>;
 
-export function compileTls(resources: ResourceSet, ingressClass: string, cache: ContextCache): { table: TlsTable; issues: ConfigIssue[]; cache: ContextCache } {
+export function compileTls(
+  resources: ResourceSet,
+  ingressClass: string,
+  cache: ContextCache,
+  /** Served Gateway HTTPS listeners, after every Ingress (an Ingress's TLS host keeps its certificate). */
+  gatewayListeners: readonly ServedListener[] = [],
+): { table: TlsTable; issues: ConfigIssue[]; cache: ContextCache } {
   const issues: ConfigIssue[] = [];
   const secrets = new Map(resources.secrets.map((s) => [`${s.namespace}/${s.name}`, s]));
   const exact = new Map<string, TlsHostEntry>();
@@ -130,5 +151,19 @@ export function compileTls(resources: ResourceSet, ingressClass: string, cache: 
       }
     });
   }
-  return { table: new TlsTable(exact, wildcard), issues, cache: nextCache };
+  const suffix = new Map<string, TlsHostEntry>();
+  let anyHost: TlsHostEntry | undefined;
+  for (const l of gatewayListeners) {
+    const secret = l.certificates[0]!;
+    const ctx = contextOf(secret);
+    const host = l.hostname ?? "*";
+    const entry: TlsHostEntry = { host, ingress: `Gateway ${l.gateway.namespace}/${l.gateway.name} listener ${l.name}`, secret: `${secret.namespace}/${secret.name}` };
+    if (ctx) Object.assign(entry, { context: ctx.context, notAfter: ctx.notAfter });
+    if (l.hostname === undefined) anyHost ??= entry;
+    else if (host.startsWith("*.")) {
+      if (!wildcard.has(host.slice(2))) wildcard.set(host.slice(2), entry);
+      if (!suffix.has(host.slice(2))) suffix.set(host.slice(2), entry);
+    } else if (!exact.has(host)) exact.set(host, entry);
+  }
+  return { table: new TlsTable(exact, wildcard, suffix, anyHost), issues, cache: nextCache };
 }

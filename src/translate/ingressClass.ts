@@ -24,12 +24,16 @@ export function isServedIngress(ing: Loaded<"Ingress">, classes: ReadonlySet<str
  * path, then document order — the order conflicts are settled in.
  */
 export function byPrecedence(ingresses: readonly Loaded<"Ingress">[]): Loaded<"Ingress">[] {
-  const time = (i: Loaded<"Ingress">): number => {
-    const t = i.object.metadata?.creationTimestamp;
-    const ms = t ? Date.parse(t) : NaN;
-    return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
-  };
-  return [...ingresses].sort(
-    (a, b) => time(a) - time(b) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.docIndex - b.docIndex,
-  );
+  return [...ingresses].sort((a, b) => {
+    const x = precedenceKey(a);
+    const y = precedenceKey(b);
+    return x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0) || x[2] - y[2];
+  });
+}
+
+/** [creation time in ms (none: newest), file, document index]: the older resource sorts first. */
+export function precedenceKey(r: Loaded): readonly [number, string, number] {
+  const t = (r.object as { metadata?: { creationTimestamp?: string } }).metadata?.creationTimestamp;
+  const ms = t ? Date.parse(t) : NaN;
+  return [Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms, r.file, r.docIndex];
 }
