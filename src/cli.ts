@@ -251,7 +251,7 @@ async function toolCommand(command: "check" | "routes" | "hosts", argv: string[]
     process.stdout.write(versionLine());
     return;
   }
-  const common = { ingressClass: options.ingressClass, format: options.format, cwd: process.cwd(), inline: proxyRules(options.routes) };
+  const common = { ingressClass: options.ingressClass, gatewayClass: options.gatewayClass, format: options.format, cwd: process.cwd(), inline: proxyRules(options.routes) };
   const result =
     command === "check"
       ? await checkCommand(options.rules, common)

@@ -113,8 +113,8 @@ export interface CheckResult {
 }
 
 /** Validates rules as the server would load them, without serving: `ingressd check` as a function. */
-export async function check(rules: string | string[], options: { ingressClass?: string } = {}): Promise<CheckResult> {
-  const loaded = await loadRules(typeof rules === "string" ? [rules] : rules, options.ingressClass ?? "ingressd");
+export async function check(rules: string | string[], options: { ingressClass?: string; gatewayClass?: string } = {}): Promise<CheckResult> {
+  const loaded = await loadRules(typeof rules === "string" ? [rules] : rules, { ingressClass: options.ingressClass ?? "ingressd", gatewayClass: options.gatewayClass ?? "ingressd" });
   const errors = loaded.issues.filter((i) => i.severity === "error");
   return {
     ok: errors.length === 0,

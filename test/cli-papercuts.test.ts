@@ -24,7 +24,7 @@ describe("a rules path that does not exist: the server and check agree", () => {
   it("both report the error 'rules path … does not exist'; the server lists it in /api/config and loads the folder once it appears", async () => {
     tmp = await rulesDir();
     const missing = join(tmp.dir, "rules");
-    const checked = await loadRules([missing], "ingressd");
+    const checked = await loadRules([missing], { ingressClass: "ingressd" });
     expect(checked.issues.map((i) => [i.severity, i.code, i.message])).toEqual([["error", "missing-rules-path", `rules path ${missing} does not exist`]]);
 
     proxy = await startProxy([missing]);

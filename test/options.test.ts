@@ -16,6 +16,7 @@ const DEFAULTS: CliOptions = {
   adminPort: 9090,
   adminBind: "127.0.0.1",
   ingressClass: "ingressd",
+  gatewayClass: "ingressd",
   watch: true,
   logLevel: "info",
   logFormat: "json",
@@ -62,6 +63,7 @@ describe("parseOptions", () => {
     [["--admin-port", "9999"], { adminPort: 9999 }],
     [["--admin-bind", "0.0.0.0"], { adminBind: "0.0.0.0" }],
     [["--ingress-class", "public"], { ingressClass: "public" }],
+    [["--gateway-class", "edge"], { gatewayClass: "edge" }],
     [["--no-watch"], { watch: false }],
     [["--log-level", "debug"], { logLevel: "debug" }],
     [["--log-level=silent"], { logLevel: "silent" }],
@@ -83,7 +85,7 @@ describe("parseOptions", () => {
       ]),
     ).toEqual({
       rules: ["a"], bind: "127.0.0.2", httpPort: 1, httpsPort: 2, adminPort: 3, adminBind: "::1",
-      ingressClass: "c", watch: false, logLevel: "warn", logFormat: "pretty", trustProxy: ["127.0.0.0/8"], upstreamTryDurationMs: 2000, dataDir: DEFAULTS.dataDir,
+      ingressClass: "c", gatewayClass: "ingressd", watch: false, logLevel: "warn", logFormat: "pretty", trustProxy: ["127.0.0.0/8"], upstreamTryDurationMs: 2000, dataDir: DEFAULTS.dataDir,
     });
   });
 
@@ -102,6 +104,7 @@ describe("parseOptions", () => {
     [{ INGRESSD_ADMIN_PORT: "8002" }, { adminPort: 8002 }],
     [{ INGRESSD_ADMIN_BIND: "0.0.0.0" }, { adminBind: "0.0.0.0" }],
     [{ INGRESSD_INGRESS_CLASS: "internal" }, { ingressClass: "internal" }],
+    [{ INGRESSD_GATEWAY_CLASS: "edge" }, { gatewayClass: "edge" }],
     [{ INGRESSD_NO_WATCH: "1" }, { watch: false }],
     [{ INGRESSD_NO_WATCH: "true" }, { watch: false }],
     [{ INGRESSD_NO_WATCH: "0" }, { watch: true }],
@@ -129,7 +132,7 @@ describe("parseOptions", () => {
     };
     expect(parse([], env)).toEqual({
       rules: ["env-a", "env-b"], bind: "10.0.0.1", httpPort: 1111, httpsPort: 2222, adminPort: 3333, adminBind: "10.0.0.2",
-      ingressClass: "env-class", watch: true, logLevel: "trace", logFormat: "pretty", trustProxy: ["10.0.0.0/8"], upstreamTryDurationMs: 3000, dataDir: DEFAULTS.dataDir,
+      ingressClass: "env-class", gatewayClass: "ingressd", watch: true, logLevel: "trace", logFormat: "pretty", trustProxy: ["10.0.0.0/8"], upstreamTryDurationMs: 3000, dataDir: DEFAULTS.dataDir,
     });
     expect(
       parse(
@@ -142,7 +145,7 @@ describe("parseOptions", () => {
       ),
     ).toEqual({
       rules: ["flag"], bind: "127.0.0.1", httpPort: 1, httpsPort: 2, adminPort: 3, adminBind: "::1",
-      ingressClass: "flag-class", watch: true, logLevel: "warn", logFormat: "json", trustProxy: ["127.0.0.1"], upstreamTryDurationMs: 1000, dataDir: DEFAULTS.dataDir,
+      ingressClass: "flag-class", gatewayClass: "ingressd", watch: true, logLevel: "warn", logFormat: "json", trustProxy: ["127.0.0.1"], upstreamTryDurationMs: 1000, dataDir: DEFAULTS.dataDir,
     });
   });
 

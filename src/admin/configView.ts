@@ -14,15 +14,19 @@ interface RouteView {
   pathType: string;
   /** Canary conditions (header, cookie), when the route has some. */
   conditions?: string;
-  /** The first backend: the only one unless weighted (canary). */
+  /** The first backend: the only one unless weighted (canary); "" when the route has none (it answers 500, or its filters answer). */
   backend: string;
-  backends?: { backend: string; weight: number; canary?: true }[];
+  /** Set when weighted, or when the backend is refused (`invalid`: why requests drawn to it get 500). */
+  backends?: { backend: string; weight: number; canary?: true; invalid?: string }[];
   endpoints: string[];
   /** What the route does to a request, in order (see describeFilter). */
   filters: string[];
   /** How endpoints are picked when the route says (cookie affinity, upstream-hash-by). */
   balance?: string;
+  /** `namespace/name` of the Ingress or HTTPRoute that declares it. */
   ingress: string;
+  /** Set when the route comes from an HTTPRoute. */
+  kind?: "HTTPRoute";
   source: string;
 }
 
@@ -46,12 +50,15 @@ export function configView(snapshot: Snapshot, ready: boolean, listeners: readon
       path: r.match.path,
       pathType: r.match.pathType,
       ...(conditions ? { conditions } : {}),
-      backend: r.backends[0]!.backend.key,
-      ...(r.backends.length > 1 || r.backends[0]!.canary ? { backends: r.backends.map((b) => ({ backend: b.backend.key, weight: b.weight, ...(b.canary ? { canary: true } : {}) })) } : {}),
+      backend: r.backends[0]?.backend.key ?? "",
+      ...(r.backends.length > 1 || r.backends[0]?.canary || r.backends[0]?.invalid !== undefined
+        ? { backends: r.backends.map((b) => ({ backend: b.backend.key, weight: b.weight, ...(b.canary ? { canary: true } : {}), ...(b.invalid !== undefined ? { invalid: b.invalid } : {}) })) }
+        : {}),
       endpoints: r.backends.flatMap((b) => snapshot.pools.get(b.backend.key)?.endpoints.map((e) => e.address) ?? []),
       filters: r.filters.map(describeFilter),
       ...(r.balance ? { balance: describeBalance(r.balance) } : {}),
       ingress: r.origin.name,
+      ...(r.origin.kind !== "Ingress" ? { kind: r.origin.kind } : {}),
       source: `${r.origin.source.file}:${r.origin.source.line}:${r.origin.source.col}`,
     });
   }
@@ -68,6 +75,8 @@ export function configView(snapshot: Snapshot, ready: boolean, listeners: readon
     warnings: snapshot.issues.filter((i) => i.severity === "warning"),
     ignored: snapshot.ignored.map((i) => ({ ingress: i.ingress, reason: i.reason, source: `${i.source.file}:${i.source.line}` })),
     hosts,
+    /** Gateway API status, as a cluster would show it: GatewayClasses, Gateways with their listeners, HTTPRoutes' parents. */
+    gatewayApi: snapshot.gatewayApi,
     defaultBackend: def
       ? {
           key: routeKey(def),

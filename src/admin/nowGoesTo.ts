@@ -31,7 +31,7 @@ export function nowGoesTo(table: RouteTable, rule: DroppedRule): Destination {
   const lookupHost = rule.host === null ? "" : rule.host.startsWith("*.") ? `any${rule.host.slice(1)}` : rule.host;
   const route = table.lookup(lookupHost, rule.path);
   if (!route) return { host, path: rule.path, to: "none", status: 404, text: `${where}: no route, ingressd answers 404` };
-  const backend = route.backends[0]!.backend.key;
+  const backend = route.backends[0]?.backend.key ?? "(no backend)";
   const source = `${route.origin.source.file}:${route.origin.source.line}`;
   if (route === table.defaultBackend) {
     return { host, path: rule.path, to: "default-backend", backend, source, text: `${where}: the default backend ${backend} (${source})` };

@@ -1,6 +1,6 @@
 import type { ConfigChange } from "../config/source.js";
 import { formatIssue, type ConfigIssue } from "../model/issues.js";
-import { displayPath, loadRules } from "./loadRules.js";
+import { displayPath, loadRules, type RuleClasses } from "./loadRules.js";
 
 export interface CommandResult {
   output: string;
@@ -12,8 +12,8 @@ export interface CommandResult {
  * every problem as `file:line:col: severity: message (field)`, then a summary.
  * Exit 0 when there is no error (warnings allowed), 1 with errors.
  */
-export async function checkCommand(rules: string[], options: { ingressClass: string; format: "text" | "json"; cwd: string; inline?: ConfigChange[] }): Promise<CommandResult> {
-  const loaded = await loadRules(rules, options.ingressClass, "0.0.0.0", options.inline);
+export async function checkCommand(rules: string[], options: RuleClasses & { format: "text" | "json"; cwd: string; inline?: ConfigChange[] }): Promise<CommandResult> {
+  const loaded = await loadRules(rules, options, "0.0.0.0", options.inline);
   const issues = loaded.issues
     .map((i): ConfigIssue => ({ ...i, file: displayPath(i.file, options.cwd) }))
     .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));

@@ -1,14 +1,14 @@
 import type { ConfigChange } from "../config/source.js";
 import type { CommandResult } from "./check.js";
-import { loadRules } from "./loadRules.js";
+import { loadRules, type RuleClasses } from "./loadRules.js";
 
 /**
  * `ingressd hosts`: an /etc/hosts line for every host the rules serve, for the programs
  * whose resolver does not map `*.localhost` to loopback (Node, Python, getent without
  * nss-myhostname). Wildcard hosts cannot be listed there: they are named in a comment.
  */
-export async function hostsCommand(rules: string[], options: { ingressClass: string; format: "text" | "json"; inline?: ConfigChange[] }): Promise<CommandResult> {
-  const loaded = await loadRules(rules, options.ingressClass, "0.0.0.0", options.inline);
+export async function hostsCommand(rules: string[], options: RuleClasses & { format: "text" | "json"; inline?: ConfigChange[] }): Promise<CommandResult> {
+  const loaded = await loadRules(rules, options, "0.0.0.0", options.inline);
   const names = new Set<string>();
   for (const r of loaded.compiled.routes.table.routes()) if (r.match.host !== null) names.add(r.match.host);
   const sorted = [...names].sort();

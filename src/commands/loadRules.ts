@@ -15,11 +15,17 @@ export interface LoadedRules {
   compiled: CompiledConfig;
 }
 
+/** The classes served: `--ingress-class` and `--gateway-class`. */
+export interface RuleClasses {
+  ingressClass: string;
+  gatewayClass?: string;
+}
+
 /** Reads, validates and compiles rules exactly as the server does, once, without serving. */
-export async function loadRules(paths: string[], ingressClass: string, bind = "0.0.0.0", inline: ConfigChange[] = []): Promise<LoadedRules> {
+export async function loadRules(paths: string[], classes: RuleClasses, bind = "0.0.0.0", inline: ConfigChange[] = []): Promise<LoadedRules> {
   const store = new ConfigStore();
   store.apply([...(await new FileSource({ paths }).readAll()), ...inline]);
-  const { resources, compiled, issues, files } = store.serve((set) => compileConfig(set, { ingressClass, bind }));
+  const { resources, compiled, issues, files } = store.serve((set) => compileConfig(set, { ...classes, bind }));
   const resourceCount = countResources(resources);
   // A mistyped path in CI must not pass as an empty, valid folder; an existing but empty one is a warning.
   const missing = missingRulesPaths(paths);

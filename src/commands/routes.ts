@@ -3,7 +3,7 @@ import { explainRequest } from "../routing/explain.js";
 import { describeBackends, describeBalance, describeConditions, describeFilter, describeSplit } from "../model/describeRoute.js";
 import type { Route } from "../model/route.js";
 import type { CommandResult } from "./check.js";
-import { displayPath, loadRules } from "./loadRules.js";
+import { displayPath, loadRules, type RuleClasses } from "./loadRules.js";
 
 interface RouteRow {
   host: string;
@@ -27,9 +27,9 @@ interface RouteRow {
  */
 export async function routesCommand(
   rules: string[],
-  options: { ingressClass: string; format: "text" | "json"; cwd: string; explain?: string; inline?: ConfigChange[] },
+  options: RuleClasses & { format: "text" | "json"; cwd: string; explain?: string; inline?: ConfigChange[] },
 ): Promise<CommandResult> {
-  const loaded = await loadRules(rules, options.ingressClass, "0.0.0.0", options.inline);
+  const loaded = await loadRules(rules, options, "0.0.0.0", options.inline);
   const { table } = loaded.compiled.routes;
   const backends = loaded.compiled.backends;
   const row = (r: Route, host: string, path: string): RouteRow => {

@@ -38,6 +38,8 @@ export interface IngressdOptions {
   adminBind: string;
   adminPort: number;
   ingressClass: string;
+  /** Gateways of this class are served (default `ingressd`). */
+  gatewayClass?: string;
   watch: boolean;
   logger: Logger;
   /** Upstream connect timeout (default 5 s) and read timeout (default 60 s). */
@@ -122,6 +124,9 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     source,
     bind: options.bind,
     ingressClass: options.ingressClass,
+    ...(options.gatewayClass !== undefined ? { gatewayClass: options.gatewayClass } : {}),
+    httpPort: options.httpPort,
+    ...(options.httpsPort !== undefined ? { httpsPort: options.httpsPort } : {}),
     timeouts: { connectMs: connectTimeoutMs, readMs: options.readTimeoutMs ?? 60_000 },
     logger,
     rulesPaths: options.rules,

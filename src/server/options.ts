@@ -15,6 +15,8 @@ export interface CliOptions {
   adminPort: number;
   adminBind: string;
   ingressClass: string;
+  /** Gateways of this class are served, besides those whose GatewayClass names ingressd's controller. */
+  gatewayClass: string;
   watch: boolean;
   logLevel: string;
   logFormat: LogFormat;
@@ -46,6 +48,8 @@ Options (each also as an environment variable, e.g. --http-port = INGRESSD_HTTP_
   --admin-port N        admin API port (/healthz, /readyz, /api/config)    [9090]
   --admin-bind ADDR     admin API address; it shows the whole configuration [127.0.0.1]
   --ingress-class NAME  serve Ingresses of this class (and those without)  [ingressd]
+  --gateway-class NAME  serve Gateways of this class (and of any GatewayClass
+                        with controllerName ingressd.io/gateway-controller) [ingressd]
   --default-cert FILE   PEM certificate (chain) for SNI names no TLS host matches
   --default-key FILE    its key (without both: one issued by the local CA)
   --data-dir DIR        where the local development CA lives
@@ -87,6 +91,7 @@ const SERVER_FLAGS = {
   "admin-port": { type: "string" },
   "admin-bind": { type: "string" },
   "ingress-class": { type: "string" },
+  "gateway-class": { type: "string" },
   "no-watch": { type: "boolean" },
   "trust-proxy": { type: "string" },
   "default-cert": { type: "string" },
@@ -158,6 +163,7 @@ function serverOptions(v: ServerFlagValues, env: Record<string, string | undefin
     adminPort: port(v["admin-port"], "INGRESSD_ADMIN_PORT", "9090", "--admin-port"),
     adminBind: pick(v["admin-bind"], "INGRESSD_ADMIN_BIND", "127.0.0.1"),
     ingressClass: pick(v["ingress-class"], "INGRESSD_INGRESS_CLASS", "ingressd"),
+    gatewayClass: pick(v["gateway-class"], "INGRESSD_GATEWAY_CLASS", "ingressd"),
     watch: !noWatch,
     logLevel,
     logFormat,
@@ -294,14 +300,15 @@ export interface ToolOptions {
   /** `--from`/`--to` pairs, checked and listed as `ingressd proxy` would serve them. */
   routes: InlineRoute[];
   ingressClass: string;
+  gatewayClass: string;
   format: "text" | "json";
   explain?: string;
 }
 
 export const TOOL_USAGE = `Usage:
-  ingressd check  [--rules PATH]... [--from HOST --to ADDRESS]... [--ingress-class NAME] [--format text|json]
-  ingressd routes [--rules PATH]... [--from HOST --to ADDRESS]... [--ingress-class NAME] [--format text|json] [--explain URL]
-  ingressd hosts  [--rules PATH]... [--from HOST --to ADDRESS]... [--ingress-class NAME] [--format text|json]
+  ingressd check  [--rules PATH]... [--from HOST --to ADDRESS]... [--ingress-class NAME] [--gateway-class NAME] [--format text|json]
+  ingressd routes [--rules PATH]... [--from HOST --to ADDRESS]... [--ingress-class NAME] [--gateway-class NAME] [--format text|json] [--explain URL]
+  ingressd hosts  [--rules PATH]... [--from HOST --to ADDRESS]... [--ingress-class NAME] [--gateway-class NAME] [--format text|json]
   ingressd ca path [--data-dir DIR]
 
   ingressd --version
@@ -318,6 +325,7 @@ export function parseToolOptions(command: "check" | "routes" | "hosts", argv: st
   const parsed = parseFlags(argv, {
     rules: { type: "string", multiple: true },
     "ingress-class": { type: "string" },
+    "gateway-class": { type: "string" },
     format: { type: "string" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean", short: "v" },
@@ -325,7 +333,7 @@ export function parseToolOptions(command: "check" | "routes" | "hosts", argv: st
     to: { type: "string", multiple: true },
     ...(command === "routes" ? { explain: { type: "string" as const } } : {}),
   });
-  const v = parsed.values as { rules?: string[]; "ingress-class"?: string; format?: string; help?: boolean; version?: boolean; explain?: string };
+  const v = parsed.values as { rules?: string[]; "ingress-class"?: string; "gateway-class"?: string; format?: string; help?: boolean; version?: boolean; explain?: string };
   if (v.help) return "help";
   if (v.version) return "version";
   const format = v.format ?? "text";
@@ -337,6 +345,7 @@ export function parseToolOptions(command: "check" | "routes" | "hosts", argv: st
     rules: v.rules ?? (envRules && envRules.length > 0 ? envRules : routes.length > 0 ? [] : ["./ingress-rules"]),
     routes,
     ingressClass: v["ingress-class"] ?? (env.INGRESSD_INGRESS_CLASS || "ingressd"),
+    gatewayClass: v["gateway-class"] ?? (env.INGRESSD_GATEWAY_CLASS || "ingressd"),
     format,
     ...(v.explain !== undefined ? { explain: v.explain } : {}),
   };

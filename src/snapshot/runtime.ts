@@ -17,6 +17,11 @@ export interface RuntimeOptions {
   /** Address NodePort listeners bind to (`--bind`). */
   bind: string;
   ingressClass: string;
+  /** Gateways of this class are served (`--gateway-class`; default `ingressd`). */
+  gatewayClass?: string;
+  /** ingressd's HTTP and HTTPS ports, when known before the first load: Gateway listeners naming them are served there. */
+  httpPort?: number;
+  httpsPort?: number;
   timeouts: UpstreamTimeouts;
   logger: Logger;
   /** The rules paths as given (`--rules`), named when they hold no resource. */
@@ -124,6 +129,9 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     const { resources, compiled, issues: configIssues, files } = this.store.serve((resources) =>
       compileConfig(resources, {
         ingressClass: this.options.ingressClass,
+        ...(this.options.gatewayClass !== undefined ? { gatewayClass: this.options.gatewayClass } : {}),
+        ...(this.options.httpPort ? { httpPort: this.options.httpPort } : {}),
+        ...(this.options.httpsPort ? { httpsPort: this.options.httpsPort } : {}),
         bind: this.options.bind,
         previousNodePorts: prev.l4.nodePorts,
         tlsContexts: this.tlsContexts,
@@ -145,6 +153,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
       ignored: routes.ignored,
       l4: { listeners: l4.listeners, nodePorts: l4.nodePorts, loadBalancers: l4.loadBalancers },
       tls: compiled.tls,
+      gatewayApi: routes.gateway,
     };
     this.current = snapshot;
     this.endpoints = next.endpoints;

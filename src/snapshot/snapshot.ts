@@ -2,6 +2,7 @@ import type { FileReport } from "../config/store.js";
 import type { L4Plan } from "../l4/plan.js";
 import type { ConfigIssue } from "../model/issues.js";
 import type { IgnoredIngress } from "../translate/ingress.js";
+import { emptyGatewayApiStatus, type GatewayApiStatus } from "../translate/gateway/conditions.js";
 import { RouteTable } from "../routing/routeTable.js";
 import { TlsTable } from "../tls/tlsTable.js";
 import type { PoolMap } from "../upstream/pools.js";
@@ -24,6 +25,8 @@ export interface Snapshot {
   l4: Omit<L4Plan, "issues">;
   /** SNI → certificate for the HTTPS listener. */
   tls: TlsTable;
+  /** Gateway API status: what became of each GatewayClass, Gateway (and listener) and HTTPRoute. */
+  gatewayApi: GatewayApiStatus;
 }
 
 export interface SnapshotSource {
@@ -31,5 +34,5 @@ export interface SnapshotSource {
 }
 
 export function emptySnapshot(): Snapshot {
-  return { generation: 0, loadedAt: new Date(), routes: RouteTable.empty(), pools: new Map(), issues: [], files: [], ignored: [], l4: { listeners: [], nodePorts: new Map(), loadBalancers: new Map() }, tls: TlsTable.empty() };
+  return { generation: 0, loadedAt: new Date(), routes: RouteTable.empty(), pools: new Map(), issues: [], files: [], ignored: [], l4: { listeners: [], nodePorts: new Map(), loadBalancers: new Map() }, tls: TlsTable.empty(), gatewayApi: emptyGatewayApiStatus() };
 }
