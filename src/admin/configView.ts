@@ -5,6 +5,8 @@ import type { LocalCaLeaf } from "../proxy/certificateSelector.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import { routeKey } from "../telemetry/routeRates.js";
 import { nowGoesTo } from "./nowGoesTo.js";
+import type { GatewayApiStatus } from "../translate/gateway/conditions.js";
+import { describeConditions as describeStatusConditions } from "../translate/gateway/describeStatus.js";
 
 /** One route as `/api/config` shows it. */
 interface RouteView {
@@ -76,7 +78,7 @@ export function configView(snapshot: Snapshot, ready: boolean, listeners: readon
     ignored: snapshot.ignored.map((i) => ({ ingress: i.ingress, reason: i.reason, source: `${i.source.file}:${i.source.line}` })),
     hosts,
     /** Gateway API status, as a cluster would show it: GatewayClasses, Gateways with their listeners, HTTPRoutes' parents. */
-    gatewayApi: snapshot.gatewayApi,
+    gatewayApi: withSummaries(snapshot.gatewayApi),
     defaultBackend: def
       ? {
           key: routeKey(def),
@@ -145,4 +147,17 @@ function withDestinations(snapshot: Snapshot, issue: ConfigIssue) {
   if (!issue.dropped) return issue;
   const { dropped, ...rest } = issue;
   return { ...rest, nowGoesTo: dropped.map((rule) => nowGoesTo(snapshot.routes, rule)) };
+}
+
+/** The Gateway API status with a one-line `summary` of each condition list (as `ingressd check` prints it), for the dashboard. */
+function withSummaries(status: GatewayApiStatus) {
+  return {
+    gatewayClasses: status.gatewayClasses.map((c) => ({ ...c, summary: describeStatusConditions(c.conditions) })),
+    gateways: status.gateways.map((g) => ({
+      ...g,
+      summary: describeStatusConditions(g.conditions),
+      listeners: g.listeners.map((l) => ({ ...l, summary: describeStatusConditions(l.conditions) })),
+    })),
+    httpRoutes: status.httpRoutes.map((r) => ({ ...r, parents: r.parents.map((p) => ({ ...p, summary: describeStatusConditions(p.conditions) })) })),
+  };
 }

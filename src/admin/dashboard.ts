@@ -65,6 +65,10 @@ export const DASHBOARD_HTML = `<!doctype html>
     </table>
     <p id="unmatched"></p>
   </section>
+  <section id="gatewaySection" hidden>
+    <h2>Gateway API status</h2>
+    <table><thead><tr><th>Resource</th><th>Conditions</th><th class="num">Routes</th></tr></thead><tbody id="gatewayApi"></tbody></table>
+  </section>
   <section>
     <h2>Recent requests <input type="search" id="requestFilter" placeholder="filter host, path, status"> <span class="muted" id="requestCount"></span></h2>
     <div class="recent">
@@ -168,6 +172,22 @@ function render() {
   }
   $("routes").replaceChildren(...rows);
   $("unmatched").replaceChildren(el("b", {}, "Requests no rule matches: "), config.unmatched);
+
+  // Gateway API resources, as a cluster's status shows them: a condition that does not hold is a warning.
+  const gw = config.gatewayApi;
+  const gwRows = [];
+  const statusCell = (summary) => el("td", { class: summary.includes(" False") || summary.includes("Conflicted") ? "warning" : "ok" }, summary);
+  for (const c of gw.gatewayClasses) gwRows.push(el("tr", { class: "host" }, el("td", { class: "mono" }, "GatewayClass " + c.name), statusCell(c.summary), el("td", {}, "")));
+  for (const g of gw.gateways) {
+    gwRows.push(el("tr", { class: "host" }, el("td", { class: "mono" }, el("b", {}, "Gateway " + g.name)), statusCell(g.summary), el("td", {}, "")));
+    for (const l of g.listeners) gwRows.push(el("tr", {}, el("td", { class: "mono" }, "\u00a0\u00a0listener " + l.name + " (" + l.protocol + " " + l.port + ", " + (l.hostname || "any host") + ")"), statusCell(l.summary), el("td", { class: "num" }, l.attachedRoutes)));
+  }
+  for (const r of gw.httpRoutes) {
+    if (!r.parents.length) gwRows.push(el("tr", {}, el("td", { class: "mono" }, "HTTPRoute " + r.name), el("td", { class: "muted" }, "no parent Gateway served by ingressd"), el("td", {}, "")));
+    for (const p of r.parents) gwRows.push(el("tr", {}, el("td", { class: "mono" }, "HTTPRoute " + r.name + " \u2192 " + p.parentRef.namespace + "/" + p.parentRef.name + (p.parentRef.sectionName ? " (" + p.parentRef.sectionName + ")" : "")), statusCell(p.summary), el("td", {}, "")));
+  }
+  $("gatewaySection").hidden = gwRows.length === 0;
+  $("gatewayApi").replaceChildren(...gwRows);
 
   $("listeners").replaceChildren(...(config.listeners.length ? config.listeners.map((l) => el("tr", {},
     el("td", { class: "mono" }, l.address + ":" + l.port), el("td", {}, l.kind), el("td", { class: "mono" }, l.backend),

@@ -1,5 +1,6 @@
 import type { ConfigChange } from "../config/source.js";
 import { formatIssue, type ConfigIssue } from "../model/issues.js";
+import { describeGatewayApiStatus } from "../translate/gateway/describeStatus.js";
 import { displayPath, loadRules, type RuleClasses } from "./loadRules.js";
 
 export interface CommandResult {
@@ -28,9 +29,14 @@ export async function checkCommand(rules: string[], options: RuleClasses & { for
   };
   if (options.format === "json") {
     const files = loaded.files.map((f) => ({ ...f, path: displayPath(f.path, options.cwd) }));
-    return { output: JSON.stringify({ ok: exitCode === 0, summary, files, errors, warnings }, null, 2) + "\n", exitCode };
+    const gatewayApi = loaded.compiled.routes.gateway;
+    const hasGatewayApi = gatewayApi.gateways.length + gatewayApi.httpRoutes.length + gatewayApi.gatewayClasses.length > 0;
+    return { output: JSON.stringify({ ok: exitCode === 0, summary, files, errors, warnings, ...(hasGatewayApi ? { gatewayApi } : {}) }, null, 2) + "\n", exitCode };
   }
   const lines = issues.map(formatIssue);
+  // What a Gateway API user reads first: the status conditions a cluster would show.
+  const status = describeGatewayApiStatus(loaded.compiled.routes.gateway);
+  if (status.length > 0) lines.push(...(lines.length > 0 ? [""] : []), ...status, "");
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
   lines.push(
     `${plural(summary.files, "file")}, ${plural(summary.resources, "resource")}: ${plural(summary.errors, "error")}, ${plural(summary.warnings, "warning")}` +

@@ -1,11 +1,12 @@
-import type { Route } from "../model/route.js";
+import type { Entry, Route } from "../model/route.js";
 import { PathMatcher } from "./pathMatcher.js";
 import { RouteTable } from "./routeTable.js";
 
-/** A route left out because an earlier one holds the same match. */
+/** A route left out because an earlier one holds the same match — or, with `servedOn`, served on that entry only. */
 export interface RouteConflict {
   route: Route;
   winner: Route;
+  servedOn?: Entry;
 }
 
 /**
@@ -25,8 +26,8 @@ export function buildRouteTable(routes: readonly Route[], defaultBackend?: Route
     if (host === null) matcher = anyHost;
     else if (host.startsWith("*.")) matcher = getOrCreate(wildcardHosts, host.slice(2));
     else matcher = getOrCreate(exactHosts, host);
-    const winner = matcher.add(route);
-    if (winner) conflicts.push({ route, winner });
+    const conflict = matcher.add(route);
+    if (conflict) conflicts.push({ route, ...conflict });
     // Deeper names too (`a.b.foo.com` for `*.foo.com`): the conflict, if any, was reported above.
     if (route.match.hostSuffix && host !== null && host.startsWith("*.")) getOrCreate(suffixHosts, host.slice(2)).add(route);
   }

@@ -36,19 +36,27 @@ export class PathMatcher {
   /** Entries (bit 1: plain HTTP, bit 2: HTTPS) on which this host group answers alone (see Route.isolatesHost). */
   private isolating = 0;
 
-  /** Adds a route; returns the route already holding the same match, if any (the earlier one keeps it). */
-  add(route: Route): Route | undefined {
+  /**
+   * Adds a route. When an earlier route holds the same match on every entry the new one
+   * serves, the new one is left out and the earlier one returned; when on some of them
+   * only (an HTTPRoute of one listener protocol against an Ingress rule), the new one is
+   * added, serving the other entry, and the earlier one returned with that entry.
+   */
+  add(route: Route): { winner: Route; servedOn?: Entry } | undefined {
     if (route.isolatesHost) this.isolating |= route.match.entry === "http" ? 1 : route.match.entry === "https" ? 2 : 3;
     const slot = this.slotFor(route);
     if (slot.length === 0) {
       slot.push(route); // the common case: a path no other route has
       return undefined;
     }
-    const same = slot.find((r) => sameConditions(r, route));
-    if (same) return same;
+    const entry = route.match.entry;
+    const same = slot.find((r) => sameConditions(r, route) && (r.match.entry === undefined || r.match.entry === entry));
+    if (same) return { winner: same };
     slot.push(route);
     slot.sort(byConditions); // stable: equal routes keep their order
-    return undefined;
+    // Only an entry-bound earlier route can overlap here, and it takes that entry: the new one serves the other.
+    const partly = slot.find((r) => r !== route && sameConditions(r, route) && r.match.entry !== undefined && entry === undefined);
+    return partly ? { winner: partly, servedOn: partly.match.entry === "http" ? "https" : "http" } : undefined;
   }
 
   /**
@@ -127,9 +135,10 @@ function sameConditions(a: Route, b: Route): boolean {
   return JSON.stringify(conditionsOf(a)) === JSON.stringify(conditionsOf(b));
 }
 
+/** The conditions two routes of one path must share to claim the same requests (the entry is compared apart). */
 function conditionsOf(r: Route): unknown[] {
   const m = r.match;
-  return [m.headers ?? [], m.cookies ?? [], m.method ?? "", m.query ?? [], m.entry ?? ""];
+  return [m.headers ?? [], m.cookies ?? [], m.method ?? "", m.query ?? []];
 }
 
 /** `/foo/` and `/foo` are the same Prefix rule: the trailing slash is ignored. */

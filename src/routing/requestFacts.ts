@@ -60,7 +60,8 @@ export function conditionCount(route: Route): number {
  * Orders routes of one path, the one to try first first: Gateway API's precedence (a
  * method match, then the most header matches, then the most query matches) — for
  * ingress-nginx canaries, the most header and cookie conditions. Equal routes keep their
- * order (older resource first).
+ * order (older resource first); the entry ranks nothing: an Ingress rule and an
+ * HTTPRoute of one listener protocol on the same path are settled by age.
  */
 export function byConditions(a: Route, b: Route): number {
   const am = a.match;
@@ -68,7 +69,6 @@ export function byConditions(a: Route, b: Route): number {
   return (
     (bm.method !== undefined ? 1 : 0) - (am.method !== undefined ? 1 : 0) ||
     (bm.headers?.length ?? 0) + (bm.cookies?.length ?? 0) - (am.headers?.length ?? 0) - (am.cookies?.length ?? 0) ||
-    (bm.query?.length ?? 0) - (am.query?.length ?? 0) ||
-    (bm.entry !== undefined ? 1 : 0) - (am.entry !== undefined ? 1 : 0)
+    (bm.query?.length ?? 0) - (am.query?.length ?? 0)
   );
 }

@@ -84,12 +84,15 @@ export function compileRoutes(resources: ResourceSet, options: TranslateOptions,
   const routes = gw.routes.length === 0 ? translated.routes : mergeByAge(translated.routes, gw.routes, resources);
   const { table, conflicts } = buildRouteTable(routes, translated.defaultBackend);
   const issues = [...translated.issues, ...gw.issues];
-  for (const { route, winner } of conflicts) {
+  for (const { route, winner, servedOn } of conflicts) {
     const m = route.match;
+    const by = `${winner.origin.kind} ${winner.origin.name} at ${winner.origin.source.file}:${winner.origin.source.line}`;
     issues.push({
       severity: "warning",
       code: "duplicate-path",
-      message: `${m.host ?? "*"} ${m.path} (${m.pathType}) is already routed by ${winner.origin.kind} ${winner.origin.name} at ${winner.origin.source.file}:${winner.origin.source.line}, which takes precedence; this path is not served`,
+      message: servedOn
+        ? `${m.host ?? "*"} ${m.path} (${m.pathType}) is already routed over ${servedOn === "https" ? "plain HTTP" : "HTTPS"} by ${by}, which takes precedence there; this path is served over ${servedOn === "https" ? "HTTPS" : "plain HTTP"} only`
+        : `${m.host ?? "*"} ${m.path} (${m.pathType}) is already routed by ${by}, which takes precedence; this path is not served`,
       field: `${route.origin.field}.path`,
       resource: route.origin.resource,
       ...route.origin.locate(["path"]),
