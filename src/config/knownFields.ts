@@ -80,7 +80,7 @@ const SHAPES: Record<KindName, Shape> = {
   },
   IngressClass: { spec: { controller: null, parameters: null } },
   Secret: { data: null, stringData: null, type: null, immutable: null },
-  Namespace: { spec: null, status: null },
+  Namespace: { spec: { finalizers: null }, status: null },
   GatewayClass: { spec: { controllerName: null, description: null, parametersRef: { group: null, kind: null, name: null, namespace: null } }, status: null },
   Gateway: {
     spec: {
