@@ -241,6 +241,24 @@ describe("schema versions: what Gateway API v1.5 accepts and the v1.0.0 schema p
     expectIssue(text, { severity: "warning", code: "unsupported-gateway-field", field: "spec.rules[0].filters[0].type", at: "type: CORS", message: "the CORS filter is not supported by ingressd yet" });
   });
 
+  it("a rule with more than 8 matches loads (v1.5 allows 64); 65 in a rule, or 128 in a route, is an error", () => {
+    const matches = (n: number, from = 0): string => Array.from({ length: n }, (_, i) => `        - path: { type: PathPrefix, value: /p${from + i} }\n`).join("");
+    const rule = (n: number, from = 0): string => `    - matches:\n${matches(n, from)}      backendRefs:\n        - { name: web, port: 80 }\n`;
+    const nine = validate("gw.yaml", route(rule(9)));
+    expect(nine.issues.map(formatIssue)).toEqual([]);
+    expect(ids(nine)).toEqual(["HTTPRoute apps/web"]);
+    const sixtyFive = route(rule(65));
+    expectIssue(sixtyFive, { severity: "error", code: "too-many-matches", field: "spec.rules[0].matches", at: "matches:", message: "at most 64" });
+    const total = route(rule(64) + rule(64, 64));
+    expectIssue(total, { severity: "error", code: "too-many-matches", field: "spec.rules", at: "rules:", message: "128 matches across its rules; there must be fewer than 128" });
+  });
+
+  it("a Gateway address without a value is allowed by v1.5: only the warning that addresses are not supported", () => {
+    const r = validate("gw.yaml", gateway(GOOD_LISTENERS, "  addresses:\n    - type: IPAddress\n"));
+    expect(r.issues).toMatchObject([{ severity: "warning", code: "unsupported-gateway-field", field: "spec.addresses" }]);
+    expect(ids(r)).toEqual(["Gateway apps/gw"]);
+  });
+
   it("an unknown filter type is still a schema error", () => {
     const text = route(GOOD_RULES.replace("type: URLRewrite", "type: URLRewrites"));
     expectIssue(text, { severity: "error", code: "schema", field: "spec.rules[0].filters[1].type", at: "type: URLRewrites", message: "must be one of" });

@@ -21,6 +21,10 @@ export interface IssueReporter {
 
 const UNSUPPORTED = "unsupported-gateway-field";
 
+/** The API server's limits on HTTPRoute matches: per rule, and across the rules of a route. */
+const MAX_RULE_MATCHES = 64;
+const MAX_TOTAL_MATCHES = 128;
+
 /** Gateway API Hostname, as the CRD's pattern writes it. */
 const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -40,16 +44,29 @@ function checkHostname(r: IssueReporter, at: Path, host: string): void {
 }
 
 /**
- * Values the Gateway API v1.0.0 schema's enums reject but v1.5 defines. The schema package
- * is v1.0.0 (the newest published), so its error for these would reject resources an API
- * server of v1.5 accepts; the semantic checks judge them instead (accepted, or a warning
- * where ingressd does not support them).
+ * Whether a schema error of the Gateway API v1.0.0 schema package (the newest published)
+ * is about something Gateway API v1.5 allows: a v1.5 API server would accept the resource,
+ * so ingressd does too, and the semantic checks judge the value instead (accepted, or a
+ * warning where ingressd does not support it). The differences, found by comparing the
+ * package's schemas with the v1.5 CRDs:
+ * - enum values added: filter types CORS and ExternalAuth, redirect statusCode 303, 307, 308;
+ * - rules[].matches: at most 8 became at most 64 (and fewer than 128 in the whole route);
+ * - Gateway spec.addresses[].value became optional and may be empty.
  */
-export function isNewerGatewayEnumValue(path: readonly (string | number)[], value: unknown): boolean {
+export function allowedByNewerGatewayApi(
+  kind: string,
+  error: { keyword: string; params: Record<string, unknown> },
+  path: readonly (string | number)[],
+  value: unknown,
+): boolean {
   const field = path.at(-1);
-  if (field === "statusCode" && path.at(-2) === "requestRedirect") return value === 303 || value === 307 || value === 308;
-  if (field === "type" && path.at(-2) !== undefined && typeof path.at(-2) === "number" && path.at(-3) === "filters") {
-    return value === "CORS" || value === "ExternalAuth";
+  if (kind === "HTTPRoute") {
+    if (error.keyword === "enum" && field === "statusCode" && path.at(-2) === "requestRedirect") return value === 303 || value === 307 || value === 308;
+    if (error.keyword === "enum" && field === "type" && typeof path.at(-2) === "number" && path.at(-3) === "filters") return value === "CORS" || value === "ExternalAuth";
+    if (error.keyword === "maxItems" && field === "matches") return true;
+  }
+  if (kind === "Gateway" && path[0] === "spec" && path[1] === "addresses") {
+    return (error.keyword === "required" && error.params.missingProperty === "value") || (error.keyword === "minLength" && field === "value");
   }
   return false;
 }
@@ -161,8 +178,6 @@ const UNSUPPORTED_FILTERS: Record<string, string> = {
   ExtensionRef: "ExtensionRef filters are not supported by ingressd: the spec has a rule with a filter that cannot be applied answer 500",
   ExternalAuth: "the ExternalAuth filter is not supported by ingressd yet: requests are not authorized by it",
 };
-/** The API server's limit on matches across the rules of one HTTPRoute. */
-const MAX_TOTAL_MATCHES = 128;
 
 export function checkHTTPRoute(r: IssueReporter, route: IHTTPRoute): void {
   const spec = route.spec as IHTTPRoute["spec"] & { useDefaultGateways?: unknown };
@@ -184,6 +199,7 @@ export function checkHTTPRoute(r: IssueReporter, route: IHTTPRoute): void {
     }
     const matches = rule.matches ?? [];
     totalMatches += matches.length;
+    if (matches.length > MAX_RULE_MATCHES) r.error([...at, "matches"], "too-many-matches", `the rule has ${matches.length} matches; a rule may have at most ${MAX_RULE_MATCHES}`);
     matches.forEach((m, j) => checkMatch(r, [...at, "matches", j], m));
     checkFilters(r, [...at, "filters"], rule.filters ?? [], rule);
     (rule.backendRefs ?? []).forEach((b, j) => checkFilters(r, [...at, "backendRefs", j, "filters"], (b.filters ?? []) as Filter[], rule));

@@ -15,7 +15,7 @@ import { regexPathProblem } from "../model/regexPath.js";
 import { checkCertificatePair, secretField } from "./certificates.js";
 import { checkServiceAnnotations } from "./annotations.js";
 import { unknownFields } from "./knownFields.js";
-import { checkGateway, checkGatewayClass, checkHTTPRoute, gatewayPatternMessage, isNewerGatewayEnumValue } from "./gatewayChecks.js";
+import { allowedByNewerGatewayApi, checkGateway, checkGatewayClass, checkHTTPRoute, gatewayPatternMessage } from "./gatewayChecks.js";
 import { BACKTRACKING_WARNING, mayBacktrackExponentially } from "./backtracking.js";
 import { isRegexPath } from "./nginx/rewrite.js";
 import { readNginxSettings } from "./nginx/settings.js";
@@ -184,7 +184,7 @@ function validateValue(doc: ParsedDocument, value: unknown, base: Path, out: Val
       } catch (err) {
         const errors = (err as { errors?: SchemaError[] }).errors;
         if (!Array.isArray(errors)) throw err;
-        for (const e of errors) reportSchemaError(r, e, value);
+        for (const e of errors) reportSchemaError(r, e, value, known.kind);
       }
       checkMetadata(r, known.kind, metadata);
       checkKnownFields(r, known.kind, value, metadata);
@@ -239,13 +239,15 @@ function dropNullFields(value: unknown): void {
   }
 }
 
-function reportSchemaError(r: Reporter, e: SchemaError, resource: Record<string, unknown>): void {
+function reportSchemaError(r: Reporter, e: SchemaError, resource: Record<string, unknown>, kind: KindName): void {
   const path: Path = e.instancePath
     .split("/")
     .slice(1)
     .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"))
     .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
   const value = valueAt(resource, path);
+  // The Gateway API schema package is v1.0.0: what v1.5 allows is left to the semantic checks.
+  if (allowedByNewerGatewayApi(kind, e, path, value)) return;
   switch (e.keyword) {
     case "required":
       r.error([...path, String(e.params.missingProperty)], "schema", `required field ${String(e.params.missingProperty)} is missing`);
@@ -256,10 +258,6 @@ function reportSchemaError(r: Reporter, e: SchemaError, resource: Record<string,
       return;
     }
     case "enum": {
-      // The Gateway API schema package is v1.0.0; values v1.5 added (filter type CORS,
-      // redirect statusCode 303/307/308) are left to the semantic checks, which accept
-      // them or warn that ingressd does not support them, as a v1.5 API server accepts them.
-      if (isNewerGatewayEnumValue(path, value)) return;
       const allowed = (e.params.allowedValues as unknown[]).map(String);
       let message = `must be one of ${allowed.join(", ")}`;
       if (path.join(".") === "spec.sessionAffinity") {
