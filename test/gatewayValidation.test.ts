@@ -333,6 +333,11 @@ describe("Gateway checks", () => {
     expectIssue(text, { severity: "warning", code: "unsupported-gateway-field", field, at, message: "not supported by ingressd" });
   });
 
+  it("tls.options do not stand in for certificateRefs on an HTTPS listener (ingressd has no such options)", () => {
+    const text = gateway("    - name: https\n      port: 443\n      protocol: HTTPS\n      tls:\n        options: { example.com/cert: x }\n");
+    expectIssue(text, { severity: "error", code: "missing-certificate", field: "spec.listeners[0].tls.certificateRefs", at: "tls:", message: "needs tls.certificateRefs" });
+  });
+
   it("listener tls.options is a warning", () => {
     const text = gateway(GOOD_LISTENERS.replace("        mode: Terminate\n", "        mode: Terminate\n        options: { example.com/ciphers: x }\n"));
     expectIssue(text, { severity: "warning", code: "unsupported-gateway-field", field: "spec.listeners[1].tls.options", at: "options:", message: "tls.options are not supported" });
@@ -458,6 +463,19 @@ describe("HTTPRoute checks", () => {
     expectIssue(text, { severity: "error", code: "invalid-timeout", field: "spec.rules[0].timeouts.backendRequest", at: "backendRequest:", message: "backendRequest timeout 1m is longer than the request timeout 10s" });
     const unlimited = route(GOOD_RULES.replace("request: 10s", "request: 0s").replace("backendRequest: 500ms", "backendRequest: 1m"));
     expect(validate("gw.yaml", unlimited).issues).toEqual([]);
+  });
+
+  it("a parent named twice: each reference needs a sectionName, and a different one", () => {
+    const refs = (a: string, b: string): string => `  parentRefs:\n    - name: gw\n${a}    - name: gw\n${b}`;
+    const withRefs = (parentRefs: string): string => route(GOOD_RULES).replace("  parentRefs:\n    - name: gw\n      sectionName: http\n", parentRefs);
+    const same = withRefs(refs("      sectionName: http\n", "      sectionName: http\n"));
+    expectIssue(same, { severity: "error", code: "duplicate-parent-ref", field: "spec.parentRefs[1]", at: "name: gw\n      sectionName: http\n  rules", message: "referenced twice with the same sectionName and port" });
+    const oneWithout = withRefs(refs("      sectionName: http\n", ""));
+    expectIssue(oneWithout, { severity: "error", code: "ambiguous-parent-ref", field: "spec.parentRefs[1]", at: "name: gw\n  rules", message: "every reference to it needs a sectionName" });
+    const distinct = withRefs(refs("      sectionName: http\n", "      sectionName: https\n"));
+    expect(validate("gw.yaml", distinct).issues).toEqual([]);
+    const otherGateways = withRefs("  parentRefs:\n    - name: gw\n    - name: gw2\n");
+    expect(validate("gw.yaml", otherGateways).issues).toEqual([]);
   });
 
   it("rule names are unique within the route", () => {

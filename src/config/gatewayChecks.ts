@@ -137,7 +137,9 @@ function checkListenerTls(r: IssueReporter, at: Path, l: IGateway["spec"]["liste
     r.warn([...at, "protocol"], "unsupported-listener", `protocol ${l.protocol} is not supported by ingressd, which serves only HTTP and HTTPS listeners: this listener is not served`);
   }
   if (tls?.options !== undefined) r.warn([...at, "tls", "options"], UNSUPPORTED, "listener tls.options are not supported by ingressd: they are ignored");
-  if (tls !== undefined && mode === "Terminate" && (tls.certificateRefs ?? []).length === 0) {
+  // The spec lets implementation-specific options stand in for certificateRefs; ingressd has
+  // none, so an HTTPS listener it serves needs certificateRefs either way.
+  if (tls !== undefined && mode === "Terminate" && (tls.certificateRefs ?? []).length === 0 && (tls.options === undefined || l.protocol === "HTTPS")) {
     r.error([...at, "tls", "certificateRefs"], "missing-certificate", `a ${l.protocol} listener terminating TLS needs tls.certificateRefs naming a kubernetes.io/tls Secret`);
   }
 }
@@ -182,6 +184,7 @@ const UNSUPPORTED_FILTERS: Record<string, string> = {
 export function checkHTTPRoute(r: IssueReporter, route: IHTTPRoute): void {
   const spec = route.spec as IHTTPRoute["spec"] & { useDefaultGateways?: unknown };
   (spec.hostnames ?? []).forEach((h, i) => checkHostname(r, ["spec", "hostnames", i], h));
+  checkParentRefs(r, spec.parentRefs ?? []);
   if (spec.useDefaultGateways !== undefined) r.warn(["spec", "useDefaultGateways"], UNSUPPORTED, "spec.useDefaultGateways is not supported by ingressd: name the Gateway in parentRefs");
   const rules = spec.rules ?? [];
   const ruleNames = new Set<string>();
@@ -213,6 +216,30 @@ export function checkHTTPRoute(r: IssueReporter, route: IHTTPRoute): void {
   if (totalMatches >= MAX_TOTAL_MATCHES) {
     r.error(["spec", "rules"], "too-many-matches", `the route has ${totalMatches} matches across its rules; there must be fewer than ${MAX_TOTAL_MATCHES}`);
   }
+}
+
+/**
+ * The spec's rules for a route that names one parent several times (one reference per
+ * listener, say): every such reference says which part of the parent it means (sectionName
+ * or port, the same of the two in each), and no two mean the same part.
+ */
+function checkParentRefs(r: IssueReporter, refs: NonNullable<IHTTPRoute["spec"]["parentRefs"]>): void {
+  const byParent = new Map<string, { part: string; shape: string }[]>();
+  refs.forEach((ref, i) => {
+    const parent = `${ref.group ?? "gateway.networking.k8s.io"}/${ref.kind ?? "Gateway"}/${ref.namespace ?? ""}/${ref.name}`;
+    const seen = byParent.get(parent) ?? [];
+    byParent.set(parent, seen);
+    const port = (ref as { port?: unknown }).port;
+    const part = `${ref.sectionName ?? ""}:${port === undefined || port === 0 ? "" : String(port)}`;
+    const shape = `${ref.sectionName ? "sectionName" : ""}+${port ? "port" : ""}`;
+    const at: Path = ["spec", "parentRefs", i];
+    if (seen.some((s) => s.part === part)) {
+      r.error(at, "duplicate-parent-ref", `parent ${ref.name} is referenced twice with the same sectionName and port; each reference to it must name a different part`);
+    } else if (seen.some((s) => s.shape !== shape)) {
+      r.error(at, "ambiguous-parent-ref", `parent ${ref.name} is referenced more than once: every reference to it needs a sectionName (or port), as the others have`);
+    }
+    seen.push({ part, shape });
+  });
 }
 
 function checkMatch(r: IssueReporter, at: Path, m: Match): void {
