@@ -301,7 +301,7 @@ describe("Gateway checks", () => {
 
   it("an HTTPS listener without tls, or without certificateRefs, is an error", () => {
     const noTls = gateway("    - name: https\n      port: 443\n      protocol: HTTPS\n");
-    expectIssue(noTls, { severity: "error", code: "missing-listener-tls", field: "spec.listeners[0].tls", at: "name: https", message: "a HTTPS listener needs tls" });
+    expectIssue(noTls, { severity: "error", code: "missing-listener-tls", field: "spec.listeners[0].tls", at: "name: https", message: "a listener of protocol HTTPS needs tls" });
     const noRefs = gateway("    - name: https\n      port: 443\n      protocol: HTTPS\n      tls:\n        mode: Terminate\n");
     expectIssue(noRefs, { severity: "error", code: "missing-certificate", field: "spec.listeners[0].tls.certificateRefs", at: "tls:", message: "needs tls.certificateRefs" });
   });
@@ -476,6 +476,11 @@ describe("HTTPRoute checks", () => {
     expect(validate("gw.yaml", distinct).issues).toEqual([]);
     const otherGateways = withRefs("  parentRefs:\n    - name: gw\n    - name: gw2\n");
     expect(validate("gw.yaml", otherGateways).issues).toEqual([]);
+  });
+
+  it.each([["Api"], ["a_b"], [7]])("rule name %j is not a SectionName", (name) => {
+    const text = route(rule(pathMatch("PathPrefix", "/")).replace("    - matches:", `    - name: ${name}\n      matches:`));
+    expectIssue(text, { severity: "error", code: "invalid-rule-name", field: "spec.rules[0].name", at: `name: ${name}`, message: "must be a lowercase DNS name" });
   });
 
   it("rule names are unique within the route", () => {

@@ -25,6 +25,8 @@ const UNSUPPORTED = "unsupported-gateway-field";
 const MAX_RULE_MATCHES = 64;
 const MAX_TOTAL_MATCHES = 128;
 
+/** Gateway API SectionName (listener and rule names), as the CRD's pattern writes it. */
+const SECTION_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** Gateway API Hostname, as the CRD's pattern writes it. */
 const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -111,7 +113,6 @@ export function checkGateway(r: IssueReporter, gw: IGateway): void {
       r.error(at, "duplicate-listener", `another listener has the same port ${l.port}, protocol ${l.protocol} and hostname ${l.hostname ?? "(none)"}; the combination must be unique`);
     }
     combinations.add(combination);
-    if (!Number.isInteger(l.port) || l.port < 1 || l.port > 65535) r.error([...at, "port"], "invalid-port", `port ${String(l.port)} is out of range 1-65535`);
     if (l.hostname !== undefined) {
       if (l.protocol === "TCP" || l.protocol === "UDP") r.error([...at, "hostname"], "invalid-listener", `hostname must not be set for protocol ${l.protocol}`);
       else checkHostname(r, [...at, "hostname"], l.hostname);
@@ -124,7 +125,7 @@ function checkListenerTls(r: IssueReporter, at: Path, l: IGateway["spec"]["liste
   const tls = l.tls as (NonNullable<typeof l.tls> & { options?: unknown }) | undefined;
   const mode = tls?.mode ?? "Terminate";
   if (tls === undefined) {
-    if (l.protocol === "HTTPS" || l.protocol === "TLS") r.error([...at, "tls"], "missing-listener-tls", `a ${l.protocol} listener needs tls`);
+    if (l.protocol === "HTTPS" || l.protocol === "TLS") r.error([...at, "tls"], "missing-listener-tls", `a listener of protocol ${l.protocol} needs tls`);
   } else if (l.protocol === "HTTP" || l.protocol === "TCP" || l.protocol === "UDP") {
     r.error([...at, "tls"], "invalid-listener", `tls must not be set for protocol ${l.protocol}`);
     return;
@@ -140,7 +141,7 @@ function checkListenerTls(r: IssueReporter, at: Path, l: IGateway["spec"]["liste
   // The spec lets implementation-specific options stand in for certificateRefs; ingressd has
   // none, so an HTTPS listener it serves needs certificateRefs either way.
   if (tls !== undefined && mode === "Terminate" && (tls.certificateRefs ?? []).length === 0 && (tls.options === undefined || l.protocol === "HTTPS")) {
-    r.error([...at, "tls", "certificateRefs"], "missing-certificate", `a ${l.protocol} listener terminating TLS needs tls.certificateRefs naming a kubernetes.io/tls Secret`);
+    r.error([...at, "tls", "certificateRefs"], "missing-certificate", `a listener of protocol ${l.protocol} terminating TLS needs tls.certificateRefs naming a kubernetes.io/tls Secret`);
   }
 }
 
@@ -177,7 +178,7 @@ const SINGLE_FILTERS = new Set(["RequestHeaderModifier", "ResponseHeaderModifier
 /** Filter types ingressd does not apply, and why that matters. */
 const UNSUPPORTED_FILTERS: Record<string, string> = {
   CORS: "the CORS filter is not supported by ingressd yet: no CORS headers are added",
-  ExtensionRef: "ExtensionRef filters are not supported by ingressd: the spec has a rule with a filter that cannot be applied answer 500",
+  ExtensionRef: "ExtensionRef filters are not supported by ingressd: the spec says a request to a rule whose filter cannot be applied gets a 500",
   ExternalAuth: "the ExternalAuth filter is not supported by ingressd yet: requests are not authorized by it",
 };
 
@@ -193,7 +194,12 @@ export function checkHTTPRoute(r: IssueReporter, route: IHTTPRoute): void {
     const at: Path = ["spec", "rules", i];
     const newer = rule as Rule & NewerRuleFields;
     if (newer.name !== undefined) {
-      if (typeof newer.name === "string" && ruleNames.has(newer.name)) r.error([...at, "name"], "duplicate-rule-name", `rule name "${newer.name}" is used twice; rule names must be unique within the route`);
+      // Newer than the schema package, so its format (a SectionName) is checked here.
+      if (typeof newer.name !== "string" || !SECTION_NAME.test(newer.name) || newer.name.length > 253) {
+        r.error([...at, "name"], "invalid-rule-name", `rule name ${JSON.stringify(newer.name)} must be a lowercase DNS name (letters, digits, '-', '.'), at most 253 characters`);
+      } else if (ruleNames.has(newer.name)) {
+        r.error([...at, "name"], "duplicate-rule-name", `rule name "${newer.name}" is used twice; rule names must be unique within the route`);
+      }
       ruleNames.add(String(newer.name));
     }
     if (newer.retry !== undefined) r.warn([...at, "retry"], UNSUPPORTED, "retry is not supported by ingressd yet: failed requests are not retried");
