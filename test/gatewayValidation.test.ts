@@ -328,6 +328,7 @@ describe("Gateway checks", () => {
     ["infrastructure", "  infrastructure:\n    labels: { a: b }\n", "spec.infrastructure", "infrastructure:"],
     ["tls", "  tls:\n    backend:\n      clientCertificateRef: { name: c }\n", "spec.tls", "tls:\n    backend"],
     ["allowedListeners", "  allowedListeners:\n    namespaces: { from: Same }\n", "spec.allowedListeners", "allowedListeners:"],
+    ["defaultScope", "  defaultScope: All\n", "spec.defaultScope", "defaultScope:"],
   ])("spec.%s is a warning that ingressd does not support it", (_name, extra, field, at) => {
     const text = gateway(http("http", 80), extra);
     expectIssue(text, { severity: "warning", code: "unsupported-gateway-field", field, at, message: "not supported by ingressd" });
@@ -336,6 +337,11 @@ describe("Gateway checks", () => {
   it("tls.options do not stand in for certificateRefs on an HTTPS listener (ingressd has no such options)", () => {
     const text = gateway("    - name: https\n      port: 443\n      protocol: HTTPS\n      tls:\n        options: { example.com/cert: x }\n");
     expectIssue(text, { severity: "error", code: "missing-certificate", field: "spec.listeners[0].tls.certificateRefs", at: "tls:", message: "needs tls.certificateRefs" });
+  });
+
+  it("a hostname on a TCP listener is an error", () => {
+    const text = gateway("    - name: tcp\n      port: 9000\n      protocol: TCP\n      hostname: a.example.com\n");
+    expectIssue(text, { severity: "error", code: "invalid-listener", field: "spec.listeners[0].hostname", at: "hostname:", message: "hostname must not be set for protocol TCP" });
   });
 
   it("listener tls.options is a warning", () => {
@@ -430,6 +436,32 @@ describe("HTTPRoute checks", () => {
     expectIssue(other, { severity: "error", code: "invalid-filter", field: "spec.rules[0].filters[0].responseHeaderModifier", at: "responseHeaderModifier:", message: "the filter's type is RequestHeaderModifier" });
   });
 
+  it("ReplacePrefixMatch in a backendRef's filter needs the rule's one PathPrefix match too", () => {
+    const backend = "      backendRefs:\n        - name: web\n          port: 80\n          filters:\n            - type: URLRewrite\n              urlRewrite:\n                path: { type: ReplacePrefixMatch, replacePrefixMatch: /v2 }\n";
+    const text = route(rule(pathMatch("Exact", "/api"), "", backend));
+    expectIssue(text, { severity: "error", code: "invalid-filter", field: "spec.rules[0].backendRefs[0].filters[0].urlRewrite.path.replacePrefixMatch", at: "replacePrefixMatch:", message: "exactly one match" });
+  });
+
+  it.each([
+    ["percent and fraction", "percent: 50\n            fraction: { numerator: 1, denominator: 2 }\n", "fraction", "only one of percent or fraction"],
+    ["numerator over denominator", "fraction: { numerator: 3, denominator: 2 }\n", "fraction", "0 ≤ numerator ≤ denominator"],
+    ["percent over 100", "percent: 150\n", "percent", "from 0 to 100"],
+  ])("a RequestMirror with %s is an error", (_name, body, field, message) => {
+    const filters = `      filters:\n        - type: RequestMirror\n          requestMirror:\n            backendRef: { name: mirror, port: 80 }\n            ${body}`;
+    const text = route(rule(pathMatch("PathPrefix", "/"), filters));
+    expectIssue(text, { severity: "error", code: "invalid-filter", field: `spec.rules[0].filters[0].requestMirror.${field}`, at: `${field}:`, message });
+  });
+
+  it("a RequestMirror of a fraction or percent loads", () => {
+    const filters = "      filters:\n        - type: RequestMirror\n          requestMirror:\n            backendRef: { name: mirror, port: 80 }\n            fraction: { numerator: 1, denominator: 3 }\n";
+    expect(validate("gw.yaml", route(rule(pathMatch("PathPrefix", "/"), filters))).issues).toEqual([]);
+  });
+
+  it("spec.useDefaultGateways is a warning", () => {
+    const text = route(GOOD_RULES, "  useDefaultGateways: All\n");
+    expectIssue(text, { severity: "warning", code: "unsupported-gateway-field", field: "spec.useDefaultGateways", at: "useDefaultGateways:", message: "not supported by ingressd" });
+  });
+
   it("a filter type listed twice is an error", () => {
     const f = "        - type: ResponseHeaderModifier\n          responseHeaderModifier: { remove: [x] }\n";
     const text = route(rule(pathMatch("PathPrefix", "/"), `      filters:\n${f}${f}`));
@@ -494,6 +526,7 @@ describe("HTTPRoute checks", () => {
   it.each([
     ["retry", "      retry:\n        attempts: 2\n", "spec.rules[0].retry", "retry:", "retry is not supported"],
     ["sessionPersistence", "      sessionPersistence:\n        type: Cookie\n        cookie: { name: s }\n", "spec.rules[0].sessionPersistence", "sessionPersistence:", "sessionPersistence is not supported"],
+    ["ExternalAuth", "      filters:\n        - type: ExternalAuth\n          externalAuth: { protocol: HTTP, backendRef: { name: auth, port: 80 }, http: {} }\n", "spec.rules[0].filters[0].type", "type: ExternalAuth", "ExternalAuth filter is not supported"],
     ["ExtensionRef", "      filters:\n        - type: ExtensionRef\n          extensionRef: { group: example.com, kind: F, name: f }\n", "spec.rules[0].filters[0].type", "type: ExtensionRef", "ExtensionRef filters are not supported"],
   ])("%s is a warning that ingressd does not support it", (_name, block, field, at, message) => {
     const text = route(rule(pathMatch("PathPrefix", "/"), block));
