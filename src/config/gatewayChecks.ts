@@ -74,8 +74,8 @@ export function allowedByNewerGatewayApi(
 }
 
 /** A friendlier message for a schema `pattern` error on a Gateway API field, or undefined. */
-export function gatewayPatternMessage(path: readonly (string | number)[], value: unknown): string | undefined {
-  if (typeof value !== "string") return undefined;
+export function gatewayPatternMessage(kind: string, path: readonly (string | number)[], value: unknown): string | undefined {
+  if (typeof value !== "string" || (kind !== "Gateway" && kind !== "HTTPRoute")) return undefined;
   const field = path.at(-1);
   if (field === "hostname" || path.at(-2) === "hostnames") return gatewayHostnameProblem(value);
   if (path.at(-2) === "timeouts" || field === "absoluteTimeout") {
@@ -363,7 +363,7 @@ function checkTimeouts(r: IssueReporter, at: Path, timeouts: Rule["timeouts"]): 
     const value = timeouts[field];
     if (value === undefined) continue;
     parsed[field] = parseGatewayDuration(value);
-    if (parsed[field] === undefined) r.error([...at, field], "invalid-duration", gatewayPatternMessage(["timeouts", field], value)!);
+    if (parsed[field] === undefined) r.error([...at, field], "invalid-duration", gatewayPatternMessage("HTTPRoute", ["timeouts", field], value)!);
   }
   const { request, backendRequest } = parsed;
   // A request timeout of 0 means none, so any backendRequest timeout fits in it.

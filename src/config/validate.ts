@@ -253,7 +253,7 @@ function reportSchemaError(r: Reporter, e: SchemaError, resource: Record<string,
       r.error([...path, String(e.params.missingProperty)], "schema", `required field ${String(e.params.missingProperty)} is missing`);
       return;
     case "pattern": {
-      const message = gatewayPatternMessage(path, value);
+      const message = gatewayPatternMessage(kind, path, value);
       r.error(path, "schema", message ?? e.message ?? "fails schema check pattern");
       return;
     }
