@@ -16,6 +16,32 @@ const ENDPOINT_PORT: Shape = { appProtocol: null, name: null, port: null, protoc
 const SERVICE_BACKEND: Shape = { name: null, port: { name: null, number: null } };
 const INGRESS_BACKEND: Shape = { resource: { apiGroup: null, kind: null, name: null }, service: SERVICE_BACKEND };
 
+// Gateway API v1.5 (the experimental channel's CRDs, a superset of the standard one), newer
+// than the v1.0.0 schema package: a field v1.5 defines is never "unknown" here even where
+// ingressd does not support it (those are warned about by the semantic checks instead).
+const LOCAL_REFERENCE: Shape = { group: null, kind: null, name: null };
+const SECRET_REFERENCE: Shape = { group: null, kind: null, name: null, namespace: null };
+const BACKEND_REFERENCE: Shape = { group: null, kind: null, name: null, namespace: null, port: null };
+const LABEL_SELECTOR: Shape = { matchExpressions: { key: null, operator: null, values: null }, matchLabels: null };
+const ROUTE_NAMESPACES: Shape = { from: null, selector: LABEL_SELECTOR };
+const FRONTEND_TLS: Shape = { validation: { caCertificateRefs: SECRET_REFERENCE, mode: null } };
+const HEADER_MODIFIER: Shape = { add: { name: null, value: null }, remove: null, set: { name: null, value: null } };
+const PATH_MODIFIER: Shape = { replaceFullPath: null, replacePrefixMatch: null, type: null };
+const HTTP_ROUTE_FILTER: Shape = {
+  cors: { allowCredentials: null, allowHeaders: null, allowMethods: null, allowOrigins: null, exposeHeaders: null, maxAge: null },
+  extensionRef: LOCAL_REFERENCE,
+  externalAuth: {
+    backendRef: BACKEND_REFERENCE, forwardBody: { maxSize: null }, grpc: { allowedHeaders: null },
+    http: { allowedHeaders: null, allowedResponseHeaders: null, path: null }, protocol: null,
+  },
+  requestHeaderModifier: HEADER_MODIFIER,
+  requestMirror: { backendRef: BACKEND_REFERENCE, fraction: { denominator: null, numerator: null }, percent: null },
+  requestRedirect: { hostname: null, path: PATH_MODIFIER, port: null, scheme: null, statusCode: null },
+  responseHeaderModifier: HEADER_MODIFIER,
+  type: null,
+  urlRewrite: { hostname: null, path: PATH_MODIFIER },
+};
+
 const SHAPES: Record<KindName, Shape> = {
   Service: {
     spec: {
@@ -54,12 +80,50 @@ const SHAPES: Record<KindName, Shape> = {
   },
   IngressClass: { spec: { controller: null, parameters: null } },
   Secret: { data: null, stringData: null, type: null, immutable: null },
-  Namespace: { spec: null, status: null },
-  // Gateway API kinds: not yet checked below their top level.
-  GatewayClass: { spec: null, status: null },
-  Gateway: { spec: null, status: null },
-  HTTPRoute: { spec: null, status: null },
-  ReferenceGrant: { spec: null },
+  Namespace: { spec: { finalizers: null }, status: null },
+  GatewayClass: { spec: { controllerName: null, description: null, parametersRef: { group: null, kind: null, name: null, namespace: null } }, status: null },
+  Gateway: {
+    spec: {
+      addresses: { type: null, value: null },
+      allowedListeners: { namespaces: ROUTE_NAMESPACES },
+      defaultScope: null,
+      gatewayClassName: null,
+      infrastructure: { annotations: null, labels: null, parametersRef: LOCAL_REFERENCE },
+      listeners: {
+        allowedRoutes: { kinds: { group: null, kind: null }, namespaces: ROUTE_NAMESPACES },
+        hostname: null, name: null, port: null, protocol: null,
+        tls: { certificateRefs: SECRET_REFERENCE, mode: null, options: null },
+      },
+      tls: {
+        backend: { clientCertificateRef: SECRET_REFERENCE },
+        frontend: { default: FRONTEND_TLS, perPort: { port: null, tls: FRONTEND_TLS } },
+      },
+    },
+    status: null,
+  },
+  HTTPRoute: {
+    spec: {
+      hostnames: null,
+      parentRefs: { group: null, kind: null, name: null, namespace: null, port: null, sectionName: null },
+      rules: {
+        backendRefs: { ...BACKEND_REFERENCE, filters: HTTP_ROUTE_FILTER, weight: null },
+        filters: HTTP_ROUTE_FILTER,
+        matches: {
+          headers: { name: null, type: null, value: null },
+          method: null,
+          path: { type: null, value: null },
+          queryParams: { name: null, type: null, value: null },
+        },
+        name: null,
+        retry: { attempts: null, backoff: null, codes: null },
+        sessionPersistence: { absoluteTimeout: null, cookie: { lifetimeType: null, name: null, path: null }, header: { name: null }, type: null },
+        timeouts: { backendRequest: null, request: null },
+      },
+      useDefaultGateways: null,
+    },
+    status: null,
+  },
+  ReferenceGrant: { spec: { from: { group: null, kind: null, namespace: null }, to: { group: null, kind: null, name: null } } },
 };
 
 export interface UnknownField {
