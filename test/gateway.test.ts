@@ -245,8 +245,10 @@ spec:
       await dir.write("all.yaml", [
         CLASS,
         gatewayYaml("edge", `  - {name: http, port: 80, protocol: HTTP, hostname: "*.example.com"}
-  - {name: twin, port: 80, protocol: HTTP, hostname: "*.example.com"}
   - {name: tcp, port: 5432, protocol: TCP}
+`),
+        // Gateways share ingressd's one address: the same port and hostname in a second Gateway conflicts (the older keeps it).
+        gatewayYaml("edge2", `  - {name: twin, port: 80, protocol: HTTP, hostname: "*.example.com"}
 `),
         serviceYaml("web", [1]),
         routeYaml("far", `  parentRefs: [{name: edge, namespace: default}]
@@ -264,6 +266,7 @@ spec:
       expect(out.exitCode).toBe(0);
       expect(out.output).toContain("Gateway default/edge (class local): Accepted, Programmed");
       expect(out.output).toContain("  listener http (HTTP, port 80, *.example.com): Accepted, ResolvedRefs, Programmed; 0 routes");
+      expect(out.output).toContain("Gateway default/edge2 (class local): Accepted, Programmed False (Invalid: none of its listeners is served)");
       expect(out.output).toMatch(/ {2}listener twin \(HTTP, port 80, \*\.example\.com\): Accepted, Conflicted True \(HostnameConflict: .*\), ResolvedRefs, Programmed False/);
       expect(out.output).toMatch(/ {2}listener tcp \(TCP, port 5432, any host\): Accepted False \(UnsupportedProtocol: protocol TCP is not served by ingressd/);
       expect(out.output).toMatch(/HTTPRoute team\/far → Gateway default\/edge: Accepted False \(NotAllowedByListeners: /);
@@ -272,7 +275,7 @@ spec:
       // Each refusal is also a warning at the field, with file:line:col.
       expect(out.output).toMatch(/all\.yaml:\d+:\d+: warning: HTTPRoute team\/far is not accepted by Gateway default\/edge \(NotAllowedByListeners\).*\(spec\.parentRefs\[0\]\)/);
       const json = JSON.parse((await checkCommand([dir.dir], { ingressClass: "ingressd", format: "json", cwd: dir.dir })).output) as { gatewayApi: { gateways: { listeners: { name: string; conditions: { type: string; status: string }[] }[] }[] } };
-      expect(json.gatewayApi.gateways[0]!.listeners.map((l) => l.name)).toEqual(["http", "twin", "tcp"]);
+      expect(json.gatewayApi.gateways[0]!.listeners.map((l) => l.name)).toEqual(["http", "tcp"]);
     } finally {
       await dir.cleanup();
     }
