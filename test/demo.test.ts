@@ -41,7 +41,19 @@ describe("the demo in ingress-rules/", () => {
 
   it("checks clean: no error, no warning", async () => {
     const res = await checkCommand(["ingress-rules"], { ingressClass: "ingressd", format: "text", cwd: process.cwd() });
-    expect(res.output).toMatch(/^\d+ files, \d+ resources: 0 errors, 0 warnings — ok\n$/);
+    // No problem line: the Gateway API status, then the summary.
+    expect(res.output).toMatch(/^Gateway default\/demo \(class ingressd\): Accepted, Programmed\n/);
+    expect(res.output).toContain("HTTPRoute default/store → Gateway default/demo: Accepted, ResolvedRefs\n");
+    expect(res.output).toMatch(/\n\d+ files, \d+ resources: 0 errors, 0 warnings — ok\n$/);
+  });
+
+  it("the Gateway and its HTTPRoute, beside the Ingresses: store.localhost by header, and split by weight", async () => {
+    for (let i = 0; i < 5; i++) expect((await service("store.localhost", "/", { "x-version": "canary" })).echo?.service).toBe("shop-canary");
+    let canary = 0;
+    for (let i = 0; i < 200; i++) if ((await service("store.localhost", "/")).echo?.service === "shop-canary") canary++;
+    // 10 % by weight: 20 expected of 200; far outside 3..60 only if the split were wrong.
+    expect(canary).toBeGreaterThan(3);
+    expect(canary).toBeLessThan(60);
   });
 
   it("routes the hosts the README lists", async () => {
