@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { connect, createServer as createNetServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { checkCommand } from "../src/commands/check.js";
@@ -335,5 +336,101 @@ describe("an HTTPS listener", () => {
     expect((JSON.parse(res.body) as { name: string }).name).toBe("secure");
     // Attached to the HTTPS listener only: plain HTTP does not serve it.
     expect(await who(proxy.url, "a.secure.test", "/")).toBe(404);
+  });
+});
+
+/** A port free right now on 127.0.0.1 (for YAML that names its port). */
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((res) => server.close(res));
+  return port;
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(true));
+  });
+}
+
+describe("a listener on another port", () => {
+  let ca: TestCa;
+  let upstream: Upstream;
+  let rules: RulesDir;
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  let plainPort: number;
+  let securePort: number;
+
+  beforeAll(async () => {
+    ca = await createTestCa();
+    upstream = await startUpstream("side");
+    rules = await rulesDir();
+    [plainPort, securePort] = [await freePort(), await freePort()];
+    const leaf = await ca.issue(["side.test"]);
+    await rules.write("all.yaml", [
+      CLASS,
+      serviceYaml("side", [upstream.port]),
+      secretYaml("side-cert", leaf),
+      gatewayYaml("side", `  - {name: plain, port: ${plainPort}, protocol: HTTP}
+  - name: secure
+    port: ${securePort}
+    protocol: HTTPS
+    hostname: side.test
+    tls: {certificateRefs: [{name: side-cert}]}
+`),
+      routeYaml("side", `  parentRefs: [{name: side}]
+  rules: [{backendRefs: [{name: side, port: 80}]}]
+`),
+    ].join("---\n"));
+    proxy = await startProxy([rules.dir]);
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await upstream.close();
+    await rules.cleanup();
+  });
+
+  it("opens the port and serves the routes attached to its listeners there only, over HTTP and HTTPS", async () => {
+    expect(await who(`http://127.0.0.1:${plainPort}`, "side.test", "/")).toBe("side");
+    const res = await httpsGet(securePort, "side.test", "/", { ca: ca.certPem });
+    expect((JSON.parse(res.body) as { name: string }).name).toBe("side");
+    // Not on ingressd's own HTTP port: the listeners are on their own ports.
+    expect(await who(proxy.url, "side.test", "/")).toBe(404);
+    const listener = proxy.runtime.current.gatewayApi.gateways[0]!.listeners[0]!;
+    expect(listener.conditions.find((c) => c.type === "Programmed")).toMatchObject({ status: "True", message: `served on port ${plainPort}` });
+    expect(proxy.gatewayPorts.status()).toEqual([
+      { port: plainPort, protocol: "HTTP", state: "listening" },
+      { port: securePort, protocol: "HTTPS", state: "listening" },
+    ]);
+  });
+
+  it("closes the port when no listener asks for it any more, and reports a port it cannot open", async () => {
+    const taken = createNetServer();
+    const takenPort = await freePort();
+    await new Promise<void>((res) => taken.listen(takenPort, "127.0.0.1", res));
+    try {
+      const reloaded = nextReload(proxy, (s) => s.gatewayPorts.has(takenPort));
+      await rules.write("all.yaml", [
+        CLASS,
+        serviceYaml("side", [upstream.port]),
+        gatewayYaml("side", `  - {name: plain, port: ${takenPort}, protocol: HTTP}\n`),
+        routeYaml("side", `  parentRefs: [{name: side}]\n  rules: [{backendRefs: [{name: side, port: 80}]}]\n`),
+      ].join("---\n"));
+      await reloaded;
+      await expect.poll(() => proxy.gatewayPorts.status(), { timeout: 10_000 }).toEqual([
+        { port: takenPort, protocol: "HTTP", state: "error", error: `port ${takenPort} is already in use` },
+      ]);
+      expect(await refused(plainPort)).toBe(true);
+      expect(await refused(securePort)).toBe(true);
+      expect(proxy.notReady()).toBeUndefined(); // a port that failed does not hold readiness
+    } finally {
+      await new Promise((res) => taken.close(res));
+    }
   });
 });

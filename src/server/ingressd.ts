@@ -25,8 +25,10 @@ import type { L4ListenerSpec } from "../l4/plan.js";
 import { createAccessLog } from "../telemetry/log.js";
 import { keepingRecent, RecentRequests } from "../telemetry/recentRequests.js";
 import { Runtime } from "../snapshot/runtime.js";
+import type { SnapshotSource } from "../snapshot/snapshot.js";
 import { Http2Sessions } from "./http2Sessions.js";
 import type { ClientIpPlacement } from "../upstream/balancer.js";
+import { GatewayPorts } from "./gatewayPorts.js";
 import { ListenError, type ListenerName } from "./listenError.js";
 import { servePriorKnowledge } from "./priorKnowledge.js";
 import { CertificateSelector, type DefaultContextOptions } from "../proxy/certificateSelector.js";
@@ -87,6 +89,8 @@ export interface IngressdOptions {
 export interface Ingressd {
   runtime: Runtime;
   l4: L4Listeners;
+  /** Ports opened for Gateway listeners besides the HTTP and HTTPS ones. */
+  gatewayPorts: GatewayPorts;
   httpPort: number;
   /** The HTTPS port once it is open (TLS configured), else undefined. */
   readonly httpsPort: number | undefined;
@@ -144,9 +148,9 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   const recentRequests = new RecentRequests();
   const accessLog = keepingRecent(createAccessLog(logger), recentRequests);
   const clientAddress = new ClientAddressResolver(options.trustProxy ?? []);
-  /** HTTP and HTTPS differ only in what they tell upstreams in X-Forwarded-Proto. */
-  const frontendFor = (proto: "http" | "https"): HttpFrontend =>
-    new HttpFrontend({ snapshots: runtime, accessLog, proto, clientAddress, tryDurationMs: options.upstreamTryDurationMs ?? 0, observer: metrics, clientBodyTimeoutMs: options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS });
+  /** HTTP and HTTPS differ only in what they tell upstreams in X-Forwarded-Proto; a Gateway listener's own port reads its own table. */
+  const frontendFor = (proto: "http" | "https", snapshots: SnapshotSource = runtime): HttpFrontend =>
+    new HttpFrontend({ snapshots, accessLog, proto, clientAddress, tryDurationMs: options.upstreamTryDurationMs ?? 0, observer: metrics, clientBodyTimeoutMs: options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS });
   const frontend = frontendFor("http");
   const httpsFrontend = frontendFor("https");
   const headersTimeout = options.clientHeaderTimeoutMs ?? 60_000;
@@ -215,10 +219,37 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     };
     return l4.reconcile(listeners).then(applied, applied);
   };
+  /** Ports Gateway listeners open besides the HTTP and HTTPS ones, served like them. */
+  const gatewayPorts = new GatewayPorts(runtime, {
+    bind: options.bind,
+    logger,
+    frontendFor: (protocol, snapshots) => frontendFor(protocol === "HTTPS" ? "https" : "http", snapshots),
+    serverFor: async (protocol, fe) => {
+      let server: NetServer;
+      if (protocol === "HTTPS") {
+        const pem = await certificates.loadDefault();
+        const secure = createSecureServer(
+          { ...pem, SNICallback: certificates.sniCallback, minVersion: "TLSv1.2", allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"], settings: EXTENDED_CONNECT },
+          fe.handleRequest,
+        );
+        secure.on("connect", extendedConnect(fe));
+        secure.on("tlsClientError", (err) => logger.debug({ err: err.message }, "TLS handshake failed"));
+        Object.assign(secure, serverTimeouts);
+        server = secure;
+      } else {
+        server = createServer(serverTimeouts, fe.handleRequest);
+      }
+      server.on("upgrade", fe.handleUpgrade);
+      server.on("clientError", onClientError);
+      countConnections(server, "gateway", metrics);
+      return server;
+    },
+  });
   runtime.on("reload", (snapshot, info) => {
     metrics.reloaded(info.ok);
     metrics.prune(snapshot);
     void reconcileL4(snapshot.l4.listeners);
+    void gatewayPorts.reconcile(snapshot.gatewayPorts);
     void openHttpsIfNeeded()?.catch(() => undefined);
   });
   const http = createServer(serverTimeouts, frontend.handleRequest);
@@ -244,6 +275,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     if (!httpListening) return "HTTP listener not open yet";
     if (httpsOpening && httpsPort === undefined) return "HTTPS listener opening";
     if (l4Applied < l4Plans) return "L4 listeners opening";
+    if (!gatewayPorts.settled) return "Gateway listener ports opening";
     return undefined;
   };
   /** A name's URLs once the rules registered so far serve (HTTPS if its listener opens). */
@@ -270,6 +302,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   const adminPort = admin ? await listen(admin, "admin", options.adminPort, options.adminBind) : 0;
   await runtime.start();
   await reconcileL4(runtime.current.l4.listeners);
+  await gatewayPorts.reconcile(runtime.current.gatewayPorts);
   const httpPort = await listen(http, "http", options.httpPort, options.bind).catch(async (err: unknown) => {
     // Started by a library user, nothing may be left running when the HTTP port is taken.
     await Promise.all([l4.close(0), runtime.stop(), new Promise((res) => (admin ? admin.close(res) : res(undefined)))]);
@@ -341,7 +374,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
         h2cSessions.destroy();
         httpsSessions?.destroy();
       }, grace);
-      await Promise.all([drained, l4.close(grace)]);
+      await Promise.all([drained, l4.close(grace), gatewayPorts.close(grace)]);
       clearTimeout(timer);
       accessLog.flush();
       await runtime.stop();
@@ -366,6 +399,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     memory,
     localCaCertificates: () => certificates.localCaCertificates(),
     l4,
+    gatewayPorts,
     close,
   };
 }

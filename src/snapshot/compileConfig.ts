@@ -71,6 +71,14 @@ export interface CompiledRoutes {
   ignored: IgnoredIngress[];
   /** Gateway API status: GatewayClasses, Gateways and their listeners, HTTPRoutes' parents. */
   gateway: GatewayApiStatus;
+  /** Ports opened for Gateway listeners other than on ingressd's HTTP and HTTPS ports, each with its own table. */
+  ports: ReadonlyMap<number, GatewayPort>;
+}
+
+/** A port opened for Gateway listeners: its protocol and the routes attached to them. */
+export interface GatewayPort {
+  protocol: "HTTP" | "HTTPS";
+  table: RouteTable;
 }
 
 /**
@@ -84,6 +92,12 @@ export function compileRoutes(resources: ResourceSet, options: TranslateOptions,
   const routes = gw.routes.length === 0 ? translated.routes : mergeByAge(translated.routes, gw.routes, resources);
   const { table, conflicts } = buildRouteTable(routes, translated.defaultBackend);
   const issues = [...translated.issues, ...gw.issues];
+  const ports = new Map<number, GatewayPort>();
+  for (const [port, { protocol, routes: portRoutes }] of gw.ports) {
+    const built = buildRouteTable(portRoutes);
+    ports.set(port, { protocol, table: built.table });
+    conflicts.push(...built.conflicts);
+  }
   for (const { route, winner, servedOn } of conflicts) {
     const m = route.match;
     const by = `${winner.origin.kind} ${winner.origin.name} at ${winner.origin.source.file}:${winner.origin.source.line}`;
@@ -98,5 +112,5 @@ export function compileRoutes(resources: ResourceSet, options: TranslateOptions,
       ...route.origin.locate(["path"]),
     });
   }
-  return { table, issues, ignored: translated.ignored, gateway: gw.status };
+  return { table, issues, ignored: translated.ignored, gateway: gw.status, ports };
 }

@@ -154,6 +154,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
       l4: { listeners: l4.listeners, nodePorts: l4.nodePorts, loadBalancers: l4.loadBalancers },
       tls: compiled.tls,
       gatewayApi: routes.gateway,
+      gatewayPorts: routes.ports,
     };
     this.current = snapshot;
     this.endpoints = next.endpoints;

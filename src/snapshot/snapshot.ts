@@ -27,6 +27,8 @@ export interface Snapshot {
   tls: TlsTable;
   /** Gateway API status: what became of each GatewayClass, Gateway (and listener) and HTTPRoute. */
   gatewayApi: GatewayApiStatus;
+  /** Ports opened for Gateway listeners (not ingressd's HTTP or HTTPS port), each with its own routing table. */
+  gatewayPorts: ReadonlyMap<number, { protocol: "HTTP" | "HTTPS"; table: RouteTable }>;
 }
 
 export interface SnapshotSource {
@@ -34,5 +36,5 @@ export interface SnapshotSource {
 }
 
 export function emptySnapshot(): Snapshot {
-  return { generation: 0, loadedAt: new Date(), routes: RouteTable.empty(), pools: new Map(), issues: [], files: [], ignored: [], l4: { listeners: [], nodePorts: new Map(), loadBalancers: new Map() }, tls: TlsTable.empty(), gatewayApi: emptyGatewayApiStatus() };
+  return { generation: 0, loadedAt: new Date(), routes: RouteTable.empty(), pools: new Map(), issues: [], files: [], ignored: [], l4: { listeners: [], nodePorts: new Map(), loadBalancers: new Map() }, tls: TlsTable.empty(), gatewayApi: emptyGatewayApiStatus(), gatewayPorts: new Map() };
 }

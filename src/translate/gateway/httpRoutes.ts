@@ -16,9 +16,10 @@ type Match = NonNullable<Rule["matches"]>[number];
  * API's tie-breaking: creation time, then namespace/name; then rule and match order),
  * with each route's status.
  */
-export function translateHTTPRoutes(resources: ResourceSet, gateways: ServedGateways): { routes: Route[]; status: HTTPRouteStatus[]; issues: ConfigIssue[] } {
+export function translateHTTPRoutes(resources: ResourceSet, gateways: ServedGateways): { routes: Route[]; portRoutes: Map<number, Route[]>; status: HTTPRouteStatus[]; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const routes: Route[] = [];
+  const portRoutes = new Map<number, Route[]>();
   const status: HTTPRouteStatus[] = [];
   const services = new Map(resources.services.map((s) => [`${s.namespace}/${s.name}`, s]));
   const defined = new Set(resources.gateways.map((g) => `${g.namespace}/${g.name}`));
@@ -62,8 +63,10 @@ export function translateHTTPRoutes(resources: ResourceSet, gateways: ServedGate
         for (const { host, entry } of served) {
           const match: RouteMatch = { host, ...base };
           if (host !== null && host.startsWith("*.")) match.hostSuffix = true;
-          if (entry !== undefined) match.entry = entry;
-          routes.push({ match, filters, backends: ruleBackendsFor, origin: new HTTPRouteOrigin(hr, at), isolatesHost: true });
+          if (typeof entry === "string") match.entry = entry;
+          const route: Route = { match, filters, backends: ruleBackendsFor, origin: new HTTPRouteOrigin(hr, at), isolatesHost: true };
+          if (typeof entry === "number") getOrCreate(portRoutes, entry).push(route);
+          else routes.push(route);
         }
       });
     });
@@ -72,20 +75,34 @@ export function translateHTTPRoutes(resources: ResourceSet, gateways: ServedGate
       : condition("ResolvedRefs", false, refProblems[0]!.reason, refProblems.map((p) => p.message).join("; "));
     for (const p of parents) if (p.conditions[0]!.status === "True") p.conditions.push(resolved);
   }
-  return { routes, status, issues };
+  return { routes, portRoutes, status, issues };
 }
 
-/** Each served hostname once, with the entry it is served on (unset: both front ends). */
-function servedHosts(attachments: readonly Attachment[]): { host: string | null; entry?: Entry }[] {
+function getOrCreate(map: Map<number, Route[]>, port: number): Route[] {
+  let list = map.get(port);
+  if (!list) map.set(port, (list = []));
+  return list;
+}
+
+/**
+ * Each served hostname once per place it is served: ingressd's front ends (entry unset:
+ * both; else the one), and each port of its own.
+ */
+function servedHosts(attachments: readonly Attachment[]): { host: string | null; entry?: Entry | number }[] {
   const entries = new Map<string | null, Set<Entry>>();
+  const ports = new Map<string, { host: string | null; entry: number }>();
   for (const a of attachments) {
     for (const h of a.hostnames) {
+      if (typeof a.entry === "number") {
+        ports.set(`${a.entry}|${h}`, { host: h, entry: a.entry });
+        continue;
+      }
       let set = entries.get(h);
       if (!set) entries.set(h, (set = new Set()));
       set.add(a.entry);
     }
   }
-  return [...entries].map(([host, set]) => (set.size === 2 ? { host } : { host, entry: [...set][0]! }));
+  return [...[...entries].map(([host, set]) => (set.size === 2 ? { host } : { host, entry: [...set][0]! })), ...ports.values()];
 }
 
 /** A rule's backendRefs → weighted backends; weight 0 ones are left out, refused ones answer 500 for their share. */

@@ -24,8 +24,12 @@ export interface ServedListener {
   name: string;
   port: number;
   hostname?: string;
-  /** The front end it is served on; undefined when it is not served (see `status`). */
-  entry?: Entry;
+  /**
+   * Where it is served: ingressd's plain-HTTP or HTTPS front end (ports 80 and 443, or
+   * ingressd's own), or a port of its own opened for it; undefined when it is not served
+   * (see `status`).
+   */
+  entry?: Entry | number;
   /** Whether an HTTPRoute in `namespace` may attach to it (allowedRoutes). */
   allowsNamespace(namespace: string): boolean;
   allowsHTTPRoute: boolean;
@@ -63,6 +67,7 @@ export function serveGateways(resources: ResourceSet, options: GatewayOptions): 
   const gateways: GatewayStatus[] = [];
   const served = new Set<string>();
   const claimed = new Map<string, ServedListener>();
+  const portProtocols = new Map<number, { protocol: string; name: string; gateway: string }>();
   for (const gw of byAge(resources.gateways)) {
     const cls = gw.object.spec.gatewayClassName;
     if (!ours.has(cls)) {
@@ -122,10 +127,14 @@ export function serveGateways(resources: ResourceSet, options: GatewayOptions): 
         accepted = false;
         acceptReason = "UnsupportedProtocol";
         acceptMessage = `protocol ${l.protocol} is not served by ingressd: HTTP and HTTPS only`;
-      } else if (entry === undefined) {
-        accepted = false;
-        acceptReason = "PortUnavailable";
-        acceptMessage = `port ${l.port} is not served: ingressd serves Gateway listeners on port 80 (its HTTP port${options.httpPort !== undefined ? ` ${options.httpPort}` : ""}) and 443 (its HTTPS port${options.httpsPort !== undefined ? ` ${options.httpsPort}` : ""}) so far`;
+      } else if (typeof entry === "number") {
+        // A port of its own, shared by the listeners of every Gateway on it: the first one's protocol holds it.
+        const holder = portProtocols.get(entry);
+        if (holder && holder.protocol !== l.protocol) {
+          accepted = false;
+          acceptReason = "PortUnavailable";
+          acceptMessage = `port ${l.port} is already served as ${holder.protocol} for listener ${holder.name} of Gateway ${holder.gateway}`;
+        } else if (!holder) portProtocols.set(entry, { protocol: l.protocol, name: l.name, gateway: `${gw.namespace}/${gw.name}` });
       } else if ((entry === "https") !== (l.protocol === "HTTPS")) {
         accepted = false;
         acceptReason = "UnsupportedProtocol";
@@ -190,7 +199,8 @@ export function serveGateways(resources: ResourceSet, options: GatewayOptions): 
       conditions.push(condition("Conflicted", conflictedBy !== undefined, conflictedBy ? "HostnameConflict" : "NoConflicts", conflictedBy ? `port ${l.port} and hostname ${l.hostname ?? "(any)"} are claimed by an older listener` : ""));
       if (resolved) conditions.push(condition("ResolvedRefs", true, "ResolvedRefs", ""));
       const programmed = accepted && !conflictedBy;
-      conditions.push(condition("Programmed", programmed, programmed ? "Programmed" : "Invalid", programmed ? `served on ingressd's ${entry === "https" ? "HTTPS" : "HTTP"} port` : "not served"));
+      const where = typeof entry === "number" ? `served on port ${entry}` : `served on ingressd's ${entry === "https" ? "HTTPS" : "HTTP"} port`;
+      conditions.push(condition("Programmed", programmed, programmed ? "Programmed" : "Invalid", programmed ? where : "not served"));
       if (programmed) listener.entry = entry;
     });
     const anyServed = status.listeners.some((l) => l.conditions.some((c) => c.type === "Programmed" && c.status === "True"));
@@ -201,11 +211,14 @@ export function serveGateways(resources: ResourceSet, options: GatewayOptions): 
   return { listeners, gateways, gatewayClasses, served, issues };
 }
 
-/** Port 80 and ingressd's HTTP port are the plain-HTTP front end; 443 and its HTTPS port the HTTPS one. */
-function entryOf(port: number, options: GatewayOptions): Entry | undefined {
+/**
+ * Port 80 and ingressd's HTTP port are the plain-HTTP front end; 443 and its HTTPS port
+ * the HTTPS one; any other port is opened for the listeners on it, as an L4 listener is.
+ */
+function entryOf(port: number, options: GatewayOptions): Entry | number {
   if (port === 80 || port === options.httpPort) return "http";
   if (port === 443 || port === options.httpsPort) return "https";
-  return undefined;
+  return port;
 }
 
 type AllowedNamespaces = NonNullable<NonNullable<NonNullable<Loaded<"Gateway">["object"]["spec"]["listeners"][number]["allowedRoutes"]>["namespaces"]>>;

@@ -5,10 +5,10 @@ import { condition, type Condition, type ParentRefView, type RouteParentStatus }
 import { intersectHostnames } from "./hostnames.js";
 import { GATEWAY_GROUP, type ServedGateways, type ServedListener } from "./listeners.js";
 
-/** Where a route is served through one listener: the front end and the hostnames (null: every host). */
+/** Where a route is served through one listener: the front end (or a port of its own) and the hostnames (null: every host). */
 export interface Attachment {
   listener: ServedListener;
-  entry: Entry;
+  entry: Entry | number;
   hostnames: (string | null)[];
 }
 
