@@ -1,0 +1,233 @@
+import type { HTTPIngressPath } from "kubernetes-types/networking/v1.js";
+import type { Loaded, ResourceSet } from "../../config/resources.js";
+import { readNginxSettings, type NginxSettings } from "../../config/nginx/settings.js";
+import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "../ingressClass.js";
+import { joinCanary } from "./canary.js";
+import { gatewayFor, type HostTls } from "./gateway.js";
+import {
+  GATEWAY_API_VERSION, GATEWAY_CLASS_NAME, GATEWAY_CONTROLLER_NAME,
+  type BackendRef, type GatewayClassObject, type GatewayObject, type HTTPRouteObject, type RouteFilter, type RouteRule,
+} from "./gatewayObjects.js";
+import { LeftOutList, type LeftOut } from "./leftOut.js";
+import { hostSlug, listenerName, objectName } from "./names.js";
+import { caseInsensitiveNote, pathMatch } from "./pathMatch.js";
+import { appRootFilter, HTTPS_REDIRECT, redirectFilter } from "./redirects.js";
+import { rewriteOf } from "./rewrite.js";
+import { serviceBackendRef } from "./serviceBackend.js";
+import { unconvertedAnnotations } from "./unconvertedAnnotations.js";
+
+export interface GatewayConversion {
+  /** GatewayClass (when there is a Gateway), Gateways, then HTTPRoutes, in the order to print them. */
+  documents: (GatewayClassObject | GatewayObject | HTTPRouteObject)[];
+  /** Ingresses converted (canaries included). */
+  converted: number;
+  leftOut: LeftOut[];
+}
+
+/** One HTTPRoute being built: the routes of one Ingress for one host. */
+interface RouteDraft {
+  route: HTTPRouteObject;
+  rules: RouteRule[];
+  host: string | null;
+  namespace: string;
+  /** Rules whose plain-HTTP requests are redirected to HTTPS. */
+  httpsOnly: Set<RouteRule>;
+}
+
+/**
+ * The Gateway API equivalent of the Ingresses served with `ingressClass`, as
+ * ingress2gateway writes it for ingress-nginx: per namespace a Gateway named after the
+ * class (listeners per host, HTTP and, with TLS, HTTPS), per Ingress and host an
+ * HTTPRoute, annotations as filters and matches where Gateway API can say them; the
+ * rest is listed, each at its line. Pure: same resources, same output.
+ */
+export function convertToGateway(resources: ResourceSet, ingressClass: string): GatewayConversion {
+  const leftOut = new LeftOutList();
+  const classes = servedClasses(resources, ingressClass);
+  const services = new Map(resources.services.map((s) => [`${s.namespace}/${s.name}`, s]));
+  const ingresses = byPrecedence(resources.ingresses);
+  const served = ingresses.filter((ing) => {
+    if (isServedIngress(ing, classes)) return true;
+    const at = ing.object.spec?.ingressClassName !== undefined ? ["spec", "ingressClassName"] : ["metadata", "annotations", "kubernetes.io/ingress.class"];
+    leftOut.add(ing, at, `class "${ingressClassOf(ing)}" is not served here (converting class ${[...classes].join(", ")}; see --ingress-class): not converted`);
+    return false;
+  });
+  const tls = tlsHosts(served);
+  const drafts: RouteDraft[] = [];
+  /** The main rule of each namespace, host, path and pathType, which a canary joins. */
+  const mainRules = new Map<string, { draft: RouteDraft; rule: RouteRule }>();
+  const settingsOf = new Map(served.map((ing) => [ing, readNginxSettings(ing.object.metadata?.annotations).settings]));
+  let converted = 0;
+
+  for (const ing of served) {
+    const settings = settingsOf.get(ing)!;
+    for (const { name, reason } of unconvertedAnnotations(ing.object.metadata?.annotations, settings.canary !== undefined)) leftOut.annotation(ing, name, reason);
+    if (settings.canary) continue;
+    const paths = (ing.object.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((p) => p.path ?? "/"));
+    const caseNote = settings.redirect ? undefined : caseInsensitiveNote(settings, paths);
+    if (caseNote) leftOut.annotation(ing, caseNote.annotation, caseNote.note);
+    const byHost = new Map<string | null, RouteDraft>();
+    const draftOf = (host: string | null): RouteDraft => {
+      let draft = byHost.get(host);
+      if (!draft) byHost.set(host, (draft = newDraft(ing, host)));
+      return draft;
+    };
+    const ruleDraftOf = (host: string | null): RouteDraft => {
+      const fresh = !byHost.has(host);
+      const draft = draftOf(host);
+      // app-root: nginx answers a request for exactly `/` of each host, ahead of the paths.
+      if (fresh && settings.appRoot !== undefined) draft.rules.push({ matches: [{ path: { type: "Exact", value: "/" } }], filters: [appRootFilter(settings.appRoot)] });
+      return draft;
+    };
+    (ing.object.spec?.rules ?? []).forEach((rule, r) => {
+      const host = rule.host ?? null;
+      const draft = ruleDraftOf(host);
+      (rule.http?.paths ?? []).forEach((p, i) => {
+        const at = ["spec", "rules", r, "http", "paths", i];
+        const built = pathRule(ing, p, at, settings, services, leftOut);
+        if (!built) return;
+        draft.rules.push(built);
+        if (redirectsToHttps(settings, host, tls)) draft.httpsOnly.add(built);
+        const key = `${ing.namespace}|${host ?? ""}|${p.path ?? "/"}|${p.pathType}`;
+        if (!mainRules.has(key)) mainRules.set(key, { draft, rule: built });
+      });
+    });
+    const defaultBackend = ing.object.spec?.defaultBackend;
+    if (defaultBackend) {
+      const ref = serviceBackendRef(ing, defaultBackend, services);
+      if (typeof ref === "string") leftOut.add(ing, ["spec", "defaultBackend"], ref);
+      // Requests no rule of any host matches: a rule of a route for any host, matching every path.
+      else draftOf(null).rules.push({ backendRefs: [ref] });
+    }
+    for (const draft of byHost.values()) if (draft.rules.length > 0) drafts.push(draft);
+    converted++;
+  }
+
+  for (const ing of served) {
+    const rules = settingsOf.get(ing)!.canary;
+    if (!rules) continue;
+    (ing.object.spec?.rules ?? []).forEach((rule, r) =>
+      (rule.http?.paths ?? []).forEach((p, i) => {
+        const at = ["spec", "rules", r, "http", "paths", i];
+        const main = mainRules.get(`${ing.namespace}|${rule.host ?? ""}|${p.path ?? "/"}|${p.pathType}`);
+        if (!main) return leftOut.add(ing, at, `no main Ingress serves host ${rule.host ?? "(any)"} path ${p.path ?? "/"} (${p.pathType}): the canary has nothing to join; left out`);
+        if ((main.rule.backendRefs ?? []).length === 0) return leftOut.add(ing, at, "the main Ingress's rule redirects, it has no backend to share: left out");
+        const ref = serviceBackendRef(ing, p.backend, services);
+        if (typeof ref === "string") return leftOut.add(ing, [...at, "backend"], ref);
+        const added = joinCanary(main.rule, ref, rules);
+        main.draft.rules.splice(main.draft.rules.indexOf(main.rule) + 1, 0, ...added);
+        if (main.draft.httpsOnly.has(main.rule)) for (const a of added) main.draft.httpsOnly.add(a);
+      }),
+    );
+    converted++;
+  }
+
+  const routes = drafts.flatMap((d) => finishRoutes(d, ingressClass, tls));
+  const gateways = gatewaysFor(drafts, ingressClass, tls);
+  const gatewayClass: GatewayClassObject[] = gateways.length === 0 ? [] : [
+    { apiVersion: GATEWAY_API_VERSION, kind: "GatewayClass", metadata: { name: GATEWAY_CLASS_NAME }, spec: { controllerName: GATEWAY_CONTROLLER_NAME } } as GatewayClassObject,
+  ];
+  return { documents: [...gatewayClass, ...gateways, ...routes], converted, leftOut: leftOut.items };
+}
+
+function newDraft(ing: Loaded<"Ingress">, host: string | null): RouteDraft {
+  const hosts = new Set((ing.object.spec?.rules ?? []).map((r) => r.host ?? null));
+  if (ing.object.spec?.defaultBackend) hosts.add(null);
+  const name = hosts.size === 1 ? ing.name : objectName(ing.name, hostSlug(host));
+  const route = {
+    apiVersion: GATEWAY_API_VERSION,
+    kind: "HTTPRoute",
+    metadata: { name, namespace: ing.namespace },
+    spec: host === null ? {} : { hostnames: [host] },
+  } as HTTPRouteObject;
+  return { route, rules: [], host, namespace: ing.namespace, httpsOnly: new Set() };
+}
+
+/** One path of an Ingress as an HTTPRoute rule: its match, the annotations' filters, its backend. */
+function pathRule(
+  ing: Loaded<"Ingress">, p: HTTPIngressPath, at: (string | number)[], settings: NginxSettings,
+  services: ReadonlyMap<string, Loaded<"Service">>, leftOut: LeftOutList,
+): RouteRule | undefined {
+  const path = p.path ?? "/";
+  const converted = pathMatch(path, p.pathType, settings);
+  if (converted.note) leftOut.add(ing, [...at, "path"], converted.note);
+  let match = converted.match;
+  const filters: RouteFilter[] = [];
+  if (settings.redirect) {
+    const redirect = redirectFilter(settings.redirect.location, settings.redirect.code);
+    const name = settings.redirect.code === 301 || settings.redirect.code === 308 ? "permanent-redirect" : "temporal-redirect";
+    if (redirect.note) leftOut.annotation(ing, name, redirect.note);
+    // Every request is answered with the redirect: there is nothing to send a backend.
+    if (redirect.filter) return { matches: [match], filters: [redirect.filter] };
+  }
+  const ref = serviceBackendRef(ing, p.backend, services);
+  if (typeof ref === "string") {
+    leftOut.add(ing, [...at, "backend"], ref);
+    return undefined;
+  }
+  const rewrite = rewriteOf(settings, path);
+  if (rewrite.leftOut) leftOut.annotation(ing, "rewrite-target", rewrite.leftOut);
+  if (rewrite.match) match = rewrite.match;
+  if (rewrite.path || settings.upstreamVhost !== undefined) {
+    filters.push({ type: "URLRewrite", urlRewrite: { ...(rewrite.path ? { path: rewrite.path } : {}), ...(settings.upstreamVhost !== undefined ? { hostname: settings.upstreamVhost } : {}) } });
+  }
+  // ingress-nginx sends X-Forwarded-Prefix only along with a rewrite.
+  if (settings.xForwardedPrefix !== undefined && rewrite.path) {
+    filters.push({ type: "RequestHeaderModifier", requestHeaderModifier: { set: [{ name: "X-Forwarded-Prefix", value: settings.xForwardedPrefix }] } });
+  }
+  return { matches: [match], ...(filters.length > 0 ? { filters } : {}), backendRefs: [ref] as BackendRef[] };
+}
+
+/** ssl-redirect (default on) for a TLS host, force-ssl-redirect for any host with an HTTPS listener. */
+function redirectsToHttps(settings: NginxSettings, host: string | null, tls: ReadonlyMap<string, HostTls>): boolean {
+  if (host === null || !tls.has(host)) return false;
+  return settings.sslRedirect || settings.forceSslRedirect;
+}
+
+/** The TLS hosts of the served Ingresses, the first (by precedence) naming a Secret winning. */
+function tlsHosts(ingresses: readonly Loaded<"Ingress">[]): Map<string, HostTls> {
+  const tls = new Map<string, HostTls>();
+  for (const ing of ingresses) {
+    for (const entry of ing.object.spec?.tls ?? []) {
+      for (const host of entry.hosts ?? []) {
+        if (!tls.get(host)?.secretName) tls.set(host, entry.secretName ? { secretName: entry.secretName } : {});
+      }
+    }
+  }
+  return tls;
+}
+
+/**
+ * The HTTPRoute(s) of a draft. Rules redirected to HTTPS are served on the HTTPS
+ * listener only, and a route of their own on the HTTP listener answers the same
+ * matches with the redirect.
+ */
+function finishRoutes(draft: RouteDraft, gateway: string, tls: ReadonlyMap<string, HostTls>): HTTPRouteObject[] {
+  const parent = (section?: string) => ({ name: gateway, ...(section ? { sectionName: section } : {}) });
+  const { route, rules, host } = draft;
+  if (draft.httpsOnly.size === 0 || host === null || !tls.has(host)) {
+    route.spec = { ...route.spec, parentRefs: [parent()], rules };
+    return [route];
+  }
+  const plain = rules.filter((r) => !draft.httpsOnly.has(r));
+  const secure = rules.filter((r) => draft.httpsOnly.has(r));
+  const out: HTTPRouteObject[] = [];
+  const variant = (name: string, section: string | undefined, variantRules: RouteRule[]): HTTPRouteObject =>
+    ({ ...route, metadata: { ...route.metadata, name }, spec: { ...route.spec, parentRefs: [parent(section)], rules: variantRules } }) as HTTPRouteObject;
+  const name = route.metadata!.name!;
+  out.push(variant(name, listenerName(host, "HTTPS"), secure));
+  out.push(variant(objectName(name, "https-redirect"), listenerName(host, "HTTP"), secure.map((r) => ({ ...(r.matches ? { matches: r.matches } : {}), filters: [HTTPS_REDIRECT] }))));
+  if (plain.length > 0) out.push(variant(objectName(name, "both"), undefined, plain));
+  return out;
+}
+
+/** Per namespace with routes, the Gateway named after the class, listening for every host its routes serve. */
+function gatewaysFor(drafts: readonly RouteDraft[], name: string, tls: ReadonlyMap<string, HostTls>): GatewayObject[] {
+  const hostsByNamespace = new Map<string, Set<string | null>>();
+  for (const d of drafts) {
+    let hosts = hostsByNamespace.get(d.namespace);
+    if (!hosts) hostsByNamespace.set(d.namespace, (hosts = new Set()));
+    hosts.add(d.host);
+  }
+  return [...hostsByNamespace].map(([namespace, hosts]) => gatewayFor(name, namespace, [...hosts], tls));
+}
