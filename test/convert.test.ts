@@ -33,7 +33,7 @@ function route(c: Converted, name: string): Record<string, any> {
 }
 
 describe("convert --to gateway: round trip through ingressd's validation", () => {
-  it.each(["plain.yaml", "tls.yaml", "annotations.yaml", "canaries.yaml"])("%s converts to Gateway API objects ingressd's validation accepts", async (fixture) => {
+  it.each(["plain.yaml", "tls.yaml", "annotations.yaml", "canaries.yaml", "edges.yaml"])("%s converts to Gateway API objects ingressd's validation accepts", async (fixture) => {
     const c = await convert(fixture);
     expect(c.exitCode).toBe(0);
     const parsed = parseRulesFile("converted.yaml", c.stdout);
@@ -94,6 +94,25 @@ describe("convert --to gateway: the common conversion", () => {
   });
 });
 
+describe("convert --to gateway: what it cannot say", () => {
+  it("lists a TLS host without a Secret, force-ssl-redirect without TLS, an unresolvable named port and another class's Ingress, in file order", async () => {
+    const c = await convert("edges.yaml");
+    expect(c.stderr.split("\n").slice(1, -1)).toEqual([
+      `  ${FIXTURES}/edges.yaml:7:7: Ingress default/local: spec.tls[0]: no secretName: ingressd serves these hosts with its local CA, which a listener cannot name; their HTTPS listeners have no certificateRefs (add a Secret)`,
+      `  ${FIXTURES}/edges.yaml:25:5: Ingress default/forced: force-ssl-redirect: a-b.example.com, a.b.example.com have no TLS in the files, so no HTTPS listener to redirect to: left out there`,
+      `  ${FIXTURES}/edges.yaml:40:13: Ingress default/forced: spec.rules[0].http.paths[1].backend: port "web" is named and Service default/app is not in the files: its number is unknown; left out`,
+      `  ${FIXTURES}/edges.yaml:61:3: Ingress default/elsewhere: spec.ingressClassName: class "nginx" is not served here (converting class ingressd; see --ingress-class): not converted`,
+    ]);
+    const gateway = c.docs.find((d) => d.kind === "Gateway")!;
+    expect(gateway.spec.listeners).toContainEqual({ name: "local-example-com-https", protocol: "HTTPS", port: 443, hostname: "local.example.com", tls: { mode: "Terminate" } });
+    // a-b.example.com and a.b.example.com slug alike: listener and route names stay unique.
+    expect(gateway.spec.listeners.map((l: { name: string }) => l.name)).toEqual(["local-example-com-http", "local-example-com-https", "a-b-example-com-http", "a-b-example-com-2-http"]);
+    expect(route(c, "forced-a-b-example-com").spec.rules).toEqual([{ matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: [{ name: "app", port: 80 }] }]);
+    expect(route(c, "forced-a-b-example-com-2").spec.hostnames).toEqual(["a.b.example.com"]);
+    expect(c.docs.some((d) => d.metadata.name === "elsewhere")).toBe(false);
+  });
+});
+
 describe("convert --to gateway: ingress-nginx annotations", () => {
   let c: Converted;
   beforeAll(async () => {
@@ -130,7 +149,12 @@ describe("convert --to gateway: ingress-nginx annotations", () => {
     expect(captures.matches).toEqual([{ path: { type: "RegularExpression", value: "/v1/(.+)/items.*" } }]);
     expect(captures.filters).toBeUndefined();
     expect(c.stderr).toContain(`${FIXTURES}/annotations.yaml:50:5: Ingress default/captures: rewrite-target: "/v2/$1" uses capture groups`);
-    expect(c.stderr).toContain(`${FIXTURES}/annotations.yaml:69:5: Ingress default/regex: use-regex: ingress-nginx matches this Ingress's paths as expressions ignoring case`);
+    expect(c.stderr).toContain(`${FIXTURES}/annotations.yaml:69:5: Ingress default/regex: use-regex: ingress-nginx matches the paths of this Ingress's hosts as expressions ignoring case`);
+  });
+
+  it("matches every path of a regex host as ingress-nginx does, another Ingress's Exact path too (as a prefix), and says so", () => {
+    expect(route(c, "neighbour").spec.rules[0].matches).toEqual([{ path: { type: "PathPrefix", value: "/status" } }]);
+    expect(c.stderr).toContain(`${FIXTURES}/annotations.yaml:128:7: Ingress default/neighbour: spec.rules[0]: another Ingress of this host uses use-regex or rewrite-target`);
   });
 
   it("splits permanent-redirect and temporal-redirect URLs into RequestRedirect, 308 as 301 (listed)", () => {
@@ -154,7 +178,7 @@ describe("convert --to gateway: ingress-nginx annotations", () => {
       expect(c.stderr).toContain(`  ${line}`);
       expect(c.stdout).toContain(`#   ${line}`);
     }
-    expect(c.stderr).toMatch(/^left out \(9\):\n/);
+    expect(c.stderr).toMatch(/^left out \(10\):\n/);
     // The comment block comes first, before any document.
     expect(c.stdout.indexOf("apiVersion")).toBeGreaterThan(c.stdout.lastIndexOf("#   "));
   });
@@ -197,9 +221,9 @@ describe("ingressd convert as a process", () => {
   it("prints the objects on stdout and what is left out on stderr, exit 0", async () => {
     const r = await run(["--to", "gateway", `${FIXTURES}/annotations.yaml`, `${FIXTURES}/plain.yaml`]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^# ingressd convert --to gateway: 7 Ingresses of class ingressd\.\n# Left out \(10\):\n/);
+    expect(r.stdout).toMatch(/^# ingressd convert --to gateway: 8 Ingresses of class ingressd\.\n# Left out \(11\):\n/);
     expect(r.stdout).toContain("kind: HTTPRoute");
-    expect(r.stderr).toMatch(/^left out \(10\):\n/);
+    expect(r.stderr).toMatch(/^left out \(11\):\n/);
     expect(r.stderr).not.toContain("kind:");
   });
 
@@ -212,7 +236,7 @@ describe("ingressd convert as a process", () => {
     }
   });
 
-  it("exits 1 with check's file:line:col errors for a file with errors, or one that does not exist", async () => {
+  it("exits 1 with check's file:line:col errors for a file with errors, one that does not exist, or files without an Ingress", async () => {
     const bad = await dir.write("bad.yaml", ingressYaml("bad", "bad.example.com", [{ path: "/", pathType: "Sometimes", service: "web" }]));
     const r = await run(["--to", "gateway", bad]);
     expect(r.code).toBe(1);
@@ -222,6 +246,11 @@ describe("ingressd convert as a process", () => {
     const missing = await run(["--to", "gateway", `${dir.dir}/nope.yaml`]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("nope.yaml");
+    const servicesOnly = await dir.write("services.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n    - port: 80\n");
+    const nothing = await run(["--to", "gateway", servicesOnly]);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stdout).toBe("");
+    expect(nothing.stderr).toMatch(/no Ingress of class ingressd \(or without a class\) in .*services\.yaml: nothing converted\n$/);
   });
 
   it("--help says only Ingresses are printed", async () => {

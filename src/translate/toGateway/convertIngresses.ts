@@ -2,6 +2,7 @@ import type { HTTPIngressPath } from "kubernetes-types/networking/v1.js";
 import type { Loaded, ResourceSet } from "../../config/resources.js";
 import { readNginxSettings, type NginxSettings } from "../../config/nginx/settings.js";
 import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "../ingressClass.js";
+import { regexHosts } from "../nginx/regexHosts.js";
 import { joinCanary } from "./canary.js";
 import { gatewayFor, type HostTls } from "./gateway.js";
 import {
@@ -9,7 +10,7 @@ import {
   type BackendRef, type GatewayClassObject, type GatewayObject, type HTTPRouteObject, type RouteFilter, type RouteRule,
 } from "./gatewayObjects.js";
 import { LeftOutList, type LeftOut } from "./leftOut.js";
-import { hostSlug, listenerName, objectName } from "./names.js";
+import { hostSlug, listenerName, objectName, UniqueNames } from "./names.js";
 import { caseInsensitiveNote, pathMatch } from "./pathMatch.js";
 import { appRootFilter, HTTPS_REDIRECT, redirectFilter } from "./redirects.js";
 import { rewriteOf } from "./rewrite.js";
@@ -52,7 +53,8 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
     leftOut.add(ing, at, `class "${ingressClassOf(ing)}" is not served here (converting class ${[...classes].join(", ")}; see --ingress-class): not converted`);
     return false;
   });
-  const tls = tlsHosts(served);
+  const tls = tlsHosts(served, leftOut);
+  const regex = regexHosts(served);
   const drafts: RouteDraft[] = [];
   /** The main rule of each namespace, host, path and pathType, which a canary joins. */
   const mainRules = new Map<string, { draft: RouteDraft; rule: RouteRule }>();
@@ -63,9 +65,14 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
     const settings = settingsOf.get(ing)!;
     for (const { name, reason } of unconvertedAnnotations(ing.object.metadata?.annotations, settings.canary !== undefined)) leftOut.annotation(ing, name, reason);
     if (settings.canary) continue;
-    const paths = (ing.object.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((p) => p.path ?? "/"));
-    const caseNote = settings.redirect ? undefined : caseInsensitiveNote(settings, paths);
-    if (caseNote) leftOut.annotation(ing, caseNote.annotation, caseNote.note);
+    const hosts = (ing.object.spec?.rules ?? []).map((rule) => rule.host ?? null);
+    const caseNote = settings.redirect ? undefined : caseInsensitiveNote(settings, hosts, regex);
+    const plainHosts = hosts.filter((h) => h === null || !tls.has(h));
+    if (settings.forceSslRedirect && plainHosts.length > 0) {
+      leftOut.annotation(ing, "force-ssl-redirect", `${plainHosts.map((h) => h ?? "(any host)").join(", ")} ha${plainHosts.length === 1 ? "s" : "ve"} no TLS in the files, so no HTTPS listener to redirect to: left out there`);
+    }
+    if (caseNote?.annotation) leftOut.annotation(ing, caseNote.annotation, caseNote.note);
+    else if (caseNote) leftOut.add(ing, ["spec", "rules", caseNote.rule!], caseNote.note);
     const byHost = new Map<string | null, RouteDraft>();
     const draftOf = (host: string | null): RouteDraft => {
       let draft = byHost.get(host);
@@ -84,7 +91,7 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
       const draft = ruleDraftOf(host);
       (rule.http?.paths ?? []).forEach((p, i) => {
         const at = ["spec", "rules", r, "http", "paths", i];
-        const built = pathRule(ing, p, at, settings, services, leftOut);
+        const built = pathRule(ing, p, at, settings, regex.has(host), services, leftOut);
         if (!built) return;
         draft.rules.push(built);
         if (redirectsToHttps(settings, host, tls)) draft.httpsOnly.add(built);
@@ -122,12 +129,20 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
     converted++;
   }
 
-  const routes = drafts.flatMap((d) => finishRoutes(d, ingressClass, tls));
-  const gateways = gatewaysFor(drafts, ingressClass, tls);
+  const slugs = listenerSlugs(drafts);
+  const gateways = [...slugs].map(([namespace, hosts]) => gatewayFor(ingressClass, namespace, hosts, tls));
+  const routeNames = new Map<string, UniqueNames>();
+  const routes = drafts.flatMap((d) => finishRoutes(d, ingressClass, slugs.get(d.namespace)!.get(d.host)!, tls));
+  for (const r of routes) {
+    const ns = r.metadata!.namespace!;
+    if (!routeNames.has(ns)) routeNames.set(ns, new UniqueNames());
+    r.metadata!.name = routeNames.get(ns)!.take(r.metadata!.name!);
+  }
   const gatewayClass: GatewayClassObject[] = gateways.length === 0 ? [] : [
     { apiVersion: GATEWAY_API_VERSION, kind: "GatewayClass", metadata: { name: GATEWAY_CLASS_NAME }, spec: { controllerName: GATEWAY_CONTROLLER_NAME } } as GatewayClassObject,
   ];
-  return { documents: [...gatewayClass, ...gateways, ...routes], converted, leftOut: leftOut.items };
+  const byPlace = (a: LeftOut, b: LeftOut): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col);
+  return { documents: [...gatewayClass, ...gateways, ...routes], converted, leftOut: leftOut.items.sort(byPlace) };
 }
 
 function newDraft(ing: Loaded<"Ingress">, host: string | null): RouteDraft {
@@ -145,11 +160,11 @@ function newDraft(ing: Loaded<"Ingress">, host: string | null): RouteDraft {
 
 /** One path of an Ingress as an HTTPRoute rule: its match, the annotations' filters, its backend. */
 function pathRule(
-  ing: Loaded<"Ingress">, p: HTTPIngressPath, at: (string | number)[], settings: NginxSettings,
+  ing: Loaded<"Ingress">, p: HTTPIngressPath, at: (string | number)[], settings: NginxSettings, regexHost: boolean,
   services: ReadonlyMap<string, Loaded<"Service">>, leftOut: LeftOutList,
 ): RouteRule | undefined {
   const path = p.path ?? "/";
-  const converted = pathMatch(path, p.pathType, settings);
+  const converted = pathMatch(path, p.pathType, regexHost);
   if (converted.note) leftOut.add(ing, [...at, "path"], converted.note);
   let match = converted.match;
   const filters: RouteFilter[] = [];
@@ -184,11 +199,18 @@ function redirectsToHttps(settings: NginxSettings, host: string | null, tls: Rea
   return settings.sslRedirect || settings.forceSslRedirect;
 }
 
-/** The TLS hosts of the served Ingresses, the first (by precedence) naming a Secret winning. */
-function tlsHosts(ingresses: readonly Loaded<"Ingress">[]): Map<string, HostTls> {
+/**
+ * The TLS hosts of the served Ingresses, the first (by precedence) naming a Secret
+ * winning. An entry without a Secret is served by ingressd's local CA, which a Gateway
+ * listener cannot name: listed.
+ */
+function tlsHosts(ingresses: readonly Loaded<"Ingress">[], leftOut: LeftOutList): Map<string, HostTls> {
   const tls = new Map<string, HostTls>();
   for (const ing of ingresses) {
-    for (const entry of ing.object.spec?.tls ?? []) {
+    for (const [i, entry] of (ing.object.spec?.tls ?? []).entries()) {
+      if (!entry.secretName && (entry.hosts ?? []).length > 0) {
+        leftOut.add(ing, ["spec", "tls", i], "no secretName: ingressd serves these hosts with its local CA, which a listener cannot name; their HTTPS listeners have no certificateRefs (add a Secret)");
+      }
       for (const host of entry.hosts ?? []) {
         if (!tls.get(host)?.secretName) tls.set(host, entry.secretName ? { secretName: entry.secretName } : {});
       }
@@ -202,7 +224,7 @@ function tlsHosts(ingresses: readonly Loaded<"Ingress">[]): Map<string, HostTls>
  * listener only, and a route of their own on the HTTP listener answers the same
  * matches with the redirect.
  */
-function finishRoutes(draft: RouteDraft, gateway: string, tls: ReadonlyMap<string, HostTls>): HTTPRouteObject[] {
+function finishRoutes(draft: RouteDraft, gateway: string, slug: string | null, tls: ReadonlyMap<string, HostTls>): HTTPRouteObject[] {
   const parent = (section?: string) => ({ name: gateway, ...(section ? { sectionName: section } : {}) });
   const { route, rules, host } = draft;
   if (draft.httpsOnly.size === 0 || host === null || !tls.has(host)) {
@@ -215,19 +237,23 @@ function finishRoutes(draft: RouteDraft, gateway: string, tls: ReadonlyMap<strin
   const variant = (name: string, section: string | undefined, variantRules: RouteRule[]): HTTPRouteObject =>
     ({ ...route, metadata: { ...route.metadata, name }, spec: { ...route.spec, parentRefs: [parent(section)], rules: variantRules } }) as HTTPRouteObject;
   const name = route.metadata!.name!;
-  out.push(variant(name, listenerName(host, "HTTPS"), secure));
-  out.push(variant(objectName(name, "https-redirect"), listenerName(host, "HTTP"), secure.map((r) => ({ ...(r.matches ? { matches: r.matches } : {}), filters: [HTTPS_REDIRECT] }))));
+  out.push(variant(name, listenerName(slug, "HTTPS"), secure));
+  out.push(variant(objectName(name, "https-redirect"), listenerName(slug, "HTTP"), secure.map((r) => ({ ...(r.matches ? { matches: r.matches } : {}), filters: [HTTPS_REDIRECT] }))));
   if (plain.length > 0) out.push(variant(objectName(name, "both"), undefined, plain));
   return out;
 }
 
-/** Per namespace with routes, the Gateway named after the class, listening for every host its routes serve. */
-function gatewaysFor(drafts: readonly RouteDraft[], name: string, tls: ReadonlyMap<string, HostTls>): GatewayObject[] {
-  const hostsByNamespace = new Map<string, Set<string | null>>();
+/** Per namespace with routes, its hosts (in order of appearance) → the unique name part of their listeners. */
+function listenerSlugs(drafts: readonly RouteDraft[]): Map<string, Map<string | null, string | null>> {
+  const out = new Map<string, Map<string | null, string | null>>();
+  const names = new Map<string, UniqueNames>();
   for (const d of drafts) {
-    let hosts = hostsByNamespace.get(d.namespace);
-    if (!hosts) hostsByNamespace.set(d.namespace, (hosts = new Set()));
-    hosts.add(d.host);
+    let hosts = out.get(d.namespace);
+    if (!hosts) {
+      out.set(d.namespace, (hosts = new Map()));
+      names.set(d.namespace, new UniqueNames());
+    }
+    if (!hosts.has(d.host)) hosts.set(d.host, d.host === null ? null : names.get(d.namespace)!.take(hostSlug(d.host)));
   }
-  return [...hostsByNamespace].map(([namespace, hosts]) => gatewayFor(name, namespace, [...hosts], tls));
+  return out;
 }

@@ -10,17 +10,18 @@ export interface HostTls {
 /**
  * The Gateway of one namespace for an ingress class: an HTTP listener per host (port 80),
  * and an HTTPS listener (port 443, terminating with the host's Secret) per TLS host.
- * `hosts`: every host a route of the namespace serves, null for "any host".
+ * `slugs`: every host a route of the namespace serves (null for "any host") → the
+ * unique name part of its listeners.
  */
-export function gatewayFor(name: string, namespace: string, hosts: readonly (string | null)[], tls: ReadonlyMap<string, HostTls>): GatewayObject {
+export function gatewayFor(name: string, namespace: string, slugs: ReadonlyMap<string | null, string | null>, tls: ReadonlyMap<string, HostTls>): GatewayObject {
   const listeners: Listener[] = [];
-  for (const host of hosts) {
+  for (const [host, slug] of slugs) {
     const hostname = host === null ? {} : { hostname: host };
-    listeners.push({ name: listenerName(host, "HTTP"), protocol: "HTTP", port: 80, ...hostname });
+    listeners.push({ name: listenerName(slug, "HTTP"), protocol: "HTTP", port: 80, ...hostname });
     const hostTls = host === null ? undefined : tls.get(host);
     if (hostTls) {
       listeners.push({
-        name: listenerName(host, "HTTPS"),
+        name: listenerName(slug, "HTTPS"),
         protocol: "HTTPS",
         port: 443,
         ...hostname,
