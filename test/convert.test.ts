@@ -101,7 +101,7 @@ describe("convert --to gateway: what it cannot say", () => {
       `  ${FIXTURES}/edges.yaml:7:7: Ingress default/local: spec.tls[0]: no secretName: ingressd serves these hosts with its local CA, which a listener cannot name; their HTTPS listeners have no certificateRefs (add a Secret)`,
       `  ${FIXTURES}/edges.yaml:25:5: Ingress default/forced: force-ssl-redirect: a-b.example.com, a.b.example.com have no TLS in the files, so no HTTPS listener to redirect to: left out there`,
       `  ${FIXTURES}/edges.yaml:40:13: Ingress default/forced: spec.rules[0].http.paths[1].backend: port "web" is named and Service default/app is not in the files: its number is unknown; left out`,
-      `  ${FIXTURES}/edges.yaml:61:3: Ingress default/elsewhere: spec.ingressClassName: class "nginx" is not served here (converting class ingressd; see --ingress-class): not converted`,
+      `  ${FIXTURES}/edges.yaml:61:3: Ingress default/elsewhere: spec.ingressClassName: class "nginx" is not served here (converting class ingressd, internal; see --ingress-class): not converted`,
     ]);
     const gateway = c.docs.find((d) => d.kind === "Gateway")!;
     expect(gateway.spec.listeners).toContainEqual({ name: "local-example-com-https", protocol: "HTTPS", port: 443, hostname: "local.example.com", tls: { mode: "Terminate" } });
@@ -110,6 +110,16 @@ describe("convert --to gateway: what it cannot say", () => {
     expect(route(c, "forced-a-b-example-com").spec.rules).toEqual([{ matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: [{ name: "app", port: 80 }] }]);
     expect(route(c, "forced-a-b-example-com-2").spec.hostnames).toEqual(["a.b.example.com"]);
     expect(c.docs.some((d) => d.metadata.name === "elsewhere")).toBe(false);
+  });
+
+  it("gives each served ingress class its own Gateway, named after it", async () => {
+    const c = await convert("edges.yaml");
+    expect(c.docs.filter((d) => d.kind === "Gateway").map((d) => d.metadata.name)).toEqual(["ingressd", "internal"]);
+    expect(c.docs.filter((d) => d.kind === "GatewayClass")).toHaveLength(1);
+    expect(route(c, "staff").spec.parentRefs).toEqual([{ name: "internal" }]);
+    expect(c.docs.find((d) => d.kind === "Gateway" && d.metadata.name === "internal")!.spec.listeners).toEqual([
+      { name: "staff-example-com-http", protocol: "HTTP", port: 80, hostname: "staff.example.com" },
+    ]);
   });
 });
 
@@ -187,7 +197,7 @@ describe("convert --to gateway: ingress-nginx annotations", () => {
 describe("convert --to gateway: canaries", () => {
   it("joins canaries to the main rule: weights out of canary-weight-total, header always/never and by value as header matches; lists the cookie", async () => {
     const c = await convert("canaries.yaml");
-    expect(c.docs.filter((d) => d.kind === "HTTPRoute").map((d) => d.metadata.name)).toEqual(["main"]);
+    expect(c.docs.filter((d) => d.kind === "HTTPRoute").map((d) => d.metadata.name)).toEqual(["main", "main-pattern"]);
     const root = { path: { type: "PathPrefix", value: "/" } };
     const beta = { path: { type: "PathPrefix", value: "/beta" } };
     expect(route(c, "main").spec.rules).toEqual([
@@ -199,7 +209,23 @@ describe("convert --to gateway: canaries", () => {
     ]);
     // "yes" is a boolean to YAML 1.1 readers (kubectl): it must be written quoted.
     expect(c.stdout).toContain('value: "yes"');
+    expect(c.stderr).toMatch(/^left out \(1\):\n/);
     expect(c.stderr).toContain(`${FIXTURES}/canaries.yaml:54:5: Ingress default/by-value: canary-by-cookie: a header match on Cookie compares the whole header`);
+  });
+});
+
+describe("convert --to gateway: canary by header pattern", () => {
+  it("matches canary-by-header-pattern unanchored as a RegularExpression header; weight 100 of 100 leaves the main backend out", async () => {
+    const c = await convert("canaries.yaml");
+    const root = { path: { type: "PathPrefix", value: "/" } };
+    expect(route(c, "main-pattern").spec.rules).toEqual([
+      { matches: [root], backendRefs: [{ name: "next", port: 80, weight: 100 }] },
+      { matches: [{ ...root, headers: [{ type: "RegularExpression", name: "x-tester", value: ".*(?:^(alice|bob)$).*" }] }], backendRefs: [{ name: "next", port: 80 }] },
+    ]);
+    // The expression matches what ingress-nginx's unanchored pattern matches, however an implementation anchors it.
+    const value = new RegExp(`^(?:${route(c, "main-pattern").spec.rules[1].matches[0].headers[0].value})$`);
+    expect(["alice", "bob"].every((v) => value.test(v))).toBe(true);
+    expect(["mallory", "alice2"].some((v) => value.test(v))).toBe(false);
   });
 });
 

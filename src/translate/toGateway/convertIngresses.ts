@@ -31,14 +31,16 @@ interface RouteDraft {
   rules: RouteRule[];
   host: string | null;
   namespace: string;
+  /** The Gateway it attaches to: named after the Ingress's class (`--ingress-class` for an Ingress without one). */
+  gateway: string;
   /** Rules whose plain-HTTP requests are redirected to HTTPS. */
   httpsOnly: Set<RouteRule>;
 }
 
 /**
  * The Gateway API equivalent of the Ingresses served with `ingressClass`, as
- * ingress2gateway writes it for ingress-nginx: per namespace a Gateway named after the
- * class (listeners per host, HTTP and, with TLS, HTTPS), per Ingress and host an
+ * ingress2gateway writes it for ingress-nginx: per namespace and ingress class a Gateway
+ * named after the class (listeners per host, HTTP and, with TLS, HTTPS), per Ingress and host an
  * HTTPRoute, annotations as filters and matches where Gateway API can say them; the
  * rest is listed, each at its line. Pure: same resources, same output.
  */
@@ -76,7 +78,7 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
     const byHost = new Map<string | null, RouteDraft>();
     const draftOf = (host: string | null): RouteDraft => {
       let draft = byHost.get(host);
-      if (!draft) byHost.set(host, (draft = newDraft(ing, host)));
+      if (!draft) byHost.set(host, (draft = newDraft(ing, host, ingressClassOf(ing) ?? ingressClass)));
       return draft;
     };
     const ruleDraftOf = (host: string | null): RouteDraft => {
@@ -117,7 +119,7 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
       (rule.http?.paths ?? []).forEach((p, i) => {
         const at = ["spec", "rules", r, "http", "paths", i];
         const main = mainRules.get(`${ing.namespace}|${rule.host ?? ""}|${p.path ?? "/"}|${p.pathType}`);
-        if (!main) return leftOut.add(ing, at, `no main Ingress serves host ${rule.host ?? "(any)"} path ${p.path ?? "/"} (${p.pathType}): the canary has nothing to join; left out`);
+        if (!main) return leftOut.add(ing, at, `no main Ingress in namespace ${ing.namespace} serves host ${rule.host ?? "(any)"} path ${p.path ?? "/"} (${p.pathType}): the canary has nothing to join; left out`);
         if ((main.rule.backendRefs ?? []).length === 0) return leftOut.add(ing, at, "the main Ingress's rule redirects, it has no backend to share: left out");
         const ref = serviceBackendRef(ing, p.backend, services);
         if (typeof ref === "string") return leftOut.add(ing, [...at, "backend"], ref);
@@ -130,9 +132,9 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
   }
 
   const slugs = listenerSlugs(drafts);
-  const gateways = [...slugs].map(([namespace, hosts]) => gatewayFor(ingressClass, namespace, hosts, tls));
+  const gateways = [...slugs.values()].map(({ namespace, gateway, hosts }) => gatewayFor(gateway, namespace, hosts, tls));
   const routeNames = new Map<string, UniqueNames>();
-  const routes = drafts.flatMap((d) => finishRoutes(d, ingressClass, slugs.get(d.namespace)!.get(d.host)!, tls));
+  const routes = drafts.flatMap((d) => finishRoutes(d, slugs.get(gatewayKey(d))!.hosts.get(d.host)!, tls));
   for (const r of routes) {
     const ns = r.metadata!.namespace!;
     if (!routeNames.has(ns)) routeNames.set(ns, new UniqueNames());
@@ -145,7 +147,7 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
   return { documents: [...gatewayClass, ...gateways, ...routes], converted, leftOut: leftOut.items.sort(byPlace) };
 }
 
-function newDraft(ing: Loaded<"Ingress">, host: string | null): RouteDraft {
+function newDraft(ing: Loaded<"Ingress">, host: string | null, gateway: string): RouteDraft {
   const hosts = new Set((ing.object.spec?.rules ?? []).map((r) => r.host ?? null));
   if (ing.object.spec?.defaultBackend) hosts.add(null);
   const name = hosts.size === 1 ? ing.name : objectName(ing.name, hostSlug(host));
@@ -155,7 +157,7 @@ function newDraft(ing: Loaded<"Ingress">, host: string | null): RouteDraft {
     metadata: { name, namespace: ing.namespace },
     spec: host === null ? {} : { hostnames: [host] },
   } as HTTPRouteObject;
-  return { route, rules: [], host, namespace: ing.namespace, httpsOnly: new Set() };
+  return { route, rules: [], host, namespace: ing.namespace, gateway, httpsOnly: new Set() };
 }
 
 /** One path of an Ingress as an HTTPRoute rule: its match, the annotations' filters, its backend. */
@@ -224,8 +226,8 @@ function tlsHosts(ingresses: readonly Loaded<"Ingress">[], leftOut: LeftOutList)
  * listener only, and a route of their own on the HTTP listener answers the same
  * matches with the redirect.
  */
-function finishRoutes(draft: RouteDraft, gateway: string, slug: string | null, tls: ReadonlyMap<string, HostTls>): HTTPRouteObject[] {
-  const parent = (section?: string) => ({ name: gateway, ...(section ? { sectionName: section } : {}) });
+function finishRoutes(draft: RouteDraft, slug: string | null, tls: ReadonlyMap<string, HostTls>): HTTPRouteObject[] {
+  const parent = (section?: string) => ({ name: draft.gateway, ...(section ? { sectionName: section } : {}) });
   const { route, rules, host } = draft;
   if (draft.httpsOnly.size === 0 || host === null || !tls.has(host)) {
     route.spec = { ...route.spec, parentRefs: [parent()], rules };
@@ -243,17 +245,22 @@ function finishRoutes(draft: RouteDraft, gateway: string, slug: string | null, t
   return out;
 }
 
-/** Per namespace with routes, its hosts (in order of appearance) → the unique name part of their listeners. */
-function listenerSlugs(drafts: readonly RouteDraft[]): Map<string, Map<string | null, string | null>> {
-  const out = new Map<string, Map<string | null, string | null>>();
+function gatewayKey(d: RouteDraft): string {
+  return `${d.namespace}/${d.gateway}`;
+}
+
+/** Per Gateway (namespace and class) with routes, its hosts (in order of appearance) → the unique name part of their listeners. */
+function listenerSlugs(drafts: readonly RouteDraft[]): Map<string, { namespace: string; gateway: string; hosts: Map<string | null, string | null> }> {
+  const out = new Map<string, { namespace: string; gateway: string; hosts: Map<string | null, string | null> }>();
   const names = new Map<string, UniqueNames>();
   for (const d of drafts) {
-    let hosts = out.get(d.namespace);
-    if (!hosts) {
-      out.set(d.namespace, (hosts = new Map()));
-      names.set(d.namespace, new UniqueNames());
+    const key = gatewayKey(d);
+    let entry = out.get(key);
+    if (!entry) {
+      out.set(key, (entry = { namespace: d.namespace, gateway: d.gateway, hosts: new Map() }));
+      names.set(key, new UniqueNames());
     }
-    if (!hosts.has(d.host)) hosts.set(d.host, d.host === null ? null : names.get(d.namespace)!.take(hostSlug(d.host)));
+    if (!entry.hosts.has(d.host)) entry.hosts.set(d.host, d.host === null ? null : names.get(key)!.take(hostSlug(d.host)));
   }
   return out;
 }
