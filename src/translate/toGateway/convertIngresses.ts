@@ -1,5 +1,6 @@
 import type { HTTPIngressPath } from "kubernetes-types/networking/v1.js";
 import type { Loaded, ResourceSet } from "../../config/resources.js";
+import type { CanaryRules } from "../../config/nginx/canary.js";
 import { readNginxSettings, type NginxSettings } from "../../config/nginx/settings.js";
 import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "../ingressClass.js";
 import { regexHosts } from "../nginx/regexHosts.js";
@@ -67,14 +68,7 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
     const settings = settingsOf.get(ing)!;
     for (const { name, reason } of unconvertedAnnotations(ing.object.metadata?.annotations, settings.canary !== undefined)) leftOut.annotation(ing, name, reason);
     if (settings.canary) continue;
-    const hosts = (ing.object.spec?.rules ?? []).map((rule) => rule.host ?? null);
-    const caseNote = settings.redirect ? undefined : caseInsensitiveNote(settings, hosts, regex);
-    const plainHosts = hosts.filter((h) => h === null || !tls.has(h));
-    if (settings.forceSslRedirect && plainHosts.length > 0) {
-      leftOut.annotation(ing, "force-ssl-redirect", `${plainHosts.map((h) => h ?? "(any host)").join(", ")} ha${plainHosts.length === 1 ? "s" : "ve"} no TLS in the files, so no HTTPS listener to redirect to: left out there`);
-    }
-    if (caseNote?.annotation) leftOut.annotation(ing, caseNote.annotation, caseNote.note);
-    else if (caseNote) leftOut.add(ing, ["spec", "rules", caseNote.rule!], caseNote.note);
+    listHostDifferences(ing, settings, tls, regex, leftOut);
     const byHost = new Map<string | null, RouteDraft>();
     const draftOf = (host: string | null): RouteDraft => {
       let draft = byHost.get(host);
@@ -97,7 +91,7 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
         if (!built) return;
         draft.rules.push(built);
         if (redirectsToHttps(settings, host, tls)) draft.httpsOnly.add(built);
-        const key = `${ing.namespace}|${host ?? ""}|${p.path ?? "/"}|${p.pathType}`;
+        const key = mainRuleKey(ing, host, p);
         if (!mainRules.has(key)) mainRules.set(key, { draft, rule: built });
       });
     });
@@ -113,21 +107,9 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
   }
 
   for (const ing of served) {
-    const rules = settingsOf.get(ing)!.canary;
-    if (!rules) continue;
-    (ing.object.spec?.rules ?? []).forEach((rule, r) =>
-      (rule.http?.paths ?? []).forEach((p, i) => {
-        const at = ["spec", "rules", r, "http", "paths", i];
-        const main = mainRules.get(`${ing.namespace}|${rule.host ?? ""}|${p.path ?? "/"}|${p.pathType}`);
-        if (!main) return leftOut.add(ing, at, `no main Ingress in namespace ${ing.namespace} serves host ${rule.host ?? "(any)"} path ${p.path ?? "/"} (${p.pathType}): the canary has nothing to join; left out`);
-        if ((main.rule.backendRefs ?? []).length === 0) return leftOut.add(ing, at, "the main Ingress's rule redirects, it has no backend to share: left out");
-        const ref = serviceBackendRef(ing, p.backend, services);
-        if (typeof ref === "string") return leftOut.add(ing, [...at, "backend"], ref);
-        const added = joinCanary(main.rule, ref, rules);
-        main.draft.rules.splice(main.draft.rules.indexOf(main.rule) + 1, 0, ...added);
-        if (main.draft.httpsOnly.has(main.rule)) for (const a of added) main.draft.httpsOnly.add(a);
-      }),
-    );
+    const canary = settingsOf.get(ing)!.canary;
+    if (!canary) continue;
+    joinCanaryIngress(ing, canary, mainRules, services, leftOut);
     converted++;
   }
 
@@ -145,6 +127,46 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
   ];
   const byPlace = (a: LeftOut, b: LeftOut): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col);
   return { documents: [...gatewayClass, ...gateways, ...routes], converted, leftOut: leftOut.items.sort(byPlace) };
+}
+
+/** Where a canary finds its main rule: ingress-nginx joins them by host, path and pathType (here within a namespace: backendRefs stay in theirs). */
+function mainRuleKey(ing: Loaded<"Ingress">, host: string | null | undefined, p: HTTPIngressPath): string {
+  return `${ing.namespace}|${host ?? ""}|${p.path ?? "/"}|${p.pathType}`;
+}
+
+/** A canary Ingress's paths joined to their main rules (see `joinCanary`); a path without one is listed. */
+function joinCanaryIngress(
+  ing: Loaded<"Ingress">, canary: CanaryRules, mainRules: ReadonlyMap<string, { draft: RouteDraft; rule: RouteRule }>,
+  services: ReadonlyMap<string, Loaded<"Service">>, leftOut: LeftOutList,
+): void {
+  (ing.object.spec?.rules ?? []).forEach((rule, r) =>
+    (rule.http?.paths ?? []).forEach((p, i) => {
+      const at = ["spec", "rules", r, "http", "paths", i];
+      const main = mainRules.get(mainRuleKey(ing, rule.host, p));
+      if (!main) return leftOut.add(ing, at, `no main Ingress in namespace ${ing.namespace} serves host ${rule.host ?? "(any)"} path ${p.path ?? "/"} (${p.pathType}): the canary has nothing to join; left out`);
+      if ((main.rule.backendRefs ?? []).length === 0) return leftOut.add(ing, at, "the main Ingress's rule redirects, it has no backend to share: left out");
+      const ref = serviceBackendRef(ing, p.backend, services);
+      if (typeof ref === "string") return leftOut.add(ing, [...at, "backend"], ref);
+      const added = joinCanary(main.rule, ref, canary);
+      main.draft.rules.splice(main.draft.rules.indexOf(main.rule) + 1, 0, ...added);
+      if (main.draft.httpsOnly.has(main.rule)) for (const a of added) main.draft.httpsOnly.add(a);
+    }),
+  );
+}
+
+/** What differs for a whole Ingress on its hosts: force-ssl-redirect where there is no TLS, regex paths matched ignoring case. */
+function listHostDifferences(
+  ing: Loaded<"Ingress">, settings: NginxSettings, tls: ReadonlyMap<string, HostTls>, regex: ReadonlySet<string | null>, leftOut: LeftOutList,
+): void {
+  const hosts = (ing.object.spec?.rules ?? []).map((rule) => rule.host ?? null);
+  const plainHosts = hosts.filter((h) => h === null || !tls.has(h));
+  if (settings.forceSslRedirect && plainHosts.length > 0) {
+    const names = plainHosts.map((h) => h ?? "(any host)").join(", ");
+    leftOut.annotation(ing, "force-ssl-redirect", `${names} ha${plainHosts.length === 1 ? "s" : "ve"} no TLS in the files, so no HTTPS listener to redirect to: left out there`);
+  }
+  const caseNote = caseInsensitiveNote(settings, hosts, regex);
+  if (caseNote?.annotation) leftOut.annotation(ing, caseNote.annotation, caseNote.note);
+  else if (caseNote) leftOut.add(ing, ["spec", "rules", caseNote.rule!], caseNote.note);
 }
 
 function newDraft(ing: Loaded<"Ingress">, host: string | null, gateway: string): RouteDraft {
