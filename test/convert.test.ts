@@ -123,6 +123,64 @@ describe("convert --to gateway: what it cannot say", () => {
   });
 });
 
+describe("convert --to gateway: the schema's caps", () => {
+  let dir: RulesDir;
+  beforeAll(async () => {
+    dir = await rulesDir();
+  });
+  afterAll(() => dir.cleanup());
+
+  function roundTrip(stdout: string): void {
+    const parsed = parseRulesFile("converted.yaml", stdout);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    expect(validateDocuments(parsed.documents).issues).toEqual([]);
+  }
+
+  it("splits more than 16 paths of a host into HTTPRoutes of 16 rules, and more than 64 listeners into Gateways of the class", async () => {
+    const paths = Array.from({ length: 20 }, (_, i) => ({ path: `/p${i}`, service: "web" }));
+    const many = ingressYaml("many", "many.example.com", paths);
+    const hosts = Array.from({ length: 40 }, (_, i) => `h${i}.example.com`);
+    // 40 TLS hosts: 80 listeners.
+    const tlsHosts = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: hosts
+spec:
+  tls:
+    - hosts: [${hosts.join(", ")}]
+      secretName: wild
+  rules:
+${hosts.map((h) => `    - host: ${h}\n      http:\n        paths:\n          - path: /\n            pathType: Prefix\n            backend:\n              service:\n                name: web\n                port:\n                  number: 80\n`).join("")}`;
+    const file = await dir.write("big.yaml", `${many}---\n${tlsHosts}`);
+    const r = await convertCommand({ files: [file], ingressClass: "ingressd", cwd: root });
+    expect(r.exitCode).toBe(0);
+    roundTrip(r.stdout);
+    const docs = r.stdout.split(/^---$/m).map((d) => parse(d) as Record<string, any>);
+    const manyRoutes = docs.filter((d) => d.kind === "HTTPRoute" && String(d.metadata.name).startsWith("many"));
+    expect(manyRoutes.map((d) => [d.metadata.name, d.spec.rules.length])).toEqual([["many", 16], ["many-2", 4]]);
+    const gateways = docs.filter((d) => d.kind === "Gateway");
+    expect(gateways.map((g) => [g.metadata.name, g.spec.listeners.length])).toEqual([["ingressd", 63], ["ingressd-2", 18]]);
+    // A host's routes attach to the Gateway that holds its listeners.
+    const last = docs.find((d) => d.kind === "HTTPRoute" && d.metadata.name === "hosts-h39-example-com")!;
+    expect(last.spec.parentRefs).toEqual([{ name: "ingressd-2", sectionName: "h39-example-com-https" }]);
+    expect(gateways[1]!.spec.listeners.map((l: { name: string }) => l.name)).toContain("h39-example-com-https");
+  });
+
+  it("sets the Host header for an upstream-vhost with a port (URLRewrite takes a host name only), and lists a redirect to an address", async () => {
+    const file = await dir.write("vhost.yaml", [
+      ingressYaml("vhost", "vhost.example.com", [{ path: "/", service: "web" }], { "upstream-vhost": "internal.example.com:8080" }),
+      ingressYaml("to-ip", "ip.example.com", [{ path: "/", service: "web" }], { "permanent-redirect": "http://10.0.0.1/x" }),
+    ].join("---\n"));
+    const r = await convertCommand({ files: [file], ingressClass: "ingressd", cwd: root });
+    roundTrip(r.stdout);
+    const docs = r.stdout.split(/^---$/m).map((d) => parse(d) as Record<string, any>);
+    expect(docs.find((d) => d.metadata?.name === "vhost")!.spec.rules[0].filters).toEqual([
+      { type: "RequestHeaderModifier", requestHeaderModifier: { set: [{ name: "Host", value: "internal.example.com:8080" }] } },
+    ]);
+    expect(r.stderr).toContain(`Ingress default/to-ip: permanent-redirect: "http://10.0.0.1/x" names an address, not a host name; RequestRedirect takes host names only: left out`);
+  });
+});
+
 describe("convert --to gateway: ingress-nginx annotations", () => {
   let c: Converted;
   beforeAll(async () => {

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { HTTPIngressPath } from "kubernetes-types/networking/v1.js";
 import type { Loaded, ResourceSet } from "../../config/resources.js";
 import type { CanaryRules } from "../../config/nginx/canary.js";
@@ -8,13 +9,14 @@ import { joinCanary } from "./canary.js";
 import { gatewayFor, type HostTls } from "./gateway.js";
 import {
   GATEWAY_API_VERSION, GATEWAY_CLASS_NAME, GATEWAY_CONTROLLER_NAME,
-  type BackendRef, type GatewayClassObject, type GatewayObject, type HTTPRouteObject, type RouteFilter, type RouteRule,
+  GATEWAY_HOSTNAME, type BackendRef, type GatewayClassObject, type GatewayObject, type HTTPRouteObject, type RouteFilter, type RouteRule,
 } from "./gatewayObjects.js";
 import { LeftOutList, type LeftOut } from "./leftOut.js";
 import { hostSlug, listenerName, objectName, UniqueNames } from "./names.js";
 import { caseInsensitiveNote, pathMatch } from "./pathMatch.js";
 import { appRootFilter, HTTPS_REDIRECT, redirectFilter } from "./redirects.js";
 import { rewriteOf } from "./rewrite.js";
+import { chunks, MAX_LISTENERS_PER_GATEWAY, MAX_RULES_PER_ROUTE } from "./schemaLimits.js";
 import { serviceBackendRef } from "./serviceBackend.js";
 import { unconvertedAnnotations } from "./unconvertedAnnotations.js";
 
@@ -32,8 +34,8 @@ interface RouteDraft {
   rules: RouteRule[];
   host: string | null;
   namespace: string;
-  /** The Gateway it attaches to: named after the Ingress's class (`--ingress-class` for an Ingress without one). */
-  gateway: string;
+  /** The ingress class: its Gateway is named after it (`--ingress-class` for an Ingress without one). */
+  ingressClass: string;
   /** Rules whose plain-HTTP requests are redirected to HTTPS. */
   httpsOnly: Set<RouteRule>;
 }
@@ -113,10 +115,10 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
     converted++;
   }
 
-  const slugs = listenerSlugs(drafts);
-  const gateways = [...slugs.values()].map(({ namespace, gateway, hosts }) => gatewayFor(gateway, namespace, hosts, tls));
+  const placed = placeListeners(drafts, tls);
+  const gateways = placed.gateways.map(({ namespace, name, hosts }) => gatewayFor(name, namespace, hosts, tls));
   const routeNames = new Map<string, UniqueNames>();
-  const routes = drafts.flatMap((d) => finishRoutes(d, slugs.get(gatewayKey(d))!.hosts.get(d.host)!, tls));
+  const routes = drafts.flatMap((d) => finishRoutes(d, placed.listenerOf(d), tls));
   for (const r of routes) {
     const ns = r.metadata!.namespace!;
     if (!routeNames.has(ns)) routeNames.set(ns, new UniqueNames());
@@ -169,7 +171,7 @@ function listHostDifferences(
   else if (caseNote) leftOut.add(ing, ["spec", "rules", caseNote.rule!], caseNote.note);
 }
 
-function newDraft(ing: Loaded<"Ingress">, host: string | null, gateway: string): RouteDraft {
+function newDraft(ing: Loaded<"Ingress">, host: string | null, ingressClass: string): RouteDraft {
   const hosts = new Set((ing.object.spec?.rules ?? []).map((r) => r.host ?? null));
   if (ing.object.spec?.defaultBackend) hosts.add(null);
   const name = hosts.size === 1 ? ing.name : objectName(ing.name, hostSlug(host));
@@ -179,7 +181,7 @@ function newDraft(ing: Loaded<"Ingress">, host: string | null, gateway: string):
     metadata: { name, namespace: ing.namespace },
     spec: host === null ? {} : { hostnames: [host] },
   } as HTTPRouteObject;
-  return { route, rules: [], host, namespace: ing.namespace, gateway, httpsOnly: new Set() };
+  return { route, rules: [], host, namespace: ing.namespace, ingressClass, httpsOnly: new Set() };
 }
 
 /** One path of an Ingress as an HTTPRoute rule: its match, the annotations' filters, its backend. */
@@ -207,13 +209,17 @@ function pathRule(
   const rewrite = rewriteOf(settings, path);
   if (rewrite.leftOut) leftOut.annotation(ing, "rewrite-target", rewrite.leftOut);
   if (rewrite.match) match = rewrite.match;
-  if (rewrite.path || settings.upstreamVhost !== undefined) {
-    filters.push({ type: "URLRewrite", urlRewrite: { ...(rewrite.path ? { path: rewrite.path } : {}), ...(settings.upstreamVhost !== undefined ? { hostname: settings.upstreamVhost } : {}) } });
+  // upstream-vhost: URLRewrite's hostname takes a host name only; with a port (or an address) the Host header is set instead.
+  const vhost = settings.upstreamVhost;
+  const hostname = vhost !== undefined && GATEWAY_HOSTNAME.test(vhost) && isIP(vhost) === 0 ? vhost : undefined;
+  if (rewrite.path || hostname !== undefined) {
+    filters.push({ type: "URLRewrite", urlRewrite: { ...(rewrite.path ? { path: rewrite.path } : {}), ...(hostname !== undefined ? { hostname } : {}) } });
   }
+  const setHeaders: { name: string; value: string }[] = [];
+  if (vhost !== undefined && hostname === undefined) setHeaders.push({ name: "Host", value: vhost });
   // ingress-nginx sends X-Forwarded-Prefix only along with a rewrite.
-  if (settings.xForwardedPrefix !== undefined && rewrite.path) {
-    filters.push({ type: "RequestHeaderModifier", requestHeaderModifier: { set: [{ name: "X-Forwarded-Prefix", value: settings.xForwardedPrefix }] } });
-  }
+  if (settings.xForwardedPrefix !== undefined && rewrite.path) setHeaders.push({ name: "X-Forwarded-Prefix", value: settings.xForwardedPrefix });
+  if (setHeaders.length > 0) filters.push({ type: "RequestHeaderModifier", requestHeaderModifier: { set: setHeaders } });
   return { matches: [match], ...(filters.length > 0 ? { filters } : {}), backendRefs: [ref] as BackendRef[] };
 }
 
@@ -248,41 +254,58 @@ function tlsHosts(ingresses: readonly Loaded<"Ingress">[], leftOut: LeftOutList)
  * listener only, and a route of their own on the HTTP listener answers the same
  * matches with the redirect.
  */
-function finishRoutes(draft: RouteDraft, slug: string | null, tls: ReadonlyMap<string, HostTls>): HTTPRouteObject[] {
-  const parent = (section?: string) => ({ name: draft.gateway, ...(section ? { sectionName: section } : {}) });
+function finishRoutes(draft: RouteDraft, { gateway, slug }: PlacedHost, tls: ReadonlyMap<string, HostTls>): HTTPRouteObject[] {
+  const parent = (section?: string) => ({ name: gateway, ...(section ? { sectionName: section } : {}) });
   const { route, rules, host } = draft;
-  if (draft.httpsOnly.size === 0 || host === null || !tls.has(host)) {
-    route.spec = { ...route.spec, parentRefs: [parent()], rules };
-    return [route];
-  }
+  // More rules than a route holds: routes of at most that many (name, name-2, …), ranked together all the same.
+  const variant = (name: string, section: string | undefined, variantRules: RouteRule[]): HTTPRouteObject[] =>
+    chunks(variantRules, MAX_RULES_PER_ROUTE).map((part) =>
+      ({ ...route, metadata: { ...route.metadata, name }, spec: { ...route.spec, parentRefs: [parent(section)], rules: part } }) as HTTPRouteObject);
+  const name = route.metadata!.name!;
+  if (draft.httpsOnly.size === 0 || host === null || !tls.has(host)) return variant(name, undefined, rules);
   const plain = rules.filter((r) => !draft.httpsOnly.has(r));
   const secure = rules.filter((r) => draft.httpsOnly.has(r));
-  const out: HTTPRouteObject[] = [];
-  const variant = (name: string, section: string | undefined, variantRules: RouteRule[]): HTTPRouteObject =>
-    ({ ...route, metadata: { ...route.metadata, name }, spec: { ...route.spec, parentRefs: [parent(section)], rules: variantRules } }) as HTTPRouteObject;
-  const name = route.metadata!.name!;
-  out.push(variant(name, listenerName(slug, "HTTPS"), secure));
-  out.push(variant(objectName(name, "https-redirect"), listenerName(slug, "HTTP"), secure.map((r) => ({ ...(r.matches ? { matches: r.matches } : {}), filters: [HTTPS_REDIRECT] }))));
-  if (plain.length > 0) out.push(variant(objectName(name, "both"), undefined, plain));
-  return out;
+  return [
+    ...variant(name, listenerName(slug, "HTTPS"), secure),
+    ...variant(objectName(name, "https-redirect"), listenerName(slug, "HTTP"), secure.map((r) => ({ ...(r.matches ? { matches: r.matches } : {}), filters: [HTTPS_REDIRECT] }))),
+    ...(plain.length > 0 ? variant(objectName(name, "both"), undefined, plain) : []),
+  ];
 }
 
-function gatewayKey(d: RouteDraft): string {
-  return `${d.namespace}/${d.gateway}`;
+/** Where a host's listeners are: the Gateway's name, and the unique name part of the listeners (null: the listeners for any host). */
+interface PlacedHost {
+  gateway: string;
+  slug: string | null;
 }
 
-/** Per Gateway (namespace and class) with routes, its hosts (in order of appearance) → the unique name part of their listeners. */
-function listenerSlugs(drafts: readonly RouteDraft[]): Map<string, { namespace: string; gateway: string; hosts: Map<string | null, string | null> }> {
-  const out = new Map<string, { namespace: string; gateway: string; hosts: Map<string | null, string | null> }>();
-  const names = new Map<string, UniqueNames>();
+/**
+ * The Gateways: per namespace and ingress class, named after the class, with the
+ * listeners of every host its routes serve (in order of appearance). A class with more
+ * listeners than a Gateway holds gets more Gateways (`class-2`, …).
+ */
+function placeListeners(drafts: readonly RouteDraft[], tls: ReadonlyMap<string, HostTls>): {
+  gateways: { namespace: string; name: string; hosts: Map<string | null, string | null> }[];
+  listenerOf: (d: RouteDraft) => PlacedHost;
+} {
+  const gateways: { namespace: string; name: string; hosts: Map<string | null, string | null> }[] = [];
+  const byClass = new Map<string, { names: UniqueNames; current: (typeof gateways)[number]; listeners: number; count: number }>();
+  const placed = new Map<string, PlacedHost>();
+  const hostKey = (d: RouteDraft): string => `${d.namespace}/${d.ingressClass}/${d.host ?? ""}`;
   for (const d of drafts) {
-    const key = gatewayKey(d);
-    let entry = out.get(key);
-    if (!entry) {
-      out.set(key, (entry = { namespace: d.namespace, gateway: d.gateway, hosts: new Map() }));
-      names.set(key, new UniqueNames());
+    if (placed.has(hostKey(d))) continue;
+    const classKey = `${d.namespace}/${d.ingressClass}`;
+    const listeners = d.host !== null && tls.has(d.host) ? 2 : 1;
+    let entry = byClass.get(classKey);
+    if (!entry || entry.listeners + listeners > MAX_LISTENERS_PER_GATEWAY) {
+      const count = (entry?.count ?? 0) + 1;
+      const current = { namespace: d.namespace, name: count === 1 ? d.ingressClass : objectName(d.ingressClass, String(count)), hosts: new Map() };
+      gateways.push(current);
+      byClass.set(classKey, (entry = { names: entry?.names ?? new UniqueNames(), current, listeners: 0, count }));
     }
-    if (!entry.hosts.has(d.host)) entry.hosts.set(d.host, d.host === null ? null : names.get(key)!.take(hostSlug(d.host)));
+    const slug = d.host === null ? null : entry.names.take(hostSlug(d.host));
+    entry.current.hosts.set(d.host, slug);
+    entry.listeners += listeners;
+    placed.set(hostKey(d), { gateway: entry.current.name, slug });
   }
-  return out;
+  return { gateways, listenerOf: (d) => placed.get(hostKey(d))! };
 }

@@ -1,4 +1,5 @@
-import type { RequestRedirect, RouteFilter } from "./gatewayObjects.js";
+import { isIP } from "node:net";
+import { GATEWAY_HOSTNAME, type RequestRedirect, type RouteFilter } from "./gatewayObjects.js";
 
 /** The status codes RequestRedirect takes in the Gateway API v1 schema ingressd validates with. */
 const REDIRECT_CODES = new Set([301, 302]);
@@ -17,6 +18,8 @@ export interface ConvertedRedirect {
 export function redirectFilter(location: string, code: number): ConvertedRedirect {
   const url = new URL(location, "http://relative.invalid");
   if (url.search !== "" || url.hash !== "") return { note: `"${location}" has a query or fragment; RequestRedirect cannot set one: left out` };
+  // Gateway API's PreciseHostname: a name, "IPs are not allowed".
+  if (!location.startsWith("/") && (isIP(url.hostname.replace(/^\[|\]$/g, "")) !== 0 || !GATEWAY_HOSTNAME.test(url.hostname))) return { note: `"${location}" names an address, not a host name; RequestRedirect takes host names only: left out` };
   const redirect: RequestRedirect = { path: { type: "ReplaceFullPath", replaceFullPath: url.pathname } };
   if (!location.startsWith("/")) {
     redirect.scheme = url.protocol === "https:" ? "https" : "http";
