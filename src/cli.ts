@@ -12,6 +12,7 @@ import { createLogger } from "./telemetry/log.js";
 import { checkCommand } from "./commands/check.js";
 import { hostsCommand } from "./commands/hosts.js";
 import { routesCommand } from "./commands/routes.js";
+import { CONVERT_USAGE, convertCommand, parseConvertOptions } from "./commands/convert.js";
 import {
   parseOptions,
   parseProxyOptions,
@@ -43,6 +44,10 @@ async function main(): Promise<void> {
   }
   if (argv[0] === "run") {
     await runSubcommand(argv.slice(1));
+    return;
+  }
+  if (argv[0] === "convert") {
+    await convertSubcommand(argv.slice(1));
     return;
   }
   if (argv[0] === "check" || argv[0] === "routes" || argv[0] === "hosts") {
@@ -140,6 +145,16 @@ async function proxyCommand(argv: string[]): Promise<void> {
   const server = await serve(options, proxyRules(options.routes));
   const httpsPort = await Promise.race([server.httpsReady(), new Promise<undefined>((res) => setTimeout(() => res(undefined), 5_000).unref())]);
   process.stdout.write(proxyBanner(options.routes, server.httpPort, httpsPort));
+}
+
+/** `ingressd convert --to gateway FILE...`: the Gateway API objects on stdout, what is left out on stderr. */
+async function convertSubcommand(argv: string[]): Promise<void> {
+  const options = parseOrExit(() => parseConvertOptions(argv, process.env), CONVERT_USAGE, "ingressd convert");
+  if (options === "help") return void process.stdout.write(CONVERT_USAGE);
+  const result = await convertCommand({ ...options, cwd: process.cwd() });
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+  process.exitCode = result.exitCode;
 }
 
 /** `ingressd run NAME -- COMMAND...`: exits with the command's status. */
