@@ -98,13 +98,13 @@ describe("convert --to gateway: what it cannot say", () => {
   it("lists a TLS host without a Secret, force-ssl-redirect without TLS, an unresolvable named port and another class's Ingress, in file order", async () => {
     const c = await convert("edges.yaml");
     expect(c.stderr.split("\n").slice(1, -1)).toEqual([
-      `  ${FIXTURES}/edges.yaml:7:7: Ingress default/local: spec.tls[0]: no secretName: ingressd serves these hosts with its local CA, which a listener cannot name; their HTTPS listeners have no certificateRefs (add a Secret)`,
+      `  ${FIXTURES}/edges.yaml:7:7: Ingress default/local: spec.tls[0]: no secretName: ingressd serves these hosts with its local CA, which a listener cannot name; their HTTPS listeners name Secret local-tls, to create`,
       `  ${FIXTURES}/edges.yaml:25:5: Ingress default/forced: force-ssl-redirect: a-b.example.com, a.b.example.com have no TLS in the files, so no HTTPS listener to redirect to: left out there`,
       `  ${FIXTURES}/edges.yaml:40:13: Ingress default/forced: spec.rules[0].http.paths[1].backend: port "web" is named and Service default/app is not in the files: its number is unknown; left out`,
       `  ${FIXTURES}/edges.yaml:61:3: Ingress default/elsewhere: spec.ingressClassName: class "nginx" is not served here (converting class ingressd, internal; see --ingress-class): not converted`,
     ]);
     const gateway = c.docs.find((d) => d.kind === "Gateway")!;
-    expect(gateway.spec.listeners).toContainEqual({ name: "local-example-com-https", protocol: "HTTPS", port: 443, hostname: "local.example.com", tls: { mode: "Terminate" } });
+    expect(gateway.spec.listeners).toContainEqual({ name: "local-example-com-https", protocol: "HTTPS", port: 443, hostname: "local.example.com", tls: { mode: "Terminate", certificateRefs: [{ kind: "Secret", name: "local-tls" }] } });
     // a-b.example.com and a.b.example.com slug alike: listener and route names stay unique.
     expect(gateway.spec.listeners.map((l: { name: string }) => l.name)).toEqual(["local-example-com-http", "local-example-com-https", "a-b-example-com-http", "a-b-example-com-2-http"]);
     expect(route(c, "forced-a-b-example-com").spec.rules).toEqual([{ matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: [{ name: "app", port: 80 }] }]);

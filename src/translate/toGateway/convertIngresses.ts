@@ -238,11 +238,13 @@ function tlsHosts(ingresses: readonly Loaded<"Ingress">[], leftOut: LeftOutList)
   const tls = new Map<string, HostTls>();
   for (const ing of ingresses) {
     for (const [i, entry] of (ing.object.spec?.tls ?? []).entries()) {
+      // An HTTPS listener must name a Secret (the API server refuses one without certificateRefs): a name to create.
+      const secretName = entry.secretName ?? `${ing.name}-tls`;
       if (!entry.secretName && (entry.hosts ?? []).length > 0) {
-        leftOut.add(ing, ["spec", "tls", i], "no secretName: ingressd serves these hosts with its local CA, which a listener cannot name; their HTTPS listeners have no certificateRefs (add a Secret)");
+        leftOut.add(ing, ["spec", "tls", i], `no secretName: ingressd serves these hosts with its local CA, which a listener cannot name; their HTTPS listeners name Secret ${secretName}, to create`);
       }
       for (const host of entry.hosts ?? []) {
-        if (!tls.get(host)?.secretName) tls.set(host, entry.secretName ? { secretName: entry.secretName } : {});
+        if (!tls.get(host)?.secretName) tls.set(host, { secretName });
       }
     }
   }
