@@ -21,7 +21,7 @@ import { isWebSocketConnect, openWebSocket } from "./h2WebSocket.js";
 import { headersSentUpstream, type Exchange } from "./exchange.js";
 import type { FilterEnv } from "./filters/filterStep.js";
 import { refuseTooLarge } from "./filters/bodyLimit.js";
-import { sendMirrors } from "./filters/mirrorCopy.js";
+import { MIRROR_TIMEOUT_MS, sendMirrors } from "./filters/mirrorCopy.js";
 import { runBackendFilters, runFilters } from "./filters/pipeline.js";
 import { ForwardHandler, hasRequestBody, type ForwardOutcome } from "./forward.js";
 import type { FrontendOptions } from "./frontendOptions.js";
@@ -182,7 +182,7 @@ export class HttpFrontend {
   private mirror(x: RequestExchange, snapshot: Snapshot): void {
     const req = x.req;
     const body = hasRequestBody(req) ? req : null;
-    const request = { method: req.method ?? "GET", path: x.upstreamTarget, headers: headersSentUpstream(x), body };
+    const request = { method: req.method ?? "GET", path: x.upstreamTarget, headers: headersSentUpstream(x), body, timeoutMs: x.timeouts?.requestMs ?? MIRROR_TIMEOUT_MS };
     const sent = sendMirrors(x.mirrors!, snapshot.pools, request, x.fwd.client, this.options.debug);
     if (sent !== body) x.body = sent;
   }

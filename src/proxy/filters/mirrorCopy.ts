@@ -5,6 +5,13 @@ import type { PoolMap } from "../../upstream/pools.js";
 /** How far a mirror's copy of a body may fall behind the request before the copy is dropped. */
 export const MIRROR_BUFFER_LIMIT = 1024 * 1024;
 
+/**
+ * The longest a copy may take when the route sets no request timeout (Envoy's default
+ * route timeout, which its shadow requests share): nobody waits for a copy, but one that
+ * never ends would hold its connection, and ingressd's shutdown, forever.
+ */
+export const MIRROR_TIMEOUT_MS = 15_000;
+
 /** Where a mirror's failures go: the debug log (a mirror never changes the client's answer). */
 export type MirrorLog = (fields: Record<string, unknown>, msg: string) => void;
 
@@ -17,6 +24,8 @@ export interface MirroredRequest {
   headers: string[];
   /** The client's body, or null when it has none. */
   body: Readable | null;
+  /** How long a copy may take (the route's request timeout, else MIRROR_TIMEOUT_MS). */
+  timeoutMs: number;
 }
 
 /**
@@ -42,7 +51,7 @@ export function sendMirrors(mirrors: readonly MirrorFilter[], pools: PoolMap, re
       copies.push(copy);
     }
     endpoint.dispatcher
-      .request({ method: request.method, path: request.path, headers: request.headers, body: copy })
+      .request({ method: request.method, path: request.path, headers: request.headers, body: copy, signal: AbortSignal.timeout(request.timeoutMs) })
       .then((res) => res.body.dump())
       .catch((err: Error) => {
         copy?.destroy();
