@@ -9,6 +9,7 @@ import type { Filter, HeaderChanges, PathType, Route, WeightedBackend } from "..
 import { compilePathReplacement } from "../src/proxy/filters/pathReplacement.js";
 import { buildRouteTable } from "../src/routing/buildTable.js";
 import type { Ingressd } from "../src/server/ingressd.js";
+import { createTestCa, httpsGet, secretYaml, tlsIngressYaml } from "./tlsHelpers.js";
 import { get, ingressYaml, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 
 /**
@@ -27,8 +28,9 @@ interface GatewayProxy {
   close(): Promise<void>;
 }
 
-async function gatewayProxy(services: Record<string, number[]>, extra: Parameters<typeof startProxy>[1] = {}): Promise<GatewayProxy> {
+async function gatewayProxy(services: Record<string, number[]>, extra: Parameters<typeof startProxy>[1] = {}, files: Record<string, string> = {}): Promise<GatewayProxy> {
   const rules: RulesDir = await rulesDir();
+  for (const [name, text] of Object.entries(files)) await rules.write(name, text);
   for (const [name, ports] of Object.entries(services)) await rules.write(`${name}.yaml`, serviceYaml(name, ports));
   await rules.write("pools.yaml", ingressYaml("pools", "pools.invalid", Object.keys(services).map((s) => ({ path: `/${s}`, service: s }))));
   const proxy = await startProxy([rules.dir], { watch: false, ...extra });
@@ -702,5 +704,60 @@ describe("Gateway API backends: none, refused, weights, backend filters", () => 
     expect(redirect.status).toBe(302);
     expect(redirect.headers.location).toBe(`http://example.org:${gw.proxy.httpPort}/backend-redirect/x?y=1`);
     expect(v1.received.length).toBe(0);
+  });
+});
+
+describe("Gateway API RequestRedirect between the two front ends", () => {
+  let up: Upstream;
+  let gw: GatewayProxy;
+  let ca: string;
+  let data: RulesDir;
+  beforeAll(async () => {
+    up = await startUpstream(rawEcho("infra-backend-v1"));
+    data = await rulesDir(); // the local CA's data directory
+    const testCa = await createTestCa();
+    ca = testCa.certPem;
+    const tls = {
+      "secret.yaml": secretYaml("example-org", await testCa.issue(["example.org"])),
+      "tls.yaml": tlsIngressYaml("tls", { hosts: ["example.org"], service: "infra-backend-v1", tls: [{ hosts: ["example.org"], secretName: "example-org" }] }),
+    };
+    gw = await gatewayProxy({ "infra-backend-v1": [up.port] }, { httpsPort: 0, dataDir: data.dir }, tls);
+    const b: WeightedBackend[] = [{ backend: gw.backend("infra-backend-v1"), weight: 1 }];
+    const redirect = (path: string, f: { scheme?: "http" | "https"; port?: number }): Route => route(path, [{ type: "requestRedirect", code: 302, hostname: "example.org", ...f }], b);
+    // httproute-redirect-port-and-scheme.yaml, the routes of the HTTPS listener
+    gw.serve([
+      redirect("/scheme-nil-and-port-nil", {}),
+      redirect("/scheme-nil-and-port-443", { port: 443 }),
+      redirect("/scheme-nil-and-port-8443", { port: 8443 }),
+      redirect("/scheme-http-and-port-nil", { scheme: "http" }),
+      redirect("/scheme-http-and-port-80", { scheme: "http", port: 80 }),
+      redirect("/scheme-http-and-port-8080", { scheme: "http", port: 8080 }),
+      redirect("/scheme-https-and-port-nil", { scheme: "https" }),
+    ]);
+  });
+  afterAll(async () => {
+    await gw.close();
+    await up.close();
+    await data.cleanup();
+  });
+
+  const over = async (path: string): Promise<{ status: number; location: string | undefined }> => {
+    const r = await httpsGet(gw.proxy.httpsPort!, "example.org", path, { ca });
+    return { status: r.status, location: r.headers.location };
+  };
+
+  it("from HTTPS: the port kept, the filter's, or for http the plain-HTTP front end's (redirect-port-and-scheme, HTTPS listener)", async () => {
+    expect(await over("/scheme-nil-and-port-nil")).toEqual({ status: 302, location: "https://example.org/scheme-nil-and-port-nil" });
+    expect(await over("/scheme-nil-and-port-443")).toEqual({ status: 302, location: "https://example.org/scheme-nil-and-port-443" });
+    expect(await over("/scheme-nil-and-port-8443")).toEqual({ status: 302, location: "https://example.org:8443/scheme-nil-and-port-8443" });
+    expect(await over("/scheme-http-and-port-nil")).toEqual({ status: 302, location: `http://example.org:${gw.proxy.httpPort}/scheme-http-and-port-nil` });
+    expect(await over("/scheme-http-and-port-80")).toEqual({ status: 302, location: "http://example.org/scheme-http-and-port-80" });
+    expect(await over("/scheme-http-and-port-8080")).toEqual({ status: 302, location: "http://example.org:8080/scheme-http-and-port-8080" });
+  });
+
+  it("from plain HTTP to https: the HTTPS front end's port", async () => {
+    const r = await get(`${gw.proxy.url}/scheme-https-and-port-nil?q=1`, { host: "example.org" });
+    expect(r.status).toBe(302);
+    expect(r.headers.location).toBe(`https://example.org:${gw.proxy.httpsPort}/scheme-https-and-port-nil?q=1`);
   });
 });
