@@ -2,6 +2,7 @@ import { EventEmitter, once } from "node:events";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { request, type IncomingMessage, type ServerResponse } from "node:http";
+import { connect as h2connect } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import type { BackendRef } from "../src/model/backendKey.js";
@@ -9,6 +10,7 @@ import type { Filter, HeaderChanges, PathType, Route, WeightedBackend } from "..
 import { compilePathReplacement } from "../src/proxy/filters/pathReplacement.js";
 import { buildRouteTable } from "../src/routing/buildTable.js";
 import type { Ingressd } from "../src/server/ingressd.js";
+import { h2Request } from "./h2Helpers.js";
 import { createTestCa, httpsGet, secretYaml, tlsIngressYaml } from "./tlsHelpers.js";
 import { get, ingressYaml, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 
@@ -759,5 +761,60 @@ describe("Gateway API RequestRedirect between the two front ends", () => {
     const r = await get(`${gw.proxy.url}/scheme-https-and-port-nil?q=1`, { host: "example.org" });
     expect(r.status).toBe(302);
     expect(r.headers.location).toBe(`https://example.org:${gw.proxy.httpsPort}/scheme-https-and-port-nil?q=1`);
+  });
+});
+
+describe("Gateway API filters for HTTP/2 clients", () => {
+  let up: Upstream;
+  let mirror: Upstream;
+  const mirrored = recorder();
+  let gw: GatewayProxy;
+  let ca: string;
+  let data: RulesDir;
+  beforeAll(async () => {
+    up = await startUpstream(rawEcho("infra-backend-v1"));
+    data = await rulesDir();
+    const testCa = await createTestCa();
+    ca = testCa.certPem;
+    const tls = {
+      "secret.yaml": secretYaml("example-org", await testCa.issue(["example.org"])),
+      "tls.yaml": tlsIngressYaml("tls", { hosts: ["example.org"], service: "infra-backend-v1", tls: [{ hosts: ["example.org"], secretName: "example-org" }] }),
+    };
+    mirror = await startUpstream(mirrored.handler);
+    gw = await gatewayProxy({ "infra-backend-v1": [up.port], mirror: [mirror.port] }, { httpsPort: 0, dataDir: data.dir }, tls);
+    const b: WeightedBackend[] = [{ backend: gw.backend("infra-backend-v1"), weight: 1 }];
+    gw.serve([
+      route("/h2", [
+        { type: "requestHeaderModifier", ...changes({ add: [["X-Header-Add", "b"]] }) },
+        { type: "responseHeaderModifier", ...changes({ set: [["X-Header-Set", "set"]], remove: ["x-header-remove"] }) },
+        { type: "mirror", backend: gw.backend("mirror"), percent: 100 },
+        { type: "timeouts", requestMs: 300 },
+      ], b),
+    ]);
+  });
+  afterAll(async () => {
+    await gw.close();
+    await Promise.all([up.close(), mirror.close()]);
+    await data.cleanup();
+  });
+
+  it("header changes both ways, a mirror's copy of the body, and the request timeout's 504", async () => {
+    const session = h2connect(`https://127.0.0.1:${gw.proxy.httpsPort}`, { ca, servername: "example.org" });
+    try {
+      const r = await h2Request(session, { ":method": "POST", ":path": "/h2", ":authority": "example.org", "x-header-add": "a", "x-respond-with": JSON.stringify({ "X-Header-Remove": "x" }) }, "twelve bytes");
+      expect(r.headers[":status"]).toBe(200);
+      expect(r.headers["x-header-set"]).toBe("set");
+      expect(r.headers["x-header-remove"]).toBeUndefined();
+      const seen = JSON.parse(String(r.body)) as Echoed;
+      expect(valuesOf(seen, "x-header-add")).toEqual(["a,b"]);
+      expect(seen.bytes).toBe(12);
+      const copy = await mirrored.next();
+      expect(copy.body.toString()).toBe("twelve bytes");
+      expect(copy.headers["x-header-add"]).toBe("a,b");
+      const late = await h2Request(session, { ":method": "GET", ":path": "/h2?delay=1000", ":authority": "example.org" });
+      expect(late.headers[":status"]).toBe(504);
+    } finally {
+      session.close();
+    }
   });
 });

@@ -172,7 +172,8 @@ export class HttpFrontend {
       return;
     }
     x.backend = target.backend;
-    if (x.mirrors) this.mirror(x, snapshot);
+    // Not a WebSocket over HTTP/2: its stream is a tunnel, not a body to copy.
+    if (x.mirrors && !isWebSocketConnect(x.req)) this.mirror(x, snapshot);
     const requestMs = x.timeouts?.requestMs;
     if (requestMs !== undefined) this.limitExchange(x, requestMs);
     this.dispatch(x, target.pool, false);

@@ -1,7 +1,7 @@
 import type { RequestRedirectFilter } from "../../model/route.js";
-import { normalizeHost } from "../../model/host.js";
 import { originForm } from "../../routing/requestPath.js";
 import type { FilterEnv, StepBuilder } from "./filterStep.js";
+import { hostNameOf } from "./httpsRedirect.js";
 import { compilePathReplacement, queryOf } from "./pathReplacement.js";
 import { redirectTo } from "./redirectResponse.js";
 
@@ -21,7 +21,7 @@ export const requestRedirectStep: StepBuilder<RequestRedirectFilter> = (filter) 
     const hostHeader = x.req.headers.host;
     const to = scheme ?? x.fwd.proto;
     const toPort = port ?? (to !== x.fwd.proto ? otherFrontendPort(to, env) : (portOf(hostHeader) ?? DEFAULT_PORT[to]));
-    const name = hostname ?? normalizeHost(hostHeader);
+    const name = hostname ?? hostNameOf(x);
     const target = replacePath ? replacePath(x.path) + queryOf(x.upstreamTarget) : originForm(x.req.url);
     redirectTo(x, code, `${to}://${name}${toPort === DEFAULT_PORT[to] ? "" : `:${toPort}`}${target}`);
     return true;
