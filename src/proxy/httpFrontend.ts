@@ -65,7 +65,7 @@ interface RequestExchange extends Exchange {
   /** Why ingressd itself stopped the upstream request, having answered the client already (a body over its limit, a timeout). */
   stopped?: Error;
   /** The body sent upstream when it is not the request itself (read beside a mirror's copies). */
-  body?: Readable | null;
+  body?: Readable;
 }
 
 /**
@@ -185,7 +185,7 @@ export class HttpFrontend {
     const body = hasRequestBody(req) ? req : null;
     const request = { method: req.method ?? "GET", path: x.upstreamTarget, headers: headersSentUpstream(x), body, timeoutMs: x.timeouts?.requestMs ?? MIRROR_TIMEOUT_MS };
     const sent = sendMirrors(x.mirrors!, snapshot.pools, request, x.fwd.client, this.options.debug);
-    if (sent !== body) x.body = sent;
+    if (sent && sent !== body) x.body = sent;
   }
 
   /**
@@ -199,10 +199,11 @@ export class HttpFrontend {
 
   /**
    * A Gateway API timeout ran out: 504 if the response has not started, else it is cut.
-   * The upstream request is stopped by ingressd, so it is not retried.
+   * The upstream request is stopped by ingressd, so it is not retried. An open WebSocket
+   * (over HTTP/2) is a tunnel, not a response: it is left alone, as upgrades over HTTP/1.1 are.
    */
   private exceeded(x: RequestExchange, detail: string): void {
-    if (x.res.writableEnded || responseDestroyed(x.res)) return;
+    if (x.tunnel || x.res.writableEnded || responseDestroyed(x.res)) return;
     x.stopped = new Error(detail);
     if (x.holdTimer) {
       clearTimeout(x.holdTimer);
