@@ -56,6 +56,15 @@ describe("the demo in ingress-rules/", () => {
     expect(canary).toBeLessThan(60);
   });
 
+  it("the HTTPRoute's filters: a response header on /admin, a redirect for /old-shop", async () => {
+    const admin = await service("store.localhost", "/admin/");
+    expect(admin.echo?.service).toBe("shop-admin");
+    expect(admin.headers["x-served-by"]).toBe("gateway-api");
+    const old = await get(`${proxy.url}/old-shop`, { host: "store.localhost:8080" });
+    expect(old.status).toBe(301);
+    expect(old.headers.location).toBe("http://store.localhost:8080/");
+  });
+
   it("routes the hosts the README lists", async () => {
     expect((await service("web.localhost", "/")).echo?.service).toBe("web");
     expect((await service("api.localhost", "/v1/users")).echo?.service).toBe("api");

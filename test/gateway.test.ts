@@ -13,8 +13,6 @@ import { createTestCa, httpsGet, secretYaml, type TestCa } from "./tlsHelpers.js
  * gatewayFilters.test.ts, the upstream conformance scenarios in gatewayConformance.test.ts.
  */
 
-const AWAITING_PROXY_STEPS = true;
-
 const CLASS = `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: local}
@@ -190,8 +188,7 @@ describe("Gateway API beside Ingress", () => {
       await reloaded;
     });
 
-    // The proxy answers 500 for a refused backend once the Gateway filters' steps land (branch gwfilters): unskipped then.
-    it.skipIf(AWAITING_PROXY_STEPS)("a Service in another namespace needs a ReferenceGrant there: without one its share gets 500 and ResolvedRefs is RefNotPermitted", async () => {
+    it("a Service in another namespace needs a ReferenceGrant there: without one its share gets 500 and ResolvedRefs is RefNotPermitted", async () => {
       const route = routeYaml("refs", `  parentRefs: [{name: edge, sectionName: http}]
   hostnames: [refs.localhost]
   rules:
@@ -216,7 +213,7 @@ spec:
       expect(await who(proxy.url, "refs.localhost", "/")).toBe("other");
     });
 
-    it.skipIf(AWAITING_PROXY_STEPS)("a missing Service or an unsupported kind answers 500 for its share; weight 0 takes nothing", async () => {
+    it("a missing Service or an unsupported kind answers 500 for its share; weight 0 takes nothing", async () => {
       const reloaded = nextReload(proxy, (s) => s.routes.routesOf("refs.localhost").length > 0);
       await rules.write("refs.yaml", routeYaml("refs", `  parentRefs: [{name: edge, sectionName: http}]
   hostnames: [refs.localhost]

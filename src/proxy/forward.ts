@@ -3,6 +3,7 @@ import type { Http2ServerRequest } from "node:http2";
 import type { Writable } from "node:stream";
 import { errors, type Dispatcher } from "undici";
 import { relayEarlyHints, type ClientRequest, type ClientResponse } from "./clientMessage.js";
+import type { CompiledHeaderChanges } from "./filters/headerChanges.js";
 import { clientResponseHeaders } from "./headers.js";
 
 /** How a forwarded request ended. */
@@ -36,6 +37,8 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly done: (outcome: ForwardOutcome) => void,
     /** Headers the route's filters add to the response (CORS, an affinity cookie). */
     private readonly extraHeaders?: OutgoingHttpHeaders,
+    /** The route's changes to the upstream's response headers (Gateway API ResponseHeaderModifier). */
+    private readonly headerChanges?: readonly CompiledHeaderChanges[],
   ) {}
 
   /** The client went away: stop the upstream request, whether it is queued or on the wire. */
@@ -74,7 +77,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     try {
-      const out = clientResponseHeaders(headers, this.requestId, this.extraHeaders);
+      const out = clientResponseHeaders(headers, this.requestId, this.extraHeaders, this.headerChanges);
       // HTTP/2 has no reason phrase (Node warns when given one).
       if (statusMessage && res.req.httpVersionMajor !== 2) res.writeHead(statusCode, statusMessage, out);
       else res.writeHead(statusCode, out);

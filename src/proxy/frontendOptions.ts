@@ -15,5 +15,7 @@ export interface FrontendOptions {
   observer?: RequestObserver;
   /** The longest a client may send nothing of a request body (nginx's client_body_timeout). */
   clientBodyTimeoutMs: number;
+  /** Debug log lines of what never reaches the access log (a mirror's failure). */
+  debug?: (fields: Record<string, unknown>, msg: string) => void;
 }
 

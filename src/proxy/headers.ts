@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { ClientRequest } from "./clientMessage.js";
+import { changeHeaderObject, type CompiledHeaderChanges } from "./filters/headerChanges.js";
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and never cross a proxy.
@@ -120,9 +121,10 @@ export function hasDuplicateHost(raw: string[]): boolean {
 /**
  * Upstream response headers for the client: hop-by-hop removed, `Server: ingressd`, request
  * id, and the route's own (`added`: CORS, an affinity cookie) replacing the upstream's of
- * the same name, except Set-Cookie, whose lists are joined (each cookie is its own header).
+ * the same name, except Set-Cookie, whose lists are joined (each cookie is its own header);
+ * then the route's header changes (Gateway API ResponseHeaderModifier), in order.
  */
-export function clientResponseHeaders(headers: IncomingHttpHeaders, requestId: string, added?: OutgoingHttpHeaders): OutgoingHttpHeaders {
+export function clientResponseHeaders(headers: IncomingHttpHeaders, requestId: string, added?: OutgoingHttpHeaders, changes?: readonly CompiledHeaderChanges[]): OutgoingHttpHeaders {
   const extra = connectionTokens(headers.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
@@ -134,6 +136,7 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders, requestId: s
     const upstream = out[name];
     out[name] = name === "set-cookie" && upstream !== undefined && v !== undefined ? [...asList(upstream), ...asList(v)] : v;
   }
+  if (changes) for (const c of changes) changeHeaderObject(out, c);
   out.server = "ingressd";
   out["x-request-id"] = requestId;
   return out;

@@ -4,6 +4,7 @@ import type { Readable, Writable } from "node:stream";
 import type { Http2Upstream } from "../upstream/h2Session.js";
 import { endWithHead, relayEarlyHints, type ClientResponse } from "./clientMessage.js";
 import type { ForwardOutcome } from "./forward.js";
+import type { CompiledHeaderChanges } from "./filters/headerChanges.js";
 import { clientResponseHeaders } from "./headers.js";
 
 /** What the request says it goes to; the upstream request's pseudo-headers. */
@@ -38,6 +39,8 @@ export class Http2Forward {
     private readonly done: (outcome: ForwardOutcome) => void,
     /** Headers the route's filters add to the response (CORS, an affinity cookie). */
     private readonly extraHeaders?: OutgoingHttpHeaders,
+    /** The route's changes to the upstream's response headers (Gateway API ResponseHeaderModifier). */
+    private readonly headerChanges?: readonly CompiledHeaderChanges[],
   ) {}
 
   start(upstream: Http2Upstream, target: Http2Target, body: Readable | null): void {
@@ -92,7 +95,7 @@ export class Http2Forward {
   private respond(head: Http2Headers, ended: boolean): void {
     const status = statusOf(head);
     try {
-      const out = clientResponseHeaders(withoutPseudo(head), this.requestId, this.extraHeaders);
+      const out = clientResponseHeaders(withoutPseudo(head), this.requestId, this.extraHeaders, this.headerChanges);
       if (ended) endWithHead(this.res, status, out);
       else this.res.writeHead(status, out);
     } catch (err) {

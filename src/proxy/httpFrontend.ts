@@ -3,7 +3,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Duplex, Readable } from "node:stream";
 import type { Dispatcher } from "undici";
-import type { Route } from "../model/route.js";
+import type { Route, WeightedBackend } from "../model/route.js";
 import { peerAddress } from "../net/peerAddress.js";
 import { originForm, requestPath } from "../routing/requestPath.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
@@ -18,24 +18,29 @@ import { errorBody } from "./errorResponse.js";
 import { grpcErrorHeaders, isGrpcRequest } from "./grpcError.js";
 import { Http2Forward } from "./http2Forward.js";
 import { isWebSocketConnect, openWebSocket } from "./h2WebSocket.js";
-import type { Exchange } from "./exchange.js";
+import { headersSentUpstream, type Exchange } from "./exchange.js";
 import type { FilterEnv } from "./filters/filterStep.js";
 import { refuseTooLarge } from "./filters/bodyLimit.js";
-import { runFilters } from "./filters/pipeline.js";
+import { MIRROR_TIMEOUT_MS, sendMirrors } from "./filters/mirrorCopy.js";
+import { runBackendFilters, runFilters } from "./filters/pipeline.js";
 import { ForwardHandler, hasRequestBody, type ForwardOutcome } from "./forward.js";
 import type { FrontendOptions } from "./frontendOptions.js";
-import { hasDuplicateHost, replaceHeaders, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
+import { hasDuplicateHost, type ForwardedInfo } from "./headers.js";
 import { framingRefusal } from "./requestFraming.js";
 import { IncomingFacts } from "./incomingFacts.js";
-import { noEndpoint, targetOf } from "./target.js";
+import { drawBackend, noEndpoint, poolOf } from "./target.js";
 import { LimitedBody } from "./limitedBody.js";
 import { UpgradeHandler } from "./upgrades.js";
 import { classify, mayResend, sendTimeout, type UpstreamFailure } from "./upstreamError.js";
 import { watchSendStall } from "./upstreamSendTimeout.js";
 
-/** Where plain-HTTP requests of TLS hosts are sent: the HTTPS port clients reach. */
+/**
+ * Where redirects to the other scheme send clients: on the plain-HTTP front end the HTTPS
+ * port (TLS hosts, Gateway API redirects to https), on the HTTPS one the plain-HTTP port.
+ */
 export interface RedirectTarget {
-  httpsPort: number;
+  httpsPort?: number;
+  httpPort?: number;
 }
 
 /** RFC 9112 §3.2: a request naming two hosts is refused, and its connection closed (as nginx). */
@@ -58,8 +63,10 @@ interface RequestExchange extends Exchange {
   tunnel?: true;
   /** What the endpoint was picked by, for the retry's pick. */
   pick?: PickContext;
-  /** Why ingressd itself stopped the upstream request, having answered the client already (a body over its limit). */
+  /** Why ingressd itself stopped the upstream request, having answered the client already (a body over its limit, a timeout). */
   stopped?: Error;
+  /** The body sent upstream when it is not the request itself (read beside a mirror's copies). */
+  body?: Readable;
 }
 
 /**
@@ -80,9 +87,10 @@ export class HttpFrontend {
     this.upgrades = new UpgradeHandler(options, (req) => this.forwardedInfo(req), this.env);
   }
 
-  /** Set on the plain-HTTP front end once HTTPS listens: TLS hosts are then redirected there. */
+  /** Set on the plain-HTTP front end once HTTPS listens (TLS hosts are then redirected there), on the HTTPS one once HTTP does. */
   set redirect(target: RedirectTarget | undefined) {
     this.env.httpsPort = target?.httpsPort;
+    this.env.httpPort = target?.httpPort;
   }
 
   readonly handleRequest = (req: ClientRequest, res: ClientResponse): void => {
@@ -128,29 +136,85 @@ export class HttpFrontend {
     }
     x.route = route;
     x.routeHost = route.match.host ?? "*";
-    const answered = runFilters(x, route, this.env);
-    if (answered === false) this.toBackend(x, snapshot, route);
+    this.afterFilters(x, runFilters(x, route, this.env), () => this.toBackend(x, snapshot, route));
+  };
+
+  /** `next` unless a filter answered; after a filter that waited, only if the client still waits. */
+  private afterFilters(x: RequestExchange, answered: boolean | Promise<boolean>, next: () => void): void {
+    if (answered === false) next();
     else if (answered !== true) {
       void answered.then(
         (done) => {
           // The client may have left, or the body timeout answered, while a filter waited.
-          if (!done && !x.res.writableEnded && !responseDestroyed(x.res)) this.toBackend(x, snapshot, route);
+          if (!done && !x.res.writableEnded && !responseDestroyed(x.res)) next();
         },
         (err: Error) => this.fail(x, 500, `a filter of the route failed: ${err.message}`),
       );
     }
-  };
+  }
 
-  /** The filters let the request through: on to a backend of the route. */
+  /** The filters let the request through: on to a backend of the route, through that backend's own filters. */
   private toBackend(x: RequestExchange, snapshot: Snapshot, route: Route): void {
-    const target = targetOf(snapshot, route, x.req);
+    const drawn = drawBackend(snapshot, route, x.req);
+    if ("status" in drawn) {
+      if (drawn.backend) x.backend = drawn.backend;
+      this.fail(x, drawn.status, drawn.detail);
+      return;
+    }
+    if (drawn.filters === undefined) this.toPool(x, snapshot, drawn);
+    else this.afterFilters(x, runBackendFilters(x, route, drawn, this.env), () => this.toPool(x, snapshot, drawn));
+  }
+
+  private toPool(x: RequestExchange, snapshot: Snapshot, drawn: WeightedBackend): void {
+    const target = poolOf(snapshot, drawn);
     if ("status" in target) {
       if (target.backend) x.backend = target.backend;
       this.fail(x, target.status, target.detail);
       return;
     }
     x.backend = target.backend;
+    // Not a WebSocket over HTTP/2: its stream is a tunnel, not a body to copy.
+    if (x.mirrors && !isWebSocketConnect(x.req)) this.mirror(x, snapshot);
+    const requestMs = x.timeouts?.requestMs;
+    if (requestMs !== undefined) this.limitExchange(x, requestMs);
     this.dispatch(x, target.pool, false);
+  }
+
+  /** Copies of the request to the route's mirrors; the request's own body is then read beside theirs. */
+  private mirror(x: RequestExchange, snapshot: Snapshot): void {
+    const req = x.req;
+    const body = hasRequestBody(req) ? req : null;
+    const request = { method: req.method ?? "GET", path: x.upstreamTarget, headers: headersSentUpstream(x), body, timeoutMs: x.timeouts?.requestMs ?? MIRROR_TIMEOUT_MS };
+    const sent = sendMirrors(x.mirrors!, snapshot.pools, request, x.fwd.client, this.options.debug);
+    if (sent && sent !== body) x.body = sent;
+  }
+
+  /**
+   * Gateway API timeouts.request: the whole exchange, from the request's arrival until the
+   * upstream's response is complete, held time and retries included.
+   */
+  private limitExchange(x: RequestExchange, ms: number): void {
+    const timer = setTimeout(() => this.exceeded(x, `upstream response not complete within ${ms} ms (request timeout)`), Math.max(0, ms - (performance.now() - x.start)));
+    x.res.once("close", () => clearTimeout(timer));
+  }
+
+  /**
+   * A Gateway API timeout ran out: 504 if the response has not started, else it is cut.
+   * The upstream request is stopped by ingressd, so it is not retried. An open WebSocket
+   * (over HTTP/2) is a tunnel, not a response: it is left alone, as upgrades over HTTP/1.1 are.
+   */
+  private exceeded(x: RequestExchange, detail: string): void {
+    if (x.tunnel || x.res.writableEnded || responseDestroyed(x.res)) return;
+    x.stopped = new Error(detail);
+    if (x.holdTimer) {
+      clearTimeout(x.holdTimer);
+      x.holdTimer = undefined;
+    }
+    if (x.res.headersSent) {
+      x.error = detail;
+      x.res.destroy();
+    } else this.fail(x, 504, detail);
+    x.inFlight?.abort(x.stopped);
   }
 
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -268,8 +332,10 @@ export class HttpFrontend {
     x.upstream = endpoint.address;
     const timeouts = x.timeouts;
     let stopSendWatch: (() => void) | undefined;
+    const attemptTimer = this.limitAttempt(x, timeouts?.backendRequestMs);
     const handler = new ForwardHandler(res, x.fwd.requestId, (outcome) => {
       stopSendWatch?.();
+      clearTimeout(attemptTimer);
       const failure = this.unanswered(x, pool, endpoint, outcome);
       if (!failure) return;
       if (mayResend(failure, { sent: outcome.sent, method: req.method ?? "GET", bodyRead: req.readableDidRead })) {
@@ -290,14 +356,13 @@ export class HttpFrontend {
       }
       this.fail(x, failure.status, `upstream ${pool.key} failed: ${failure.description}`);
       x.error = failure.code;
-    }, x.responseHeaders);
+    }, x.responseHeaders, x.responseHeaderChanges);
     x.inFlight = handler;
     const body = hasRequestBody(req) ? this.requestBody(x) : null;
-    const headers = upstreamRequestHeaders(req, x.fwd);
     const request: Dispatcher.DispatchOptions = {
       path: x.upstreamTarget,
       method: req.method ?? "GET",
-      headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
+      headers: headersSentUpstream(x),
       body,
       idempotent: false,
     };
@@ -318,14 +383,15 @@ export class HttpFrontend {
   private forwardHttp2(x: RequestExchange, pool: ServicePool, endpoint: Endpoint): void {
     const { req, res } = x;
     x.upstream = endpoint.address;
+    const attemptTimer = this.limitAttempt(x, x.timeouts?.backendRequestMs);
     const forward = new Http2Forward(res, x.fwd.requestId, (outcome) => {
+      clearTimeout(attemptTimer);
       const failure = this.unanswered(x, pool, endpoint, outcome);
       if (!failure) return;
       this.fail(x, failure.status, `upstream ${pool.key} failed: ${failure.description}`);
       x.error = failure.code;
-    }, x.responseHeaders);
+    }, x.responseHeaders, x.responseHeaderChanges);
     x.inFlight = forward;
-    const headers = upstreamRequestHeaders(req, x.fwd);
     const te = req.headers.te;
     forward.start(
       endpoint.http2Session,
@@ -333,7 +399,7 @@ export class HttpFrontend {
         method: req.method ?? "GET",
         path: x.upstreamTarget,
         scheme: endpoint.tls ? "https" : "http",
-        headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
+        headers: headersSentUpstream(x),
         trailers: te !== undefined && te.includes("trailers"),
       },
       hasRequestBody(req) ? this.requestBody(x) : null,
@@ -348,14 +414,13 @@ export class HttpFrontend {
     x.inFlight = { abort: (reason) => abort.abort(reason) };
     // The frames are read off the stream itself; the request object takes the same bytes and drops them.
     req.resume();
-    const headers = upstreamRequestHeaders(req, x.fwd);
     const stream = (res as Http2ServerResponse).stream;
     const readMs = x.timeouts?.readMs;
     openWebSocket(
       endpoint,
       {
         path: x.upstreamTarget,
-        headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
+        headers: headersSentUpstream(x),
         signal: abort.signal,
         ...(readMs !== undefined && { headersTimeout: readMs }),
       },
@@ -384,9 +449,19 @@ export class HttpFrontend {
    * Content-Length (checked against the limit before), the request counted as it streams.
    */
   private requestBody(x: RequestExchange): Readable {
+    const body = x.body ?? x.req;
     const max = x.bodyLimit;
-    if (max === undefined || x.req.headers["content-length"] !== undefined) return x.req;
-    return new LimitedBody(x.req, max, () => this.bodyTooLarge(x, max));
+    if (max === undefined || x.req.headers["content-length"] !== undefined) return body;
+    return new LimitedBody(body, max, () => this.bodyTooLarge(x, max));
+  }
+
+  /**
+   * Gateway API timeouts.backendRequest: this attempt, until its response is complete. A
+   * timed-out attempt is not retried (see exceeded). The caller clears the timer when the attempt ends.
+   */
+  private limitAttempt(x: RequestExchange, ms: number | undefined): NodeJS.Timeout | undefined {
+    if (ms === undefined) return undefined;
+    return setTimeout(() => this.exceeded(x, `upstream response not complete within ${ms} ms (backend request timeout)`), ms);
   }
 
   /**

@@ -1,5 +1,4 @@
 import { Readable } from "node:stream";
-import type { ClientRequest } from "./clientMessage.js";
 
 /**
  * A request body without Content-Length (chunked), counted as it streams upstream:
@@ -31,7 +30,8 @@ export class LimitedBody extends Readable {
   };
 
   constructor(
-    private readonly req: ClientRequest,
+    /** The request, or what reads it for the upstream beside a mirror's copies. */
+    private readonly req: Readable,
     private readonly max: number,
     private readonly onOverLimit: () => void,
   ) {

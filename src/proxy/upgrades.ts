@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from "no
 import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Dispatcher } from "undici";
-import type { Route } from "../model/route.js";
+import type { Route, WeightedBackend } from "../model/route.js";
 import { relay } from "../net/relay.js";
 import { originForm, requestPath } from "../routing/requestPath.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
@@ -11,14 +11,14 @@ import { protocolOf } from "./clientMessage.js";
 import { pickContext, sendAffinityCookie } from "./balanceContext.js";
 import { isWebSocketUpgrade, serveWithoutUpgrade } from "./declinedUpgrade.js";
 import { rawError } from "./errorResponse.js";
-import type { Exchange } from "./exchange.js";
+import { headersSentUpstream, type Exchange } from "./exchange.js";
 import type { FilterEnv } from "./filters/filterStep.js";
-import { runFilters } from "./filters/pipeline.js";
-import { replaceHeaders, hasDuplicateHost, upstreamRequestHeaders, type ForwardedInfo } from "./headers.js";
+import { runBackendFilters, runFilters } from "./filters/pipeline.js";
+import { hasDuplicateHost, type ForwardedInfo } from "./headers.js";
 import type { FrontendOptions } from "./frontendOptions.js";
 import { framingRefusal } from "./requestFraming.js";
 import { IncomingFacts } from "./incomingFacts.js";
-import { noEndpoint, targetOf } from "./target.js";
+import { drawBackend, noEndpoint, poolOf } from "./target.js";
 import { classify } from "./upstreamError.js";
 
 /**
@@ -67,23 +67,38 @@ export class UpgradeHandler {
     }
     x.route = route;
     x.routeHost = route.match.host ?? "*";
-    const answered = runFilters(x, route, this.env);
-    if (answered === false) this.toBackend(x, req, socket, head, snapshot, route);
+    this.afterFilters(x, socket, runFilters(x, route, this.env), () => this.toBackend(x, req, socket, head, snapshot, route));
+  }
+
+  /** `next` unless a filter answered (logged then); after a filter that waited, only if the client is still there. */
+  private afterFilters(x: Exchange & { status?: number }, socket: Duplex, answered: boolean | Promise<boolean>, next: () => void): void {
+    if (answered === false) next();
     else if (answered === true) this.options.accessLog("info", accessRecord(x, x.status ?? 0));
     else {
       void answered.then(
         (done) => {
           if (done) this.options.accessLog("info", accessRecord(x, x.status ?? 0));
-          else if (!socket.destroyed) this.toBackend(x, req, socket, head, snapshot, route);
+          else if (!socket.destroyed) next();
         },
         (err: Error) => rawError(socket, 500, `a filter of the route failed: ${err.message}`, x.fwd.requestId),
       );
     }
   }
 
-  /** The filters let the upgrade through: on to an endpoint of the route's backend, then the tunnel. */
+  /** The filters let the upgrade through: on to a backend of the route, through that backend's own filters. */
   private toBackend(x: Exchange, req: IncomingMessage, socket: Duplex, head: Buffer, snapshot: Snapshot, route: Route): void {
-    const target = targetOf(snapshot, route, x.req);
+    const drawn = drawBackend(snapshot, route, x.req);
+    if ("status" in drawn) {
+      rawError(socket, drawn.status, drawn.detail, x.fwd.requestId);
+      return;
+    }
+    if (drawn.filters === undefined) this.toEndpoint(x, req, socket, head, snapshot, drawn);
+    else this.afterFilters(x, socket, runBackendFilters(x, route, drawn, this.env), () => this.toEndpoint(x, req, socket, head, snapshot, drawn));
+  }
+
+  /** On to an endpoint of the drawn backend, then the tunnel. Mirrors and response header changes do not apply to upgrades. */
+  private toEndpoint(x: Exchange, req: IncomingMessage, socket: Duplex, head: Buffer, snapshot: Snapshot, drawn: WeightedBackend): void {
+    const target = poolOf(snapshot, drawn);
     if ("status" in target) {
       rawError(socket, target.status, target.detail, x.fwd.requestId);
       return;
@@ -101,12 +116,11 @@ export class UpgradeHandler {
     x.upstream = endpoint.address;
     const abort = new AbortController();
     socket.once("close", () => abort.abort());
-    const headers = upstreamRequestHeaders(req, x.fwd);
     const readMs = x.timeouts?.readMs;
     const upgrade: Dispatcher.UpgradeOptions & { headersTimeout?: number } = {
       path: x.upstreamTarget,
       method: req.method ?? "GET",
-      headers: x.upstreamHeaders ? replaceHeaders(headers, x.upstreamHeaders) : headers,
+      headers: headersSentUpstream(x),
       protocol: String(req.headers.upgrade ?? "websocket"),
       signal: abort.signal,
       responseHeaders: "raw",

@@ -150,7 +150,16 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   const clientAddress = new ClientAddressResolver(options.trustProxy ?? []);
   /** HTTP and HTTPS differ only in what they tell upstreams in X-Forwarded-Proto; a Gateway listener's own port reads its own table. */
   const frontendFor = (proto: "http" | "https", snapshots: SnapshotSource = runtime): HttpFrontend =>
-    new HttpFrontend({ snapshots, accessLog, proto, clientAddress, tryDurationMs: options.upstreamTryDurationMs ?? 0, observer: metrics, clientBodyTimeoutMs: options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS });
+    new HttpFrontend({
+      snapshots,
+      accessLog,
+      proto,
+      clientAddress,
+      tryDurationMs: options.upstreamTryDurationMs ?? 0,
+      observer: metrics,
+      clientBodyTimeoutMs: options.clientBodyTimeoutMs ?? CLIENT_BODY_TIMEOUT_MS,
+      debug: (fields, msg) => logger.debug(fields, msg),
+    });
   const frontend = frontendFor("http");
   const httpsFrontend = frontendFor("https");
   const headersTimeout = options.clientHeaderTimeoutMs ?? 60_000;
@@ -309,6 +318,8 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     throw err;
   });
   httpListening = true;
+  // Gateway API redirects from HTTPS to http name this port (80 until it listens).
+  httpsFrontend.redirect = { httpPort };
   httpOpened(httpPort);
   await openHttpsIfNeeded()?.catch(() => undefined);
   let defaultWatch: FileSource | undefined;

@@ -5,6 +5,8 @@ import type { Exchange } from "../exchange.js";
 export interface FilterEnv {
   /** The HTTPS port plain-HTTP requests are redirected to; undefined on the HTTPS front end. */
   httpsPort: number | undefined;
+  /** The plain-HTTP port, for redirects from HTTPS to http (Gateway API RequestRedirect); undefined on the HTTP front end. */
+  httpPort?: number;
 }
 
 /**

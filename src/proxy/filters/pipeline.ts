@@ -1,4 +1,4 @@
-import type { Filter, Route } from "../../model/route.js";
+import type { Filter, Route, WeightedBackend } from "../../model/route.js";
 import type { Exchange } from "../exchange.js";
 import { accessListStep } from "./accessList.js";
 import { basicAuthStep } from "./basicAuth.js";
@@ -6,9 +6,14 @@ import { bodyLimitStep } from "./bodyLimit.js";
 import { corsStep } from "./cors.js";
 import type { FilterEnv, FilterStep, StepBuilder } from "./filterStep.js";
 import { httpsRedirectStep } from "./httpsRedirect.js";
+import { mirrorStep } from "./mirror.js";
+import { pathRewriteStep } from "./pathRewrite.js";
 import { rateLimitStep } from "./rateLimit.js";
 import { redirectStep } from "./redirect.js";
+import { requestHeaderModifierStep } from "./requestHeaderModifier.js";
 import { requestHeadersStep } from "./requestHeaders.js";
+import { requestRedirectStep } from "./requestRedirect.js";
+import { responseHeaderModifierStep } from "./responseHeaderModifier.js";
 import { rewriteStep } from "./rewrite.js";
 import { timeoutsStep } from "./timeouts.js";
 
@@ -24,20 +29,12 @@ const BUILDERS: { [T in Filter["type"]]: StepBuilder<Extract<Filter, { type: T }
   rewrite: rewriteStep,
   requestHeaders: requestHeadersStep,
   timeouts: timeoutsStep,
-  // Gateway API filters: steps still to come; until then a route with one answers 501 rather than forwarding unfiltered.
-  requestHeaderModifier: notYet,
-  responseHeaderModifier: notYet,
-  requestRedirect: notYet,
-  pathRewrite: notYet,
-  mirror: notYet,
+  requestHeaderModifier: requestHeaderModifierStep,
+  responseHeaderModifier: responseHeaderModifierStep,
+  requestRedirect: requestRedirectStep,
+  pathRewrite: pathRewriteStep,
+  mirror: mirrorStep,
 };
-
-function notYet(filter: Filter): FilterStep {
-  return (x) => {
-    x.reply(501, { "content-type": "text/plain; charset=utf-8" }, `ingressd does not run ${filter.type} yet\n`);
-    return true;
-  };
-}
 
 const NONE: readonly FilterStep[] = [];
 
@@ -51,10 +48,32 @@ export function stepsFor(route: Route): readonly FilterStep[] {
   if (route.filters.length === 0) return NONE;
   let steps = built.get(route);
   if (!steps) {
-    steps = route.filters.map((f) => (BUILDERS[f.type] as StepBuilder<Filter>)(f, route));
+    steps = buildSteps(route.filters, route);
     built.set(route, steps);
   }
   return steps;
+}
+
+function buildSteps(filters: readonly Filter[], route: Route): readonly FilterStep[] {
+  return filters.map((f) => (BUILDERS[f.type] as StepBuilder<Filter>)(f, route));
+}
+
+/** A backend's steps (Gateway API backendRefs[].filters), built on its first request like a route's. */
+const builtForBackend = new WeakMap<WeightedBackend, readonly FilterStep[]>();
+
+/**
+ * Runs the filters of the backend a request was drawn to, after the route's (see
+ * runFilters for the answer). A backend without filters costs nothing.
+ */
+export function runBackendFilters(x: Exchange, route: Route, backend: WeightedBackend, env: FilterEnv): boolean | Promise<boolean> {
+  const filters = backend.filters;
+  if (filters === undefined || filters.length === 0) return false;
+  let steps = builtForBackend.get(backend);
+  if (!steps) {
+    steps = buildSteps(filters, route);
+    builtForBackend.set(backend, steps);
+  }
+  return runFrom(steps, 0, x, env);
 }
 
 /**
