@@ -37,6 +37,7 @@ export const USAGE = `Usage: ingressd [options]
        ingressd proxy --from HOST --to ADDRESS   (ingressd proxy --help)
        ingressd run NAME -- COMMAND             (ingressd run --help)
        ingressd check | routes | hosts | ca      (ingressd check --help)
+       ingressd convert --to gateway FILE...     (ingressd convert --help)
 
 Serves the Ingress rules of a folder of Kubernetes YAML on one HTTP port.
 
