@@ -189,7 +189,49 @@ describe("dashboard in a real browser", () => {
     await page.close();
   });
 
-  it("shows the routes of `ingressd proxy --from … --to …` like any other, their source named after the flags", async () => {
+  it("shows the Gateway API status: each Gateway, listener and route parent with its conditions, a refused one as a warning", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${proxy.admin}/`);
+    await expect.poll(() => page.locator("#routes tr").count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await page.locator("#gatewaySection").isHidden()).toBe(true); // no Gateway API resource yet
+    const reloaded = nextReload(proxy, (s) => s.gatewayApi.gateways.length > 0);
+    await rules.write("gateway.yaml", `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge}
+spec:
+  gatewayClassName: ingressd
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: store}
+spec:
+  parentRefs: [{name: edge}]
+  hostnames: [store.localhost]
+  rules: [{backendRefs: [{name: shop, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: lost, namespace: team}
+spec:
+  parentRefs: [{name: edge, namespace: default}]
+  rules: [{backendRefs: [{name: shop, port: 80}]}]
+`);
+    await reloaded;
+    const rows = page.locator("#gatewayApi tr");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(4);
+    expect(await rows.nth(0).textContent()).toBe("Gateway default/edgeAccepted, Programmed");
+    expect(await rows.nth(1).textContent()).toBe("\u00a0\u00a0listener http (HTTP 80, any host)Accepted, ResolvedRefs, Programmed1");
+    expect(await rows.nth(2).textContent()).toBe("HTTPRoute default/store \u2192 default/edgeAccepted, ResolvedRefs");
+    const lost = rows.nth(3);
+    expect(await lost.textContent()).toMatch(/^HTTPRoute team\/lost → default\/edgeAccepted False \(NotAllowedByListeners: /);
+    expect(await lost.locator("td").nth(1).getAttribute("class")).toBe("warning");
+    // The store.localhost route is listed with the others, named by its HTTPRoute.
+    await expect.poll(() => page.locator("#routes tr", { hasText: "store.localhost" }).textContent(), { timeout: 10_000 }).toContain("default/shop:80");
+    await page.close();
+  });
+
+    it("shows the routes of `ingressd proxy --from … --to …` like any other, their source named after the flags", async () => {
     const inline = proxyRules([{ host: "app.localhost", path: "/", targets: [{ scheme: "http", host: "127.0.0.1", port: upstreams[0]!.port }] }]);
     const oneCommand = await startProxy([], { inline });
     try {
