@@ -11,9 +11,10 @@ import type { RouteTable } from "../src/routing/routeTable.js";
 
 const source = { file: "bench.yaml", line: 1, col: 1 };
 
-function route(host: string | null, path: string, pathType: PathType, service: string): Route {
+function route(host: string | null, path: string, pathType: PathType, service: string, gateway?: Partial<Route["match"]>): Route {
   return {
-    match: { host, path, pathType },
+    match: { host, path, pathType, ...gateway },
+    ...(gateway ? { isolatesHost: true as const } : {}),
     filters: [],
     backends: [{ backend: { key: `default/${service}:80`, namespace: "default", service, port: 80 }, weight: 1 }],
     origin: { kind: "Ingress", name: `default/${service}`, resource: `Ingress/default/${service}`, field: "spec.rules[0]", source, locate: () => source },
@@ -33,6 +34,9 @@ function table(hosts: number): RouteTable {
       route(host, "/api/v1", "Prefix", `api-v1-${i}`),
       route(host, "/static", "Prefix", `static-${i}`),
       route(`*.wild-${i}.example.com`, "/api", "Prefix", `wild-${i}`),
+      // Gateway API: a suffix wildcard, and a method match beside a plain route on one path.
+      route(`*.gw-${i}.example.com`, "/api", "Prefix", `gw-${i}`, { hostSuffix: true }),
+      route(`*.gw-${i}.example.com`, "/api", "Prefix", `gw-post-${i}`, { hostSuffix: true, method: "POST" }),
     );
   }
   routes.push(route(null, "/shared", "Prefix", "shared"));
@@ -60,6 +64,7 @@ lookupCase("exact host, Prefix /api/v1/users/42 (3 probes)", (i) => `app-${i}.ex
 lookupCase("exact host with port and capitals", (i) => `App-${i}.Example.com:8443`, "/api/v1/users/42");
 lookupCase("deep path, 16 segments, Prefix /static", (i) => `app-${i}.example.com`, "/static/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o.css");
 lookupCase("wildcard host (exact group misses)", (i) => `tenant.wild-${i}.example.com`, "/api/items");
+lookupCase("Gateway API suffix wildcard, three labels deep, past a method match", (i) => `a.b.gw-${i}.example.com`, "/api/items");
 lookupCase("host-less rule (exact and wildcard groups miss)", () => "unknown.example.org", "/shared/file.txt");
 lookupCase("404: unknown host, no host-less path", () => "unknown.example.org", "/nothing/here");
 

@@ -7,6 +7,9 @@ import type { ConfigIssue } from "../src/model/issues.js";
 import { compileRoutes, type CompiledRoutes } from "../src/snapshot/compileConfig.js";
 import { requestPath } from "../src/routing/requestPath.js";
 import type { RouteTable } from "../src/routing/routeTable.js";
+import { buildRouteTable } from "../src/routing/buildTable.js";
+import type { RequestFacts } from "../src/routing/requestFacts.js";
+import type { Route, RouteMatch } from "../src/model/route.js";
 
 // ---------------------------------------------------------------------------
 // Helpers: YAML text in, compiled table out.
@@ -851,5 +854,78 @@ describe("requestPath normalizes as nginx matches locations", () => {
     ["/plain/path", "/plain/path"],
   ])("%s → %s", (raw, expected) => {
     expect(requestPath(raw)).toBe(expected);
+  });
+});
+
+describe("Gateway API semantics in the route table (suffix wildcards, isolation, conditions)", () => {
+  const source = { file: "t.yaml", line: 1, col: 1 };
+  const gw = (host: string | null, path: string, service: string, extra: Partial<RouteMatch> = {}, pathType: RouteMatch["pathType"] = "Prefix"): Route => ({
+    match: { host, path, pathType, ...(host?.startsWith("*.") ? { hostSuffix: true as const } : {}), ...extra },
+    filters: [],
+    backends: [{ backend: { key: `default/${service}:80`, namespace: "default", service, port: 80 }, weight: 1 }],
+    origin: { kind: "HTTPRoute", name: `default/${service}`, resource: `HTTPRoute default/${service}`, field: "spec.rules[0]", source, locate: () => source },
+    isolatesHost: true,
+  });
+  const ing = (host: string | null, path: string, service: string): Route => ({ ...gw(host, path, service), match: { host, path, pathType: "Prefix" }, origin: { ...gw(host, path, service).origin, kind: "Ingress" }, isolatesHost: undefined });
+  const facts = (o: { method?: string; query?: Record<string, string>; headers?: Record<string, string>; entry?: "http" | "https" } = {}): RequestFacts => ({
+    header: (n) => o.headers?.[n],
+    cookie: () => undefined,
+    query: (n) => o.query?.[n],
+    method: o.method ?? "GET",
+    entry: o.entry ?? "http",
+  });
+  const svc = (r: Route | undefined) => r?.backends[0]?.backend.service;
+
+  it("a suffix wildcard covers any depth, the most specific domain first; an Ingress wildcard one label", () => {
+    const { table } = buildRouteTable([gw("*.example.com", "/", "outer"), gw("*.b.example.com", "/", "inner"), ing("*.ing.test", "/", "one")]);
+    expect(svc(table.lookup("a.example.com", "/", facts()))).toBe("outer");
+    expect(svc(table.lookup("a.b.example.com", "/", facts()))).toBe("inner");
+    expect(svc(table.lookup("x.a.b.example.com", "/", facts()))).toBe("inner");
+    expect(svc(table.lookup("x.c.example.com", "/", facts()))).toBe("outer");
+    expect(table.lookup("example.com", "/", facts())).toBeUndefined();
+    expect(svc(table.lookup("a.ing.test", "/", facts()))).toBe("one");
+    expect(table.lookup("a.b.ing.test", "/", facts())).toBeUndefined();
+    expect(table.routes()).toHaveLength(3); // a suffix route is listed once
+  });
+
+  it("a host group with Gateway routes answers alone on their entry; Ingress groups fall through", () => {
+    const { table } = buildRouteTable([gw("foo.example.com", "/foo", "foo", { entry: "http" }), gw("*.example.com", "/", "wild"), ing("bar.example.com", "/bar", "bar")]);
+    expect(table.lookup("foo.example.com", "/other", facts())).toBeUndefined();
+    // Over HTTPS the foo group has no route of that entry: the request goes on to the wildcard.
+    expect(svc(table.lookup("foo.example.com", "/other", facts({ entry: "https" })))).toBe("wild");
+    expect(svc(table.lookup("bar.example.com", "/other", facts()))).toBe("wild");
+  });
+
+  it("method, then header count, then query count rank the routes of one path; equal ones keep their order", () => {
+    const { table } = buildRouteTable([
+      gw("a.test", "/", "query", { query: [{ name: "v", type: "Exact", value: "1" }] }),
+      gw("a.test", "/", "header", { headers: [{ name: "x", type: "Exact", value: "1" }] }),
+      gw("a.test", "/", "method", { method: "POST" }),
+      gw("a.test", "/", "plain"),
+    ]);
+    const all = facts({ method: "POST", headers: { x: "1" }, query: { v: "1" } });
+    expect(svc(table.lookup("a.test", "/", all))).toBe("method");
+    expect(svc(table.lookup("a.test", "/", facts({ headers: { x: "1" }, query: { v: "1" } })))).toBe("header");
+    expect(svc(table.lookup("a.test", "/", facts({ query: { v: "1" } })))).toBe("query");
+    expect(svc(table.lookup("a.test", "/", facts()))).toBe("plain");
+  });
+
+  it("RegularExpression matches the whole path, case-sensitively, after Exact and before prefixes", () => {
+    const { table } = buildRouteTable([gw("a.test", "/items/[0-9]+", "regex", {}, "RegularExpression"), gw("a.test", "/items", "prefix"), gw("a.test", "/items/1", "exact", {}, "Exact")]);
+    expect(svc(table.lookup("a.test", "/items/1", facts()))).toBe("exact");
+    expect(svc(table.lookup("a.test", "/items/22", facts()))).toBe("regex");
+    expect(svc(table.lookup("a.test", "/items/22/x", facts()))).toBe("prefix");
+    expect(svc(table.lookup("a.test", "/ITEMS/22", facts()))).toBeUndefined();
+  });
+
+  it("an entry-bound route and an Ingress rule on one path: the older takes the entry they share, the conflict says which", () => {
+    const older = gw("a.test", "/", "gateway", { entry: "http" });
+    const younger = ing("a.test", "/", "ingress");
+    const { table, conflicts } = buildRouteTable([older, younger]);
+    expect(conflicts).toEqual([{ route: younger, winner: older, servedOn: "https" }]);
+    expect(svc(table.lookup("a.test", "/", facts()))).toBe("gateway");
+    expect(svc(table.lookup("a.test", "/", facts({ entry: "https" })))).toBe("ingress");
+    const reversed = buildRouteTable([ing("b.test", "/", "ingress"), gw("b.test", "/", "gateway", { entry: "http" })]);
+    expect(reversed.conflicts.map((c) => [svc(c.route), svc(c.winner), c.servedOn])).toEqual([["gateway", "ingress", undefined]]);
   });
 });
