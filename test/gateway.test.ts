@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { createServer as createH2cServer } from "node:http2";
 import { connect, createServer as createNetServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -407,7 +408,43 @@ describe("a listener on another port", () => {
     ]);
   });
 
-  it("closes the port when no listener asks for it any more, and reports a port it cannot open", async () => {
+  it("a route on its own port reaches an h2c backend: the Service port's HTTP/2 pool is made for that port's routes too", async () => {
+    const h2 = createH2cServer((req, res) => res.end(`h2c ${req.httpVersion}`));
+    await new Promise<void>((res) => h2.listen(0, "127.0.0.1", res));
+    const port = await freePort();
+    try {
+      const reloaded = nextReload(proxy, (s) => s.gatewayPorts.has(port));
+      await rules.write("h2c.yaml", [
+        `apiVersion: v1
+kind: Service
+metadata: {name: grpcish}
+spec:
+  ports: [{port: 80, appProtocol: kubernetes.io/h2c}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: grpcish}
+subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{port: ${(h2.address() as AddressInfo).port}}]}]
+`,
+        gatewayYaml("h2c", `  - {name: plain, port: ${port}, protocol: HTTP}
+`),
+        routeYaml("h2c", `  parentRefs: [{name: h2c}]
+  rules: [{backendRefs: [{name: grpcish, port: 80}]}]
+`),
+      ].join("---\n"));
+      await reloaded;
+      await expect.poll(() => proxy.gatewayPorts.status().find((p) => p.port === port)?.state, { timeout: 10_000 }).toBe("listening");
+      const res = await get(`http://127.0.0.1:${port}/`, { host: "any.test" });
+      expect([res.status, res.body]).toEqual([200, "h2c 2.0"]);
+    } finally {
+      const removed = nextReload(proxy, (s) => !s.gatewayPorts.has(port));
+      await rm(join(rules.dir, "h2c.yaml"));
+      await removed;
+      await new Promise((res) => h2.close(res));
+    }
+  });
+
+    it("closes the port when no listener asks for it any more, and reports a port it cannot open", async () => {
     const taken = createNetServer();
     const takenPort = await freePort();
     await new Promise<void>((res) => taken.listen(takenPort, "127.0.0.1", res));

@@ -1,6 +1,7 @@
 import type { ResourceSet } from "../config/resources.js";
 import type { ConfigIssue } from "../model/issues.js";
-import type { Route } from "../model/route.js";
+import type { BackendRef } from "../model/backendKey.js";
+import type { Filter, Route } from "../model/route.js";
 import { planL4Listeners, type L4Plan } from "../l4/plan.js";
 import { buildRouteTable } from "../routing/buildTable.js";
 import type { RouteTable } from "../routing/routeTable.js";
@@ -51,7 +52,8 @@ export function compileConfig(resources: ResourceSet, options: CompileConfigOpti
   });
   const tls = compileTls(resources, options.ingressClass, options.tlsContexts ?? new Map(), gateways.httpsListeners);
   const routes = compileRoutes(resources, { ingressClass: options.ingressClass, isTlsHost: (h) => tls.table.covers(h) }, gateways);
-  const referenced = routes.table.routes().flatMap((r) => r.backends.map((b) => b.backend));
+  const referenced = routes.table.routes().flatMap(backendsOf);
+  for (const port of routes.ports.values()) referenced.push(...port.table.routes().flatMap(backendsOf));
   if (routes.table.defaultBackend) referenced.push(...routes.table.defaultBackend.backends.map((b) => b.backend));
   const backends = resolveBackends(resources, referenced);
   const l4 = planL4Listeners(resources.services, options.bind, options.previousNodePorts ?? new Map());
@@ -113,4 +115,18 @@ export function compileRoutes(resources: ResourceSet, options: TranslateOptions,
     });
   }
   return { table, issues, ignored: translated.ignored, gateway: gw.status, ports };
+}
+
+/** The backends a route may send to: its own, and the mirrors of its filters and its backends' filters. */
+function backendsOf(route: Route): BackendRef[] {
+  const out: BackendRef[] = [];
+  const mirrors = (filters: readonly Filter[] | undefined): void => {
+    for (const f of filters ?? []) if (f.type === "mirror") out.push(f.backend);
+  };
+  mirrors(route.filters);
+  for (const b of route.backends) {
+    if (b.invalid === undefined) out.push(b.backend);
+    mirrors(b.filters);
+  }
+  return out;
 }
