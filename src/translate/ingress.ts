@@ -5,7 +5,8 @@ import { readNginxSettings } from "../config/nginx/settings.js";
 import { backendKey, type BackendRef } from "../model/backendKey.js";
 import { fieldPath, type ConfigIssue, type DroppedRule, type SourceLocation } from "../model/issues.js";
 import { regexPathProblem } from "../model/regexPath.js";
-import type { BalancePolicy, Filter, PathType, Route, RouteMatch, RouteOrigin } from "../model/route.js";
+import type { BalancePolicy, Filter, PathType, Route, RouteMatch } from "../model/route.js";
+import { ResourceOrigin } from "./resourceOrigin.js";
 import { byPrecedence, CONTROLLER_NAME, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
 import { accessFilters } from "./nginx/access.js";
 import { annotationsIgnoredOnCanary, canaryKey, mergeCanaries, type CanaryPath } from "./nginx/canary.js";
@@ -135,7 +136,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
         const key = anyCanary ? canaryKey(host, path, pathTypeOf(p.pathType)) : "";
         if (canary) {
           // A canary serves no route of its own: it takes a share of its main Ingress's.
-          canaries.push({ ingress: ingressName, key, backend, rules: canary, origin: new IngressOrigin(ing, at), issue: (severity, code, message) => issue(severity, code, at, message) });
+          canaries.push({ ingress: ingressName, key, backend, rules: canary, origin: new ResourceOrigin("Ingress", ing, at), issue: (severity, code, message) => issue(severity, code, at, message) });
           return;
         }
         const match: RouteMatch = { host, path, pathType: regex.has(host) ? "Regex" : pathTypeOf(p.pathType) };
@@ -223,7 +224,7 @@ function annotationAt(name: string): (string | number)[] {
 
 function ingressRoute(ing: Loaded<"Ingress">, at: (string | number)[], match: RouteMatch, filters: Filter[], backend: BackendRef, balance?: BalancePolicy): Route {
   // A literal, not a spread: thousands of routes per reload keep one object shape.
-  const route: { -readonly [K in keyof Route]: Route[K] } = { match, filters, backends: [{ backend, weight: 1 }], origin: new IngressOrigin(ing, at) };
+  const route: { -readonly [K in keyof Route]: Route[K] } = { match, filters, backends: [{ backend, weight: 1 }], origin: new ResourceOrigin("Ingress", ing, at) };
   if (balance) route.balance = balance;
   return route;
 }
@@ -232,35 +233,6 @@ function ingressRoute(ing: Loaded<"Ingress">, at: (string | number)[], match: Ro
 function balanceFor(balance: BalancePolicy | undefined, path: string): BalancePolicy | undefined {
   if (balance?.kind !== "cookie" || balance.path !== undefined) return balance;
   return { ...balance, path };
-}
-
-/** An Ingress route's origin; its source position is looked up only when shown (a positional parse costs). */
-class IngressOrigin implements RouteOrigin {
-  readonly kind = "Ingress";
-  private located: SourceLocation | undefined;
-  constructor(
-    private readonly ing: Loaded<"Ingress">,
-    private readonly at: (string | number)[],
-  ) {}
-  // Computed when asked: a table of 10,000 routes asks for few of them.
-  get name(): string {
-    return `${this.ing.namespace}/${this.ing.name}`;
-  }
-  get resource(): string {
-    return this.ing.id;
-  }
-  get field(): string {
-    return fieldPath(this.at);
-  }
-  get source(): SourceLocation {
-    return (this.located ??= this.ing.locate(this.at));
-  }
-  locate(below: readonly (string | number)[]): SourceLocation {
-    return this.ing.locate([...this.at, ...below]);
-  }
-  toJSON(): object {
-    return { kind: this.kind, name: this.name, field: this.field, source: this.source };
-  }
 }
 
 /** A backend's key, with a named Service port resolved to its number; an error message if the port does not exist. */

@@ -1,7 +1,8 @@
 import type { Loaded, ResourceSet } from "../../config/resources.js";
 import { backendKey } from "../../model/backendKey.js";
-import { fieldPath, type ConfigIssue, type SourceLocation } from "../../model/issues.js";
-import type { Entry, Filter, HeaderMatch, PathType, QueryMatch, Route, RouteMatch, RouteOrigin, WeightedBackend } from "../../model/route.js";
+import { fieldPath, type ConfigIssue } from "../../model/issues.js";
+import type { Entry, HeaderMatch, PathType, QueryMatch, Route, RouteMatch, WeightedBackend } from "../../model/route.js";
+import { ResourceOrigin } from "../resourceOrigin.js";
 import { resolveBackendRef, type GatewayBackendRef } from "./backends.js";
 import { condition, type HTTPRouteStatus } from "./conditions.js";
 import { timeoutsFilter, translateFilters, type GatewayFilter } from "./filters.js";
@@ -64,7 +65,7 @@ export function translateHTTPRoutes(resources: ResourceSet, gateways: ServedGate
           const match: RouteMatch = { host, ...base };
           if (host !== null && host.startsWith("*.")) match.hostSuffix = true;
           if (typeof entry === "string") match.entry = entry;
-          const route: Route = { match, filters, backends: ruleBackendsFor, origin: new HTTPRouteOrigin(hr, at), isolatesHost: true };
+          const route: Route = { match, filters, backends: ruleBackendsFor, origin: new ResourceOrigin("HTTPRoute", hr, at), isolatesHost: true };
           if (typeof entry === "number") getOrCreate(portRoutes, entry).push(route);
           else routes.push(route);
         }
@@ -155,32 +156,4 @@ function headerMatch(h: { name: string; value: string; type?: string }): HeaderM
 
 function queryMatch(q: { name: string; value: string; type?: string }): QueryMatch {
   return { name: q.name, type: q.type === "RegularExpression" ? "Regex" : "Exact", value: q.type === "RegularExpression" ? `^(?:${q.value})$` : q.value };
-}
-
-/** An HTTPRoute rule's origin; its source position is looked up only when shown. */
-class HTTPRouteOrigin implements RouteOrigin {
-  readonly kind = "HTTPRoute";
-  private located: SourceLocation | undefined;
-  constructor(
-    private readonly hr: Loaded<"HTTPRoute">,
-    private readonly at: (string | number)[],
-  ) {}
-  get name(): string {
-    return `${this.hr.namespace}/${this.hr.name}`;
-  }
-  get resource(): string {
-    return this.hr.id;
-  }
-  get field(): string {
-    return fieldPath(this.at);
-  }
-  get source(): SourceLocation {
-    return (this.located ??= this.hr.locate(this.at));
-  }
-  locate(below: readonly (string | number)[]): SourceLocation {
-    return this.hr.locate([...this.at, ...below]);
-  }
-  toJSON(): object {
-    return { kind: this.kind, name: this.name, field: this.field, source: this.source };
-  }
 }
