@@ -87,4 +87,11 @@ describe("Gateway API translation", () => {
     expect(lookup("abc.foo.example.com", "/wild")).toBeUndefined();
     expect(lookup("abc.foo.example.com", "/abc")).toBe("/abc");
   });
+
+  it("a parent that does not accept the route still reports ResolvedRefs", () => {
+    // HTTPRouteDisallowedKind: HTTPRouteMustHaveResolvedRefsConditionsTrue on a parent whose listeners refuse the route.
+    const { status } = compile(CLASS + gateway([{ name: "tls-only", kinds: "TLSRoute" }]) + route("refused", {}));
+    const conditions = status.httpRoutes.find((r) => r.name === "default/refused")!.parents[0]!.conditions;
+    expect(conditions.map((c) => `${c.type}=${c.status} ${c.reason}`)).toEqual(["Accepted=False NotAllowedByListeners", "ResolvedRefs=True ResolvedRefs"]);
+  });
 });
