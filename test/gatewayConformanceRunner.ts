@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net";
 import type { PeerCertificate } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { WebSocket, WebSocketServer } from "ws";
 import { parseAllDocuments, type Document } from "yaml";
 import type { GatewayApiStatus } from "../src/translate/gateway/conditions.js";
 import { nextReload, rulesDir, startProxy, type RulesDir } from "./helpers.js";
@@ -69,6 +70,11 @@ export interface WeightedDistribution {
   maxAttempts: number;
 }
 
+/** The WebSocket exchange of HTTPRouteBackendProtocolWebSocket. */
+export interface WebSocketCase {
+  exchanges: { send: { text?: string; binary?: number[] }; expectReply: { text?: string; binary?: number[] } }[];
+}
+
 export interface ConformanceCase {
   file: string;
   name: string;
@@ -78,6 +84,7 @@ export interface ConformanceCase {
   conditions?: CaseCondition[];
   requests: CaseRequest[];
   weightedDistribution?: WeightedDistribution;
+  websocket?: WebSocketCase;
   /** The case file's documents before the ConformanceCase one: what ingressd is given. */
   manifests: Document[];
 }
@@ -153,6 +160,9 @@ export class EchoFleet extends EventEmitter {
     const pod = `${app}-echo`;
     const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void => this.answer(namespace, pod, req, res);
     const http = await listen(createServer(handler));
+    // echo-basic echoes WebSocket messages too (the kubernetes.io/ws port shares the HTTP target port).
+    const sockets = new WebSocketServer({ noServer: true });
+    http.server.on("upgrade", (req, socket, head) => sockets.handleUpgrade(req, socket, head, (ws) => ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }))));
     const h2c = await listen(createH2cServer(handler));
     this.servers.push(http.server, h2c.server);
     const ports = { http: http.port, h2c: h2c.port };
@@ -559,4 +569,38 @@ function missingConditions(have: { type: string; status: string; reason: string 
   return want
     .filter((w) => !have.some((h) => h.type === w.type && h.status === w.status && (!w.reason || h.reason === w.reason)))
     .map((w) => `no condition ${w.type}=${w.status}${w.reason ? ` (${w.reason})` : ""}; have ${have.map((h) => `${h.type}=${h.status} (${h.reason})`).join(", ")}`);
+}
+
+/** Dials a WebSocket to the run's HTTP port at `path` and plays the exchanges; what differs. */
+export async function playWebSocket(run: GatewayRun, path: string, origin: string, exchanges: WebSocketCase["exchanges"]): Promise<string[]> {
+  const ws = new WebSocket(`ws://127.0.0.1:${run.proxy.httpPort}${path}`, { origin });
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  const problems: string[] = [];
+  try {
+    for (const { send: out, expectReply } of exchanges) {
+      const reply = new Promise<{ data: Buffer; binary: boolean }>((resolve, reject) => {
+        ws.once("message", (data: Buffer, binary: boolean) => resolve({ data, binary }));
+        ws.once("close", () => reject(new Error("closed before the reply")));
+      });
+      ws.send(out.binary ? Buffer.from(out.binary) : out.text!, { binary: out.binary !== undefined });
+      const got = await reply;
+      const want = expectReply.binary ? Buffer.from(expectReply.binary) : Buffer.from(expectReply.text!);
+      if (got.binary !== (expectReply.binary !== undefined) || !got.data.equals(want)) problems.push(`reply ${got.binary ? `binary [${[...got.data].join(",")}]` : `text ${got.data.toString()}`}, expected ${JSON.stringify(expectReply)}`);
+    }
+  } finally {
+    ws.close();
+  }
+  return problems;
+}
+
+/** Upstream's GatewayAndHTTPRoutesMustBeAccepted for one Gateway: each of the route's parentRefs to it has Accepted True. */
+export function routeAccepted(status: GatewayApiStatus, route: string, gateway: string): string[] {
+  const r = status.httpRoutes.find((x) => x.name === route);
+  if (!r) return [`HTTPRoute ${route} is not in the status`];
+  const parents = r.parents.filter((p) => sameRef(p.parentRef, gateway));
+  if (parents.length === 0) return [`HTTPRoute ${route} has no parent ${gateway}`];
+  return parents.flatMap((p) => missingConditions(p.conditions, [{ type: "Accepted", status: "True" }]));
 }
