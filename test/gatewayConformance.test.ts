@@ -315,8 +315,9 @@ async function weightedAttempt(run: GatewayRun, r: CaseRequest, total: number, c
       next++;
       // Upstream's entropy: half the requests carry a random X-Jitter header.
       const jitter: Record<string, string> = Math.random() < 0.5 ? { "X-Jitter": String(Math.floor(Math.random() * 10000)) } : {};
-      const reply = await send(run, { ...r, request: { ...r.request, headers: { ...r.request.headers, ...jitter } } }, "", r.request.path);
-      const wrong = compare(run, { ...r, request: { ...r.request, headers: { ...r.request.headers, ...jitter } } }, r.request.path, reply, undefined);
+      const sent: CaseRequest = { ...r, request: { ...r.request, headers: { ...r.request.headers, ...jitter } } };
+      const reply = await send(run, sent, "", r.request.path);
+      const wrong = compare(run, sent, r.request.path, reply, undefined);
       if (wrong.length > 0) problems.push(...wrong);
       const backend = Object.keys(weights).find((b) => reply.echoed?.pod.startsWith(b));
       if (backend) counts.set(backend, (counts.get(backend) ?? 0) + 1);
