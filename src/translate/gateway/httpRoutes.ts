@@ -74,7 +74,8 @@ export function translateHTTPRoutes(resources: ResourceSet, gateways: ServedGate
     const resolved = refProblems.length === 0
       ? condition("ResolvedRefs", true, "ResolvedRefs", "")
       : condition("ResolvedRefs", false, refProblems[0]!.reason, refProblems.map((p) => p.message).join("; "));
-    for (const p of parents) if (p.conditions[0]!.status === "True") p.conditions.push(resolved);
+    // Every parent reports ResolvedRefs, one that refuses the route too: the references are the route's, not the parent's.
+    for (const p of parents) p.conditions.push(resolved);
   }
   return { routes, portRoutes, status, issues };
 }

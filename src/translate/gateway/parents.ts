@@ -2,7 +2,7 @@ import type { Loaded } from "../../config/resources.js";
 import { fieldPath, type ConfigIssue } from "../../model/issues.js";
 import type { Entry } from "../../model/route.js";
 import { condition, type Condition, type ParentRefView, type RouteParentStatus } from "./conditions.js";
-import { intersectHostnames } from "./hostnames.js";
+import { covers, intersectHostnames } from "./hostnames.js";
 import { GATEWAY_GROUP, type ServedGateways, type ServedListener } from "./listeners.js";
 
 /** Where a route is served through one listener: the front end (or a port of its own) and the hostnames (null: every host). */
@@ -57,7 +57,7 @@ export function attachRoute(route: Loaded<"HTTPRoute">, gateways: ServedGateways
       if (names.length === 0) continue;
       matched++;
       l.status.attachedRoutes++;
-      if (l.entry !== undefined) attachments.push({ listener: l, entry: l.entry, hostnames: names });
+      if (l.entry !== undefined) attachments.push({ listener: l, entry: l.entry, hostnames: isolated(l, names, gateways.listeners) });
     }
     if (matched === 0) {
       refused("NoMatchingListenerHostname", `none of the hostnames ${hostnames.join(", ")} is covered by a listener of Gateway ${id} (${allowed.map((l) => l.hostname ?? "any host").join(", ")})`);
@@ -67,4 +67,17 @@ export function attachRoute(route: Loaded<"HTTPRoute">, gateways: ServedGateways
     parents.push({ parentRef: view, conditions });
   });
   return { attachments, parents };
+}
+
+/**
+ * Listener isolation (Gateway API, GatewayHTTPListenerIsolation): a request is served by
+ * the most specific listener matching its host. So a hostname that a more specific
+ * listener on the same front end covers is left out of a less specific listener's routes;
+ * the routing table's host groups answering alone isolate the rest (a wildcard the route
+ * keeps still loses the names inside a more specific listener's).
+ */
+function isolated(l: ServedListener, names: (string | null)[], listeners: readonly ServedListener[]): (string | null)[] {
+  const narrower = listeners.filter((o) => o !== l && o.entry === l.entry && o.hostname !== undefined && (l.hostname === undefined || (o.hostname !== l.hostname && covers(l.hostname, o.hostname))));
+  if (narrower.length === 0) return names;
+  return names.filter((h) => h === null || !narrower.some((o) => covers(o.hostname!, h)));
 }
