@@ -34,87 +34,26 @@ import {
  * `file#gateway ns/name` (every request to that Gateway), `file#extra` (the statistical checks).
  */
 const NOT_SUPPORTED: Record<string, string> = {
-  "httproute-cors.yaml": "CORS filter (SupportHTTPRouteCORS, extended): @kubernetes-models/gateway-api 0.5.1's schema has no CORS filter; ingressd has no HTTPRoute CORS",
+  "httproute-cors.yaml": "CORS filter (SupportHTTPRouteCORS, extended): ingressd has no HTTPRoute CORS filter yet (the rule answers 500 with a warning, as for any filter it cannot run)",
   "httproute-retry.yaml": "HTTPRoute retry (SupportHTTPRouteRetry, extended): not supported",
   "httproute-retry-connection-error.yaml": "HTTPRoute retry (SupportHTTPRouteRetry, extended): not supported",
   "httproute-retry-with-timeouts.yaml": "HTTPRoute retry (SupportHTTPRouteRetry, extended): not supported",
-  "httproute-303-redirect.yaml": "redirect statusCode 303 (SupportHTTPRoute303RedirectStatusCode, extended): the schema of @kubernetes-models/gateway-api 0.5.1 allows 301 and 302 only",
-  "httproute-307-redirect.yaml": "redirect statusCode 307 (SupportHTTPRoute307RedirectStatusCode, extended): the schema allows 301 and 302 only",
-  "httproute-308-redirect.yaml": "redirect statusCode 308 (SupportHTTPRoute308RedirectStatusCode, extended): the schema allows 301 and 302 only",
   "httproute-observed-generation-bump.yaml": "observedGeneration: a folder of YAML has no metadata.generation, ingressd's status conditions carry none",
-  "httproute-redirect-port-and-scheme.yaml#gateway gateway-conformance-infra/same-namespace-with-http-listener-on-8080":
-    "Gateway listener on port 8080 (SupportGatewayPort8080, extended): ingressd serves Gateway listeners on 80/443 only",
-  ...Object.fromEntries(
-    [2, 3, 4].map((n) => [`httproute-listener-port-matching.yaml#request ${n}`, "listeners on ports 8080/8090 (SupportHTTPRouteParentRefPort): ingressd serves Gateway listeners on 80/443 only"]),
-  ),
   ...Object.fromEntries(
     [2, 5, 6, 9, 10, 11, 13].map((n) => [
       `httproute-https-listener-detect-misdirected-requests.yaml#request ${n}`,
       "421 Misdirected Request when Host and SNI pick different listeners (SupportGatewayHTTPSListenerDetectMisdirectedRequests, extended): not yet (the proxy does not compare the Host with the SNI's listener)",
     ]),
   ),
-  "httproute-simple-same-namespace.yaml#routes accepted": "the data names the route `ns/confsuite.InfrastructureGatewayName` (a Go expression copied verbatim); the route is gateway-conformance-infra/gateway-conformance-infra-test",
-  "httproute-simple-same-namespace.yaml#condition 1": "the data names the route `ns/confsuite.InfrastructureGatewayName` (a Go expression copied verbatim); the route is gateway-conformance-infra/gateway-conformance-infra-test",
 };
-
-const HEADER_STEPS = "requestHeaderModifier";
-/**
- * Fails only because a filter's proxy step answers 501 on this branch (or, for backendRefs[].filters,
- * is not run at all: WeightedBackend.filters): the filter named. Emptied once the filters branch is merged.
- */
-const AWAITING_FILTER_STEPS: Record<string, string> = {
-  ...Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((n) => [`httproute-request-header-modifier.yaml#request ${n}`, `${HEADER_STEPS} (backendRefs[].filters)`])),
-  "httproute-request-header-modifier-backend-weights.yaml#extra": `${HEADER_STEPS} (backendRefs[].filters)`,
-  ...Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8].map((n) => [`httproute-response-header-modifier.yaml#request ${n}`, "responseHeaderModifier"])),
-  "httproute-backend-request-redirect.yaml": "requestRedirect (backendRefs[].filters)",
-  "httproute-backend-url-rewrite.yaml": "pathRewrite (backendRefs[].filters)",
-  "httproute-redirect-host-and-status.yaml": "requestRedirect",
-  "httproute-redirect-path.yaml": "requestRedirect",
-  "httproute-redirect-port.yaml": "requestRedirect",
-  "httproute-redirect-scheme.yaml": "requestRedirect",
-  ...Object.fromEntries([1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 14, 15].map((n) => [`httproute-redirect-port-and-scheme.yaml#request ${n}`, "requestRedirect"])),
-  "httproute-request-mirror.yaml": "mirror",
-  "httproute-request-multiple-mirrors.yaml": "mirror",
-  "httproute-request-percentage-mirror.yaml": "mirror",
-  "httproute-rewrite-host.yaml#request 3": "requestHeaderModifier",
-  "httproute-rewrite-path.yaml": "pathRewrite",
-  "httproute-timeout-request.yaml#request 2": "timeouts (timeouts.request)",
-  "httproute-timeout-backend-request.yaml#request 2": "timeouts (timeouts.backendRequest)",
-};
-
-/**
- * Fails because the proxy does not yet do what the translator asks of it (route model or proxy
- * code, which this branch leaves to the lead; see the report): refused backendRefs
- * (WeightedBackend.invalid) must answer 500, and a route without backends must answer 500
- * (today target.ts reads backends[-1] and the request hangs).
- */
-const AWAITING_PROXY_FIXES: Record<string, string> = {
-  "httproute-invalid-backendref-unknown-kind.yaml#request 1": "500 for a refused backendRef (WeightedBackend.invalid)",
-  "httproute-invalid-cross-namespace-backend-ref.yaml#request 1": "500 for a refused backendRef (WeightedBackend.invalid)",
-  "httproute-invalid-nonexistent-backendref.yaml#request 1": "500 for a refused backendRef (WeightedBackend.invalid)",
-  "httproute-invalid-reference-grant.yaml#request 1": "500 for a refused backendRef (WeightedBackend.invalid)",
-  "httproute-partially-invalid-via-invalid-reference-grant.yaml#request 1": "500 for a refused backendRef (WeightedBackend.invalid)",
-  "httproute-reference-grant.yaml#request 2": "500 for a refused backendRef (WeightedBackend.invalid)",
-  "httproute-omitted-backendrefs.yaml#request 2": "500 for a route without backends (target.ts: chooseBackend of [] hangs the request)",
-  "httproute-omitted-backendrefs.yaml#request 3": "500 for a route without backends (target.ts: chooseBackend of [] hangs the request)",
-};
-
-/** `GATEWAY_CONFORMANCE_AWAITING=1` runs the awaiting parts too: to see which of them pass once their step is merged. */
-const RUN_AWAITING = process.env.GATEWAY_CONFORMANCE_AWAITING === "1";
 
 const cases = await loadCases();
 const base = await loadBase();
 
-/**
- * Why a part of a case is skipped, or undefined to run it. A case file named whole in an
- * awaiting list skips its traffic only (requests, extras): its status is checked already.
- */
+/** Why a part of a case is skipped (NOT_SUPPORTED names the case file, a part, or a gateway of it), or undefined to run it. */
 function skipped(c: ConformanceCase, part: string, gateway?: string): string | undefined {
-  const traffic = part.startsWith("request") || part === "extra" || part === "websocket";
   for (const key of [c.file, `${c.file}#${part}`, ...(gateway ? [`${c.file}#gateway ${gateway}`] : [])]) {
-    const awaits = !RUN_AWAITING && (traffic || key !== c.file);
-    const awaiting = !awaits ? undefined : (AWAITING_FILTER_STEPS[key] && `awaiting filter step: ${AWAITING_FILTER_STEPS[key]}`) ?? (AWAITING_PROXY_FIXES[key] && `awaiting proxy fix: ${AWAITING_PROXY_FIXES[key]}`);
-    const why = NOT_SUPPORTED[key] ?? awaiting;
+    const why = NOT_SUPPORTED[key];
     if (why) return why;
   }
   return undefined;

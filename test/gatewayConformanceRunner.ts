@@ -11,7 +11,7 @@ import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect as h2Connect, createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Server } from "node:http2";
 import { request as httpsRequest } from "node:https";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import type { PeerCertificate } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -310,6 +310,12 @@ export interface GatewayRun {
   proxy: Awaited<ReturnType<typeof startProxy>>;
   dataDir: string;
   httpsPort: number | undefined;
+  /**
+   * Listener ports other than 80 and 443 (8080, 8090…) → the free port the run gives them:
+   * a fixed port on a shared machine may be taken, so each is moved (in the Gateway and in
+   * the routes' parentRefs) and mapped back in what is compared.
+   */
+  ports: ReadonlyMap<number, number>;
   /** The case's manifests as written (documents removed by `before.delete` are gone). */
   caseDocs: Document[];
   status(): GatewayApiStatus;
@@ -328,11 +334,45 @@ function docsFor(gateway: string, docs: Document[]): Document[] {
 
 const yamlOf = (docs: (Document | string)[]): string => docs.map((d) => String(d)).join("\n---\n");
 
+/** A port free right now on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((res) => server.close(res));
+  return port;
+}
+
+/** Moves the served Gateway's listeners on ports other than 80 and 443 to free ports, and the parentRefs naming them; returns the moves. */
+async function movePorts(gateway: string, docs: Document[]): Promise<Map<number, number>> {
+  const moves = new Map<number, number>();
+  for (const d of docs) {
+    const o = d.toJS() as Obj;
+    if (o.kind !== "Gateway" || keyOf(o) !== gateway) continue;
+    const listeners = (o.spec as { listeners: { port: number }[] }).listeners;
+    for (const [i, l] of listeners.entries()) {
+      if (l.port === 80 || l.port === 443) continue;
+      if (!moves.has(l.port)) moves.set(l.port, await freePort());
+      d.setIn(["spec", "listeners", i, "port"], moves.get(l.port));
+    }
+  }
+  for (const d of docs) {
+    const o = d.toJS() as Obj;
+    if (o.kind !== "HTTPRoute") continue;
+    const refs = (o.spec as { parentRefs?: { port?: number }[] }).parentRefs ?? [];
+    refs.forEach((r, i) => {
+      if (r.port !== undefined && moves.has(r.port)) d.setIn(["spec", "parentRefs", i, "port"], moves.get(r.port));
+    });
+  }
+  return moves;
+}
+
 export async function startGatewayRun(gateway: string, base: Document[], manifests: Document[], fleet: EchoFleet, cert: ListenerCertificate): Promise<GatewayRun> {
   const rules = await rulesDir();
   const dataDir = await mkdtemp(join(tmpdir(), "ingressd-gwconf-data-"));
   const caseDocs = docsFor(gateway, manifests);
   const baseDocs = docsFor(gateway, base);
+  const ports = await movePorts(gateway, [...baseDocs, ...caseDocs]);
   const endpoints = await endpointsFor([...baseDocs, ...caseDocs], fleet);
   await rules.write("base.yaml", yamlOf(baseDocs));
   await rules.write("case.yaml", yamlOf(caseDocs));
@@ -344,12 +384,19 @@ export async function startGatewayRun(gateway: string, base: Document[], manifes
     return o.kind === "Gateway" && keyOf(o) === gateway && JSON.stringify(o).includes('"protocol":"HTTPS"');
   });
   const httpsPort = hasHttps ? await proxy.httpsReady() : undefined;
+  // The moved ports open after the first load (as L4 listeners): wait until each listens.
+  const deadline = Date.now() + 10_000;
+  while ([...ports.values()].some((p) => proxy.gatewayPorts.status().find((s) => s.port === p)?.state !== "listening")) {
+    if (Date.now() > deadline) throw new Error(`${gateway}: Gateway listener ports ${[...ports.values()].join(", ")} did not open`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
   return {
     gateway,
     rules,
     proxy,
     dataDir,
     httpsPort,
+    ports,
     caseDocs,
     status: () => proxy.runtime.current.gatewayApi,
     async deleteObject(kind, name) {
@@ -384,6 +431,19 @@ export interface Reply {
 }
 
 
+/**
+ * Where a plain-HTTP request goes: the listener port its Host names (`foo.com:8080`, as
+ * the Go test sends it to the gateway address on that port), else the Gateway's port 80
+ * (ingressd's HTTP port), or its only other port when it has no port 80 listener.
+ */
+function listenerPort(run: GatewayRun, host: string): number {
+  const named = /:(\d+)$/.exec(host)?.[1];
+  if (named !== undefined && run.ports.has(Number(named))) return run.ports.get(Number(named))!;
+  const status = run.status().gateways.find((g) => g.name === run.gateway);
+  const onlyOther = status && !status.listeners.some((l) => l.port === 80) && run.ports.size === 1 ? [...run.ports.values()][0] : undefined;
+  return onlyOther ?? run.proxy.httpPort;
+}
+
 function parseEcho(body: string): Echoed | undefined {
   try {
     const e = JSON.parse(body) as Echoed;
@@ -396,7 +456,7 @@ function parseEcho(body: string): Echoed | undefined {
 /** Sends one case request to a run (HTTP/1.1, HTTPS with SNI, h2 over TLS or h2c prior knowledge). */
 export function send(run: GatewayRun, r: CaseRequest, ca: string, path: string, extraHeaders: Record<string, string> = {}): Promise<Reply> {
   const headers: Record<string, string> = { ...r.request.headers, ...extraHeaders };
-  const port = r.tls ? run.httpsPort : run.proxy.httpPort;
+  const port = r.tls ? run.httpsPort : listenerPort(run, r.request.host);
   if (port === undefined) throw new Error(`${run.gateway} has no HTTPS port`);
   const protocol = r.request.protocol;
   if (protocol === "H2" || protocol === "H2C_PRIOR_KNOWLEDGE") {
@@ -500,7 +560,8 @@ export function compare(run: GatewayRun, r: CaseRequest, path: string, reply: Re
     const u = new URL(location, "http://relative.invalid");
     const scheme = u.protocol.slice(0, -1);
     // ingressd's HTTP and HTTPS ports stand for the Gateway's 80 and 443.
-    const port = u.port === String(run.proxy.httpPort) ? "80" : u.port === String(run.httpsPort) ? "443" : u.port;
+    const moved = [...run.ports].find(([, actual]) => String(actual) === u.port)?.[0];
+    const port = u.port === String(run.proxy.httpPort) ? "80" : u.port === String(run.httpsPort) ? "443" : moved !== undefined ? String(moved) : u.port;
     const want = r.redirect;
     if (want.host !== undefined && u.hostname !== want.host) problems.push(`redirect host ${u.hostname}, expected ${want.host}`);
     if (want.port === undefined || want.port === "") {

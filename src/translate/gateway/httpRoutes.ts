@@ -130,7 +130,7 @@ function ruleBackends(
       : { backend: { key: target.key, namespace: ref.namespace ?? "", service: ref.name, port: ref.port ?? 0 }, weight, invalid: target.message };
     const written = (ref as { filters?: GatewayFilter[] }).filters;
     if (written && written.length > 0) {
-      const { filters, problems } = translateFilters(written, undefined, resolve);
+      const { filters, problems } = translateFilters(written, rulePrefix(rule), resolve);
       for (const p of problems) {
         issue([...at, "filters", p.index], p.fatal ? "unsupported-filter" : "invalid-backend-ref", p.message);
         if (p.fatal) entry.invalid ??= p.message;
@@ -140,6 +140,18 @@ function ruleBackends(
     out.push(entry);
   });
   return out;
+}
+
+/**
+ * The PathPrefix a backendRef's ReplacePrefixMatch replaces: backends are shared by the
+ * rule's matches, so the rule must have exactly one PathPrefix match (validation says so),
+ * or none (the default `/`).
+ */
+function rulePrefix(rule: Rule): string | undefined {
+  const matches = rule.matches ?? [];
+  if (matches.length === 0) return "/";
+  const only = matches.length === 1 ? matches[0]! : undefined;
+  return only && (only.path?.type ?? "PathPrefix") === "PathPrefix" ? (only.path?.value ?? "/") : undefined;
 }
 
 function invalidBackend(hr: Loaded<"HTTPRoute">, reason: string): WeightedBackend {
