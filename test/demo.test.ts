@@ -9,6 +9,7 @@ import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { checkCommand } from "../src/commands/check.js";
 import { hostsCommand } from "../src/commands/hosts.js";
+import { routesCommand } from "../src/commands/routes.js";
 import { startEchoServer } from "../src/demo/echoServer.js";
 import { UPSTREAMS } from "../src/demo/upstreams.js";
 import { get, startProxy } from "./helpers.js";
@@ -63,6 +64,9 @@ describe("the demo in ingress-rules/", () => {
     const old = await get(`${proxy.url}/old-shop`, { host: "store.localhost:8080" });
     expect(old.status).toBe(301);
     expect(old.headers.location).toBe("http://store.localhost:8080/");
+    // `routes` says where its requests go: a redirect, not "no backend".
+    const listing = await routesCommand(["ingress-rules"], { ingressClass: "ingressd", format: "text", cwd: process.cwd() });
+    expect(listing.output).toMatch(/store\.localhost +\/old-shop when over plain HTTP +Exact +redirect \(301\)/);
   });
 
   it("routes the hosts the README lists", async () => {

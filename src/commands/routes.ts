@@ -1,6 +1,6 @@
 import type { ConfigChange } from "../config/source.js";
 import { explainRequest } from "../routing/explain.js";
-import { describeBackends, describeBalance, describeConditions, describeFilter, describeSplit } from "../model/describeRoute.js";
+import { describeBackends, describeBalance, describeConditions, describeDestination, describeFilter, describeSplit } from "../model/describeRoute.js";
 import type { Route } from "../model/route.js";
 import type { CommandResult } from "./check.js";
 import { displayPath, loadRules, type RuleClasses } from "./loadRules.js";
@@ -39,7 +39,7 @@ export async function routesCommand(
       path,
       pathType: r.match.pathType,
       ...(conditions ? { conditions } : {}),
-      backend: describeBackends(r.backends),
+      backend: describeDestination(r),
       endpoints: r.backends.flatMap((b) => backends.get(b.backend.key)?.endpoints.map((e) => `${e.host}:${e.port}`) ?? []),
       filters: r.filters.map(describeFilter),
       ...(r.balance ? { balance: describeBalance(r.balance) } : {}),
@@ -67,14 +67,14 @@ export async function routesCommand(
     const lines = [`${explanation.host} ${explanation.path}`];
     const describe = (r: Route): string => {
       const when = describeConditions(r);
-      return `${r.match.host ?? "*"} ${r.match.path} (${r.match.pathType})${when ? ` when ${when}` : ""} → ${describeBackends(r.backends)}  [${r.origin.kind} ${r.origin.name}, ${displayPath(r.origin.source.file, options.cwd)}:${r.origin.source.line}]`;
+      return `${r.match.host ?? "*"} ${r.match.path} (${r.match.pathType})${when ? ` when ${when}` : ""} → ${describeDestination(r)}  [${r.origin.kind} ${r.origin.name}, ${displayPath(r.origin.source.file, options.cwd)}:${r.origin.source.line}]`;
     };
     if (explanation.winner) {
       lines.push(`  match: ${describe(explanation.winner)}`, `         ${explanation.winnerReason}`);
       for (const f of explanation.winner.filters) lines.push(`  filter: ${describeFilter(f)}`);
       if (explanation.winner.balance) lines.push(`  balance: ${describeBalance(explanation.winner.balance)}`);
       const { backends } = explanation.winner;
-      const split = backends.length > 1 ? `by weight — ${describeSplit(backends)}` : describeBackends(backends);
+      const split = backends.length > 1 ? `by weight — ${describeSplit(backends)}` : describeDestination(explanation.winner);
       if (explanation.canaryRules.length > 0) {
         // The canary decision, in the order it is taken (ingress-nginx: header, cookie, weight).
         const origin = explanation.canaryRules[0]!.origin;

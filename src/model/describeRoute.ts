@@ -1,4 +1,4 @@
-import type { BalancePolicy, Filter, HeaderChanges, PathReplacement, Route, WeightedBackend } from "./route.js";
+import { findFilter, type BalancePolicy, type Filter, type HeaderChanges, type PathReplacement, type Route, type WeightedBackend } from "./route.js";
 
 /**
  * One line per filter, for `routes --explain`, `/api/config` and the dashboard. Never
@@ -66,6 +66,15 @@ function describeChanges(c: HeaderChanges): string {
 
 function describePath(p: PathReplacement): string {
   return p.kind === "full" ? `path ${p.path}` : `prefix ${p.prefix} replaced by ${p.replacement}`;
+}
+
+/**
+ * Where a route's requests go: its backends, or `redirect (301)` for a route that answers
+ * every request with a redirect and has no backend (a Gateway API RequestRedirect rule).
+ */
+export function describeDestination(route: Route): string {
+  const redirect = route.backends.length === 0 ? findFilter(route, "requestRedirect") : undefined;
+  return redirect ? `redirect (${redirect.code})` : describeBackends(route.backends);
 }
 
 /** `ns/svc:80`, `ns/canary:80 (canary)` or `ns/svc:80 (weight 90), ns/canary:80 (canary, weight 10)`. */
