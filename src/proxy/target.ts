@@ -58,12 +58,6 @@ export function poolOf(snapshot: Snapshot, drawn: WeightedBackend): Target {
   return { pool, backend: backend.key };
 }
 
-/** Route → backend → pool, for callers with no backend filters to run in between. */
-export function targetOf(snapshot: Snapshot, route: Route, req?: ClientRequest): Target {
-  const drawn = drawBackend(snapshot, route, req);
-  return "status" in drawn ? drawn : poolOf(snapshot, drawn);
-}
-
 function stickyBackend(snapshot: Snapshot, route: Route, req: ClientRequest): WeightedBackend | undefined {
   const balance = route.balance;
   if (route.backends.length === 1 || balance?.kind !== "cookie" || req.headers.cookie === undefined) return undefined;

@@ -24,9 +24,11 @@ export function isServedIngress(ing: Loaded<"Ingress">, classes: ReadonlySet<str
  * path, then document order — the order conflicts are settled in.
  */
 export function byPrecedence(ingresses: readonly Loaded<"Ingress">[]): Loaded<"Ingress">[] {
+  // Keys once per resource, not per comparison: a reload sorts thousands.
+  const keys = new Map(ingresses.map((i) => [i, precedenceKey(i)]));
   return [...ingresses].sort((a, b) => {
-    const x = precedenceKey(a);
-    const y = precedenceKey(b);
+    const x = keys.get(a)!;
+    const y = keys.get(b)!;
     return x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0) || x[2] - y[2];
   });
 }
