@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { checkCommand } from "../src/commands/check.js";
 import { routesCommand } from "../src/commands/routes.js";
-import { get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
+import { freePort, get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { createTestCa, httpsGet, secretYaml, type TestCa } from "./tlsHelpers.js";
 
 /**
@@ -336,15 +336,6 @@ describe("an HTTPS listener", () => {
     expect(await who(proxy.url, "a.secure.test", "/")).toBe(404);
   });
 });
-
-/** A port free right now on 127.0.0.1 (for YAML that names its port). */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((res) => server.close(res));
-  return port;
-}
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -11,14 +11,14 @@ import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect as h2Connect, createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Server } from "node:http2";
 import { request as httpsRequest } from "node:https";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import type { PeerCertificate } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WebSocket, WebSocketServer } from "ws";
 import { parseAllDocuments, type Document } from "yaml";
 import type { GatewayApiStatus } from "../src/translate/gateway/conditions.js";
-import { nextReload, rulesDir, startProxy, type RulesDir } from "./helpers.js";
+import { freePort, nextReload, rulesDir, startProxy, type RulesDir } from "./helpers.js";
 import { createTestCa, secretYaml, type TestCa } from "./tlsHelpers.js";
 
 export const CONFORMANCE_DIR = join(import.meta.dirname, "conformance", "gateway");
@@ -333,15 +333,6 @@ function docsFor(gateway: string, docs: Document[]): Document[] {
 }
 
 const yamlOf = (docs: (Document | string)[]): string => docs.map((d) => String(d)).join("\n---\n");
-
-/** A port free right now on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((res) => server.close(res));
-  return port;
-}
 
 /** Moves the served Gateway's listeners on ports other than 80 and 443 to free ports, and the parentRefs naming them; returns the moves. */
 async function movePorts(gateway: string, docs: Document[]): Promise<Map<number, number>> {

@@ -1,6 +1,6 @@
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import pino from "pino";
@@ -188,4 +188,13 @@ export function get(url: string, headers: Record<string, string> = {}, method = 
     req.on("error", reject);
     req.end(body);
   });
+}
+
+/** A port free right now on 127.0.0.1, for YAML that must name its port (a Gateway listener's). */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((res) => server.close(res));
+  return port;
 }
