@@ -454,6 +454,8 @@ subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{port: ${(h2.address() as Addre
       expect(await refused(plainPort)).toBe(true);
       expect(await refused(securePort)).toBe(true);
       expect(proxy.notReady()).toBeUndefined(); // a port that failed does not hold readiness
+      const config = JSON.parse((await get(`${proxy.admin}/api/config`)).body) as { gatewayPorts: unknown[] };
+      expect(config.gatewayPorts).toEqual([{ port: takenPort, protocol: "HTTP", state: "error", error: `port ${takenPort} is already in use` }]);
     } finally {
       await new Promise((res) => taken.close(res));
     }

@@ -18,6 +18,8 @@ export interface AdminSources {
   registrations?: RegistrationTarget;
   /** The processes of `--workers N` (`/api/config` `workers`). */
   workers?: () => unknown[];
+  /** The ports opened for Gateway listeners, with their state (`/api/config` `gatewayPorts`). */
+  gatewayPorts?: () => unknown[];
 }
 
 /**
@@ -46,7 +48,8 @@ export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerSt
       }
       case "/api/config":
         const view = configView(runtime.current, notReady() === undefined, l4Status(), sources.localCa?.());
-        return send(res, 200, "application/json", JSON.stringify(sources.workers ? { ...view, workers: sources.workers() } : view, null, 2) + "\n");
+        const extra = { ...(sources.workers ? { workers: sources.workers() } : {}), ...(sources.gatewayPorts ? { gatewayPorts: sources.gatewayPorts() } : {}) };
+        return send(res, 200, "application/json", JSON.stringify({ ...view, ...extra }, null, 2) + "\n");
       case "/api/stats":
         return send(res, 200, "application/json", JSON.stringify(await metrics.statsDocument(Date.now())) + "\n");
       case "/api/requests": {

@@ -298,6 +298,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     recent: recentRequests,
     localCa: () => certificates.localCaCertificates(),
     registrations: { memory, served, issuesOf },
+    gatewayPorts: () => gatewayPorts.status(),
   });
 
   // The missing path itself is an error of the configuration (logged, and listed by /api/config,
