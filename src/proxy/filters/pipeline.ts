@@ -10,10 +10,9 @@ import { mirrorStep } from "./mirror.js";
 import { pathRewriteStep } from "./pathRewrite.js";
 import { rateLimitStep } from "./rateLimit.js";
 import { redirectStep } from "./redirect.js";
-import { requestHeaderModifierStep } from "./requestHeaderModifier.js";
+import { requestHeaderModifierStep, responseHeaderModifierStep } from "./headerModifier.js";
 import { requestHeadersStep } from "./requestHeaders.js";
 import { requestRedirectStep } from "./requestRedirect.js";
-import { responseHeaderModifierStep } from "./responseHeaderModifier.js";
 import { rewriteStep } from "./rewrite.js";
 import { timeoutsStep } from "./timeouts.js";
 

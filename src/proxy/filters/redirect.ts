@@ -1,7 +1,7 @@
 import type { RedirectFilter } from "../../model/route.js";
 import { originForm } from "../../routing/requestPath.js";
 import type { StepBuilder } from "./filterStep.js";
-import { redirectTo } from "./redirectResponse.js";
+import { portOfHost, redirectTo } from "./redirectResponse.js";
 
 /**
  * permanent-redirect, temporal-redirect and app-root: the Location as written (a path
@@ -17,16 +17,9 @@ export const redirectStep: StepBuilder<RedirectFilter> = (filter) => {
     if (location !== undefined) {
       redirectTo(x, code, location.startsWith("/") && hostHeader ? `${x.fwd.proto}://${hostHeader}${location}` : location);
     } else {
-      redirectTo(x, code, `${x.fwd.proto}://${host}${portOf(hostHeader)}${originForm(x.req.url)}`);
+      const port = portOfHost(hostHeader);
+      redirectTo(x, code, `${x.fwd.proto}://${host}${port === undefined ? "" : `:${port}`}${originForm(x.req.url)}`);
     }
     return true;
   };
 };
-
-/** `:8080` of `example.com:8080`, or "" when the Host header names no port. */
-function portOf(hostHeader: string | undefined): string {
-  if (!hostHeader) return "";
-  const colon = hostHeader.lastIndexOf(":");
-  return colon === -1 || hostHeader.endsWith("]") ? "" : hostHeader.slice(colon);
-}
-

@@ -1,9 +1,8 @@
 import type { RequestRedirectFilter } from "../../model/route.js";
 import { originForm } from "../../routing/requestPath.js";
 import type { FilterEnv, StepBuilder } from "./filterStep.js";
-import { hostNameOf } from "./httpsRedirect.js";
 import { compilePathReplacement, queryOf } from "./pathReplacement.js";
-import { redirectTo } from "./redirectResponse.js";
+import { hostNameOf, portOfHost, redirectTo } from "./redirectResponse.js";
 
 const DEFAULT_PORT = { http: 80, https: 443 } as const;
 
@@ -20,7 +19,7 @@ export const requestRedirectStep: StepBuilder<RequestRedirectFilter> = (filter) 
   return (x, env) => {
     const hostHeader = x.req.headers.host;
     const to = scheme ?? x.fwd.proto;
-    const toPort = port ?? (to !== x.fwd.proto ? otherFrontendPort(to, env) : (portOf(hostHeader) ?? DEFAULT_PORT[to]));
+    const toPort = port ?? (to !== x.fwd.proto ? otherFrontendPort(to, env) : (portOfHost(hostHeader) ?? DEFAULT_PORT[to]));
     const name = hostname ?? hostNameOf(x);
     const target = replacePath ? replacePath(x.path) + queryOf(x.upstreamTarget) : originForm(x.req.url);
     redirectTo(x, code, `${to}://${name}${toPort === DEFAULT_PORT[to] ? "" : `:${toPort}`}${target}`);
@@ -30,13 +29,4 @@ export const requestRedirectStep: StepBuilder<RequestRedirectFilter> = (filter) 
 
 function otherFrontendPort(scheme: "http" | "https", env: FilterEnv): number {
   return scheme === "https" ? (env.httpsPort ?? 443) : (env.httpPort ?? 80);
-}
-
-/** The port of a Host header (`example.com:8080`, `[::1]:8080`), or undefined when it names none. */
-function portOf(hostHeader: string | undefined): number | undefined {
-  if (!hostHeader) return undefined;
-  const colon = hostHeader.lastIndexOf(":");
-  if (colon === -1 || hostHeader.endsWith("]")) return undefined;
-  const n = Number(hostHeader.slice(colon + 1));
-  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
 }

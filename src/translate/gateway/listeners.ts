@@ -1,6 +1,7 @@
 import type { Loaded, ResourceSet } from "../../config/resources.js";
 import type { Entry } from "../../model/route.js";
 import { fieldPath, type ConfigIssue } from "../../model/issues.js";
+import { precedenceKey } from "../ingressClass.js";
 import { condition, type Condition, type GatewayClassStatus, type GatewayStatus, type ListenerStatus } from "./conditions.js";
 import { namespaceLabels, selectorMatches } from "./namespaces.js";
 import { referencePermitted } from "./referenceGrants.js";
@@ -235,11 +236,7 @@ function allowedNamespaces(gw: Loaded<"Gateway">, allowed: AllowedNamespaces | u
 
 /** Older creationTimestamp first (none: newest), then namespace/name — Gateway API's tie-breaking order. */
 export function byAge<T extends Loaded>(items: readonly T[]): T[] {
-  const time = (r: T): number => {
-    const t = (r.object as { metadata?: { creationTimestamp?: string } }).metadata?.creationTimestamp;
-    const ms = t ? Date.parse(t) : NaN;
-    return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
-  };
+  const time = new Map(items.map((r) => [r, precedenceKey(r)[0]]));
   const key = (r: T): string => `${r.namespace}/${r.name}`;
-  return [...items].sort((a, b) => time(a) - time(b) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return [...items].sort((a, b) => time.get(a)! - time.get(b)! || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
