@@ -20,6 +20,8 @@ export interface AdminSources {
   workers?: () => unknown[];
   /** The ports opened for Gateway listeners, with their state (`/api/config` `gatewayPorts`). */
   gatewayPorts?: () => unknown[];
+  /** With `--source kubernetes`: leadership and what was written to the cluster (`/api/config` `cluster`). */
+  cluster?: () => unknown;
 }
 
 /**
@@ -48,7 +50,10 @@ export function createAdminServer(runtime: Runtime, l4Status: () => L4ListenerSt
       }
       case "/api/config":
         const view = configView(runtime.current, notReady() === undefined, l4Status(), sources.localCa?.());
-        const extra = { ...(sources.workers ? { workers: sources.workers() } : {}), ...(sources.gatewayPorts ? { gatewayPorts: sources.gatewayPorts() } : {}) };
+        const status = runtime.sourceStatus();
+        const extra = {
+          source: { ...status, since: status.since.toISOString() },
+          ...(sources.cluster ? { cluster: sources.cluster() } : {}), ...(sources.workers ? { workers: sources.workers() } : {}), ...(sources.gatewayPorts ? { gatewayPorts: sources.gatewayPorts() } : {}) };
         return send(res, 200, "application/json", JSON.stringify({ ...view, ...extra }, null, 2) + "\n");
       case "/api/stats":
         return send(res, 200, "application/json", JSON.stringify(await metrics.statsDocument(Date.now())) + "\n");

@@ -50,6 +50,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <span class="stat"><b id="errorCount">–</b> errors, <b id="warningCount">–</b> warnings</span>
   <span class="stat"><b id="totalRate">–</b> req/s</span>
   <span class="stat" id="workers"></span>
+  <span class="stat" id="source"></span>
   <span class="stat muted" id="updated"></span>
 </header>
 <main>
@@ -131,6 +132,15 @@ function render() {
   const readyWorkers = workers.filter((w) => w.ready).length;
   $("workers").textContent = workers.length ? workers.length + " workers" + (readyWorkers < workers.length ? " (" + readyWorkers + " ready)" : "") : "";
   $("workers").title = workers.map((w) => "pid " + w.pid + ": " + w.requests + " requests").join("\\n");
+  // --source kubernetes: whether the API server is followed, and since when (the last configuration serves meanwhile).
+  const source = config.source;
+  const cluster = config.cluster;
+  if (source && source.kind === "kubernetes") {
+    const since = new Date(source.since).toLocaleTimeString();
+    $("source").textContent = source.connected ? "Kubernetes API connected" + (cluster && cluster.leader ? " · leader" : "") : "Kubernetes API disconnected since " + since + " · serving the last configuration";
+    $("source").className = "stat " + (source.connected ? "ok" : "error");
+    $("source").title = (source.server || "") + (source.error ? "\\n" + source.error : "") + "\\nsince " + source.since;
+  }
 
   const issues = [...config.errors, ...config.warnings];
   // An error that dropped a route says where that route's requests go now.

@@ -1,5 +1,5 @@
 import type { ConfigIssue } from "../model/issues.js";
-import type { ConfigChange, ConfigSource } from "./source.js";
+import type { ConfigChange, ConfigSource, SourceStatus } from "./source.js";
 
 /** Several sources as one (rules files beside in-memory rules); their paths must not collide. */
 export class CombinedSource implements ConfigSource {
@@ -20,6 +20,15 @@ export class CombinedSource implements ConfigSource {
   missing(): ConfigIssue[] {
     return this.sources.flatMap((s) => s.missing?.() ?? []);
   }
+
+  /** The first source that can lose its connection says how it is. */
+  status(): SourceStatus | undefined {
+    for (const s of this.sources) {
+      const status = s.status?.();
+      if (status) return status;
+    }
+    return undefined;
+  }
 }
 
 /** A source read once and never watched (`--no-watch` for the rules files). */
@@ -29,5 +38,6 @@ export function unwatched(source: ConfigSource): ConfigSource {
     watch: () => Promise.resolve(),
     close: () => source.close(),
     missing: () => source.missing?.() ?? [],
+    ...(source.status ? { status: () => source.status!() } : {}),
   };
 }

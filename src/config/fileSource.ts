@@ -3,6 +3,7 @@ import { basename, extname, join, relative, resolve, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { ConfigIssue } from "../model/issues.js";
 import { missingRulesPaths } from "./missingRulesPaths.js";
+import { QuietPeriod } from "./quietPeriod.js";
 import type { ConfigChange, ConfigSource } from "./source.js";
 
 const RULE_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
@@ -61,11 +62,7 @@ export class FileSource implements ConfigSource {
   private readonly maxWaitMs: number;
   private watcher: FSWatcher | undefined;
   private pending = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
-  /** When the oldest pending change arrived. */
-  private pendingSince: number | undefined;
-  /** The timer is due at the maximum wait, before the quiet period ends. */
-  private cutShort = false;
+  private quiet: QuietPeriod | undefined;
   /** Batches are read and handed over in order, even when a read is slow. */
   private delivered: Promise<void> = Promise.resolve();
   /** Files currently known, so a removed directory reports each of its files. */
@@ -98,16 +95,18 @@ export class FileSource implements ConfigSource {
       atomic: true,
     });
     this.watcher = watcher;
+    const quiet = new QuietPeriod(this.debounceMs, this.maxWaitMs, (cutShort) => this.flush(onChanges, cutShort));
+    this.quiet = quiet;
     const touch = (path: string): void => {
       if (!this.isWatchedRulesFile(resolve(path))) return;
       this.pending.add(resolve(path));
-      this.schedule(onChanges);
+      quiet.touch();
     };
     watcher.on("add", touch).on("change", touch).on("unlink", touch);
     watcher.on("unlinkDir", (dir: string) => {
       const prefix = resolve(dir) + "/";
       for (const f of this.known) if (f.startsWith(prefix)) this.pending.add(f);
-      this.schedule(onChanges);
+      quiet.touch();
     });
     // A new sub-folder's files arrive as `add` events of their own.
     watcher.on("error", (err) => this.options.onError?.(err as Error));
@@ -115,7 +114,7 @@ export class FileSource implements ConfigSource {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
+    this.quiet?.cancel();
     await this.watcher?.close();
   }
 
@@ -127,28 +126,15 @@ export class FileSource implements ConfigSource {
     return root !== undefined && !inHiddenFolder(relative(root, path));
   }
 
-  /** Applies after a quiet period, but no later than the maximum wait after the first pending change. */
-  private schedule(onChanges: (changes: ConfigChange[]) => void): void {
-    const now = Date.now();
-    this.pendingSince ??= now;
-    if (this.timer) clearTimeout(this.timer);
-    const wait = Math.min(this.debounceMs, this.pendingSince + this.maxWaitMs - now);
-    this.cutShort = wait < this.debounceMs;
-    this.timer = setTimeout(() => this.flush(onChanges), wait);
-  }
-
-  private flush(onChanges: (changes: ConfigChange[]) => void): void {
-    this.timer = undefined;
-    this.pendingSince = undefined;
+  private flush(onChanges: (changes: ConfigChange[]) => void, cutShort: boolean): void {
     const paths = [...this.pending].sort();
     this.pending.clear();
-    if (this.cutShort) {
-      this.cutShort = false;
+    if (cutShort) {
       // Cut short by the maximum wait while writes go on. chokidar drops a file's
       // events for 50 ms after one it reports, so the write that ends the burst may
       // never be reported: read these files once more when things are quiet.
       for (const p of paths) this.pending.add(p);
-      this.timer = setTimeout(() => this.flush(onChanges), this.debounceMs);
+      this.quiet!.again();
     }
     this.delivered = this.delivered
       .then(() => Promise.all(paths.map((p) => this.read(p))))

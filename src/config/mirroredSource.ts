@@ -1,5 +1,5 @@
 import type { ConfigIssue } from "../model/issues.js";
-import type { ConfigChange, ConfigSource } from "./source.js";
+import type { ConfigChange, ConfigSource, SourceStatus } from "./source.js";
 
 /**
  * A source whose batches are also told to `onBatch` (the primary of `--workers N` sends
@@ -39,6 +39,10 @@ export class MirroredSource implements ConfigSource {
 
   missing(): ConfigIssue[] {
     return this.inner.missing?.() ?? [];
+  }
+
+  status(): SourceStatus | undefined {
+    return this.inner.status?.();
   }
 
   /** The texts every batch told so far adds up to. */

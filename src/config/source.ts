@@ -10,6 +10,21 @@ export interface ConfigChange {
   text: string | null;
 }
 
+/**
+ * Whether the source can see changes now. Files always can; a Kubernetes API server can
+ * be lost, and while it is the last configuration keeps serving (`/api/config`'s `source`).
+ */
+export interface SourceStatus {
+  kind: "files" | "kubernetes";
+  connected: boolean;
+  /** When `connected` last changed (the start, for files). */
+  since: Date;
+  /** The API server's URL, for `kubernetes`. */
+  server?: string;
+  /** Why it is not connected. */
+  error?: string;
+}
+
 export interface ConfigSource {
   /** Everything there is now. */
   readAll(): Promise<ConfigChange[]>;
@@ -18,4 +33,6 @@ export interface ConfigSource {
   close(): Promise<void>;
   /** Errors about the source itself (a rules path that does not exist), as of now. */
   missing?(): ConfigIssue[];
+  /** Whether it is connected (a source without it is files, always connected). */
+  status?(): SourceStatus | undefined;
 }

@@ -12,8 +12,9 @@ import type { LocalCaCertificates } from "../admin/configView.js";
 import { Metrics } from "../telemetry/metrics.js";
 import { FileSource } from "../config/fileSource.js";
 import { MemorySource } from "../config/memorySource.js";
-import { CombinedSource, unwatched } from "../config/combinedSource.js";
 import type { ConfigChange, ConfigSource } from "../config/source.js";
+import type { ClusterOptions } from "./clusterOptions.js";
+import { rulesSource, type SourceOptions } from "./configSources.js";
 import { findFilter } from "../model/route.js";
 import { ClientAddressResolver } from "../proxy/clientAddress.js";
 import { CLIENT_BODY_TIMEOUT_MS } from "../proxy/clientBodyTimeout.js";
@@ -84,6 +85,10 @@ export interface IngressdOptions {
   clientIpPlacement?: ClientIpPlacement;
   /** Open the admin server (default true); the primary of `--workers N` runs the one admin server. */
   admin?: boolean;
+  /** `--source kubernetes`: read the configuration from this cluster instead of `rules`. */
+  cluster?: ClusterOptions;
+  /** The cluster source's reconnection and Secret refresh times (tests shorten them). */
+  clusterTimings?: SourceOptions["clusterTimings"];
 }
 
 export interface Ingressd {
@@ -115,14 +120,9 @@ export interface Ingressd {
 /** Wires source → runtime → front end and admin, and opens the listeners. */
 export async function startIngressd(options: IngressdOptions): Promise<Ingressd> {
   const { logger } = options;
-  const files = new FileSource({
-    paths: options.rules,
-    debounceMs: options.debounceMs ?? 100,
-    onError: (err) => logger.error({ err }, "watching the rules failed"),
-  });
   // In-memory rules change only when asked to, so they are followed even with --no-watch.
   const memory = new MemorySource(options.inline ?? []);
-  const source = options.source ?? new CombinedSource([options.watch ? files : unwatched(files), memory]);
+  const { source } = options.source ? { source: options.source } : await rulesSource(options, memory);
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const runtime = new Runtime({
     source,

@@ -6,6 +6,7 @@ import type { LogFormat } from "../telemetry/log.js";
 import { splitCidr } from "../net/cidr.js";
 import { closestName } from "../model/editDistance.js";
 import { parseFrom, parseTo, targetsProblem, type InlineRoute } from "../config/inlineRules.js";
+import { CLUSTER_FLAGS, clusterOptions, type ClusterOptions } from "./clusterOptions.js";
 
 export interface CliOptions {
   rules: string[];
@@ -27,6 +28,8 @@ export interface CliOptions {
   defaultKey?: string;
   /** `--workers`: processes serving the same listeners; absent = 1, one process as without the flag. */
   workers?: number;
+  /** `--source kubernetes`: the configuration comes from a cluster's API server instead of `rules`. */
+  cluster?: ClusterOptions;
 }
 
 export class UsageError extends Error {
@@ -62,6 +65,17 @@ Options (each also as an environment variable, e.g. --http-port = INGRESSD_HTTP_
                         hold a request this long (e.g. 5s) while every
                         endpoint of its Service refuses, retrying      [0]
   --workers N|auto      processes serving the same ports; auto = one per core [1]
+  --source SOURCE       files (--rules) or kubernetes (the cluster's API server) [files]
+  --kubeconfig FILES    with --source kubernetes: the cluster to read (also
+                        KUBECONFIG)                 [in a pod: its service account]
+  --namespace NS        read only this namespace's objects                 [all]
+  --watch-namespace-selector SELECTOR
+                        read only namespaces with these labels (team=shop)
+  --publish-service NS/NAME
+                        write this Service's LoadBalancer address to the
+                        status of the Ingresses served
+  --publish-status-address ADDRS
+                        write these addresses (comma-separated) instead
   --log-level LEVEL     trace, debug, info, warn, error, fatal, silent      [info]
   --log-format FORMAT   json or pretty                                     [json]
   -v, --version         print the version
@@ -100,6 +114,7 @@ const SERVER_FLAGS = {
   "data-dir": { type: "string" },
   "upstream-try-duration": { type: "string" },
   workers: { type: "string" },
+  ...CLUSTER_FLAGS,
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -107,6 +122,7 @@ const SERVER_FLAGS = {
 } as const;
 
 type ServerFlagValues = { [K in keyof typeof SERVER_FLAGS]?: (typeof SERVER_FLAGS)[K]["type"] extends "boolean" ? boolean : K extends "rules" ? string[] : string };
+export const SERVER_FLAG_NAMES: readonly string[] = Object.keys(SERVER_FLAGS);
 
 /** Flags, then `INGRESSD_*` variables, then defaults. Throws UsageError on anything unknown or malformed. */
 export function parseOptions(argv: string[], env: Record<string, string | undefined>): CliOptions | "help" | "version" {
@@ -154,6 +170,9 @@ function serverOptions(v: ServerFlagValues, env: Record<string, string | undefin
   const workers = workersRaw === undefined ? undefined : workerCount(workersRaw, source(v.workers, "--workers", "INGRESSD_WORKERS"));
   const home = fromEnv("HOME") ?? homedir();
   const dataDir = pick(v["data-dir"], "INGRESSD_DATA_DIR", join(fromEnv("XDG_DATA_HOME") ?? join(home, ".local", "share"), "ingressd"));
+  const cluster = clusterOptions(v, env, source);
+  if (typeof cluster === "string") throw new UsageError(cluster);
+  if (cluster && v.rules !== undefined) throw new UsageError("--rules reads files: with --source kubernetes the configuration comes from the cluster");
   const envWatch = fromEnv("INGRESSD_NO_WATCH");
   const noWatch = v["no-watch"] ?? (envWatch !== undefined && envWatch !== "0" && envWatch !== "false");
   return {
@@ -173,6 +192,7 @@ function serverOptions(v: ServerFlagValues, env: Record<string, string | undefin
     dataDir,
     ...(defaultCert !== undefined && defaultKey !== undefined ? { defaultCert, defaultKey } : {}),
     ...(workers !== undefined ? { workers } : {}),
+    ...(cluster ? { cluster } : {}),
   };
 }
 

@@ -1,14 +1,13 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
 import { createAdminServer } from "../admin/adminServer.js";
-import { CombinedSource, unwatched } from "../config/combinedSource.js";
-import { FileSource } from "../config/fileSource.js";
 import { MemorySource } from "../config/memorySource.js";
 import { MirroredSource } from "../config/mirroredSource.js";
 import { Runtime } from "../snapshot/runtime.js";
 import { ClusterMetrics } from "../telemetry/clusterMetrics.js";
 import { RecentRequests } from "../telemetry/recentRequests.js";
 import type { StatsDocument } from "../telemetry/statsDocument.js";
+import { rulesSource } from "./configSources.js";
 import { listen, urlOf, type IngressdOptions } from "./ingressd.js";
 import { mergedL4Status, mergedLocalCa } from "./workerStates.js";
 import { isIngressdMessage, type FromWorker, type ToWorker, type WorkerState } from "./workerMessages.js";
@@ -68,12 +67,12 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
   /** Every worker's last requests, as they tell them: the dashboard's recent view. */
   const recent = new RecentRequests();
   let stopping = false;
-  const files = new FileSource({ paths: options.rules, debounceMs: options.debounceMs ?? 100, onError: (err) => logger.error({ err }, "watching the rules failed") });
   const memory = new MemorySource(options.inline ?? []);
+  const { source } = await rulesSource(options, memory);
   const toStarted = (m: ToWorker): void => {
     for (const e of entries.values()) if (e.started && e.worker.isConnected()) e.worker.send(m);
   };
-  const mirrored = new MirroredSource(new CombinedSource([options.watch ? files : unwatched(files), memory]), (changes, version) =>
+  const mirrored = new MirroredSource(source, (changes, version) =>
     toStarted({ type: "ingressd:changes", changes, version }),
   );
   const runtime = new Runtime({

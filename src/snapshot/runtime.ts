@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import type { ConfigSource, ConfigChange } from "../config/source.js";
+import type { ConfigSource, ConfigChange, SourceStatus } from "../config/source.js";
 import { ConfigStore } from "../config/store.js";
 import { nothingServedIssue } from "../config/nothingServed.js";
 import { formatIssue, type ConfigIssue } from "../model/issues.js";
@@ -58,8 +58,15 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
   private queue: Promise<void> = Promise.resolve();
   private tlsContexts: ContextCache = new Map();
 
+  private readonly startedAt = new Date();
+
   constructor(private readonly options: RuntimeOptions) {
     super();
+  }
+
+  /** Whether the source sees changes now: files always do; a lost API server since when. */
+  sourceStatus(): SourceStatus {
+    return this.options.source.status?.() ?? { kind: "files", connected: true, since: this.startedAt };
   }
 
   async start(): Promise<void> {

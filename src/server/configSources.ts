@@ -1,0 +1,62 @@
+import type { Logger } from "pino";
+import { CombinedSource, unwatched } from "../config/combinedSource.js";
+import { FileSource } from "../config/fileSource.js";
+import type { KubeClient } from "../config/kubernetes/kubeClient.js";
+import type { MemorySource } from "../config/memorySource.js";
+import type { ConfigSource } from "../config/source.js";
+import type { ClusterOptions } from "./clusterOptions.js";
+
+export interface SourceOptions {
+  rules: string[];
+  watch: boolean;
+  debounceMs?: number;
+  cluster?: ClusterOptions;
+  /** Reconnection and Secret refresh times (tests shorten them). */
+  clusterTimings?: { backoffInitialMs?: number; backoffMaxMs?: number; secretRefreshMs?: number };
+  logger: Logger;
+}
+
+/** The configuration's source, and the API server's client when it is a cluster (status is written through it). */
+export interface RulesSource {
+  source: ConfigSource;
+  client?: KubeClient;
+}
+
+/**
+ * The rules files (watched unless --no-watch), or with `--source kubernetes` the
+ * cluster's objects; in-memory rules (`ingressd run` registrations) beside either.
+ * client-node is loaded only for a cluster: reading files does not pay for it.
+ */
+export async function rulesSource(options: SourceOptions, memory: MemorySource): Promise<RulesSource> {
+  const { logger, cluster } = options;
+  if (!cluster) {
+    const files = new FileSource({
+      paths: options.rules,
+      debounceMs: options.debounceMs ?? 100,
+      onError: (err) => logger.error({ err }, "watching the rules failed"),
+    });
+    return { source: new CombinedSource([options.watch ? files : unwatched(files), memory]) };
+  }
+  const [{ KubeClient, loadKubeConfig }, { KubernetesSource }, { Backoff }] = await Promise.all([
+    import("../config/kubernetes/kubeClient.js"),
+    import("../config/kubernetes/kubernetesSource.js"),
+    import("../config/kubernetes/backoff.js"),
+  ]);
+  const client = new KubeClient(loadKubeConfig(cluster));
+  const timings = options.clusterTimings ?? {};
+  const kube = new KubernetesSource({
+    client,
+    ...(cluster.namespace !== undefined ? { namespace: cluster.namespace } : {}),
+    ...(cluster.namespaceSelector !== undefined ? { namespaceSelector: cluster.namespaceSelector } : {}),
+    debounceMs: options.debounceMs ?? 100,
+    ...(timings.secretRefreshMs !== undefined ? { secretRefreshMs: timings.secretRefreshMs } : {}),
+    backoff: () => new Backoff(timings.backoffInitialMs, timings.backoffMaxMs),
+    onStatus: (s) => {
+      if (s.connected) logger.info({ server: s.server }, "Kubernetes API server connected: changes are followed again");
+      else logger.warn({ server: s.server, error: s.error }, "Kubernetes API server lost: the last configuration keeps serving; reconnecting");
+    },
+    onError: (err) => logger.warn({ err }, "reading a Secret from the Kubernetes API failed; its last version is kept"),
+  });
+  logger.info({ server: client.server, namespace: cluster.namespace ?? "all", namespaceSelector: cluster.namespaceSelector }, "reading the configuration from the Kubernetes API");
+  return { source: new CombinedSource([kube, memory]), client };
+}
