@@ -189,9 +189,6 @@ describe("deploy/ manifests", () => {
     const args = c.args!.map((a) => a.replace(/\$\((\w+)\)/g, (_, v: string) => (names.has(v) ? fieldEnv[v]! : `$(${v})`)));
     expect(args.join(" ")).not.toContain("$(");
     expect(c.command).toBeUndefined(); // the image's ENTRYPOINT runs ingressd
-    // Flags of the cluster source (issue 14), being added to options.ts at the same time as
-    // these manifests: tolerated as unknown until they exist, then checked like the rest.
-    const PENDING = new Set(["--source", "--publish-service"]);
     const unknownFlag = (arg: string): boolean => {
       try {
         parseOptions([arg], {});
@@ -200,13 +197,10 @@ describe("deploy/ manifests", () => {
         return err instanceof UsageError && err.message.startsWith("unknown option");
       }
     };
-    const flagOf = (arg: string): string => arg.split("=")[0]!;
-    const unknown = args.filter(unknownFlag).map(flagOf);
-    expect(unknown.filter((f) => !PENDING.has(f)), "flags ingressd does not know").toEqual([]);
-    const options = parseOptions(args.filter((a) => !unknown.includes(flagOf(a))), {});
+    expect(args.filter(unknownFlag), "flags ingressd does not know").toEqual([]);
+    const options = parseOptions(args, { KUBERNETES_SERVICE_HOST: "10.96.0.1", ...fieldEnv });
     if (options === "help" || options === "version") throw new Error("unreachable");
-    expect(args).toContain("--source=kubernetes");
-    expect(args).toContain(`--publish-service=${kustomization.namespace}/${service.metadata!.name}`);
+    expect(options.cluster).toMatchObject({ inCluster: true, publishService: { namespace: kustomization.namespace, name: service.metadata!.name }, leaseNamespace: kustomization.namespace, identity: "ingressd-0" });
     expect(options.adminBind).toBe("0.0.0.0"); // the kubelet probes the pod's address
 
     const port = (name: string): number | undefined => c.ports!.find((p) => p.name === name)?.containerPort;
