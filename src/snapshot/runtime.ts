@@ -158,6 +158,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
       issues: allIssues,
       files,
       ignored: routes.ignored,
+      ingresses: servedIngresses(resources.ingresses, routes.ignored),
       l4: { listeners: l4.listeners, nodePorts: l4.nodePorts, loadBalancers: l4.loadBalancers },
       tls: compiled.tls,
       gatewayApi: routes.gateway,
@@ -203,4 +204,10 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     }
     this.logged = now;
   }
+}
+
+/** `namespace/name` of each Ingress not ignored for its class. */
+function servedIngresses(ingresses: readonly { namespace: string; name: string }[], ignored: readonly { ingress: string }[]): string[] {
+  const skip = new Set(ignored.map((i) => i.ingress));
+  return ingresses.map((i) => `${i.namespace}/${i.name}`).filter((id) => !skip.has(id));
 }

@@ -21,6 +21,8 @@ export interface Snapshot {
   issues: readonly ConfigIssue[];
   files: readonly FileReport[];
   ignored: readonly IgnoredIngress[];
+  /** The Ingresses this instance serves (of its classes), whose status it writes in a cluster: `namespace/name`. */
+  ingresses: readonly string[];
   /** The TCP listeners NodePort and LoadBalancer Services ask for, with their ports. */
   l4: Omit<L4Plan, "issues">;
   /** SNI → certificate for the HTTPS listener. */
@@ -36,5 +38,5 @@ export interface SnapshotSource {
 }
 
 export function emptySnapshot(): Snapshot {
-  return { generation: 0, loadedAt: new Date(), routes: RouteTable.empty(), pools: new Map(), issues: [], files: [], ignored: [], l4: { listeners: [], nodePorts: new Map(), loadBalancers: new Map() }, tls: TlsTable.empty(), gatewayApi: emptyGatewayApiStatus(), gatewayPorts: new Map() };
+  return { generation: 0, loadedAt: new Date(), routes: RouteTable.empty(), pools: new Map(), issues: [], files: [], ignored: [], ingresses: [], l4: { listeners: [], nodePorts: new Map(), loadBalancers: new Map() }, tls: TlsTable.empty(), gatewayApi: emptyGatewayApiStatus(), gatewayPorts: new Map() };
 }

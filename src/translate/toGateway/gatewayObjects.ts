@@ -14,7 +14,7 @@ export type RequestRedirect = NonNullable<RouteFilter["requestRedirect"]>;
 export const GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1";
 /** ingressd's GatewayClass, and the controller name it serves Gateways of. */
 export const GATEWAY_CLASS_NAME = "ingressd";
-export const GATEWAY_CONTROLLER_NAME = "ingressd.io/gateway-controller";
+export { GATEWAY_CONTROLLER_NAME } from "../gateway/listeners.js";
 
 /** A host name as Gateway API's Hostname (RFC 1123, lower case, no port), e.g. URLRewrite's and RequestRedirect's `hostname`. */
 export const GATEWAY_HOSTNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
