@@ -13,6 +13,7 @@ const LAYERS = [
   { name: "snapshot", folders: ["^src/snapshot/"] },
   { name: "serve", folders: ["^src/proxy/", "^src/l4/listeners\\.ts$"], peersApart: true },
   { name: "telemetry", folders: ["^src/telemetry/"] },
+  { name: "cluster", folders: ["^src/cluster/"] },
   { name: "admin", folders: ["^src/admin/"] },
   { name: "server", folders: ["^src/server/"] },
   { name: "entry", folders: ["^src/commands/", "^src/demo/", "^src/cli\\.ts$", "^src/index\\.ts$"] },

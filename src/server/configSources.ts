@@ -5,14 +5,25 @@ import type { KubeClient } from "../config/kubernetes/kubeClient.js";
 import type { MemorySource } from "../config/memorySource.js";
 import type { ConfigSource } from "../config/source.js";
 import type { ClusterOptions } from "./clusterOptions.js";
+import { ClusterReporter } from "../cluster/clusterReporter.js";
+import type { LeaderTimings } from "../cluster/leaderElection.js";
+import type { Runtime } from "../snapshot/runtime.js";
+
+export interface ClusterTimings {
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  secretRefreshMs?: number;
+  leader?: LeaderTimings;
+  resyncMs?: number;
+}
 
 export interface SourceOptions {
   rules: string[];
   watch: boolean;
   debounceMs?: number;
   cluster?: ClusterOptions;
-  /** Reconnection and Secret refresh times (tests shorten them). */
-  clusterTimings?: { backoffInitialMs?: number; backoffMaxMs?: number; secretRefreshMs?: number };
+  /** Reconnection, Secret refresh, leader election and status resync times (tests shorten them). */
+  clusterTimings?: ClusterTimings;
   logger: Logger;
 }
 
@@ -59,4 +70,22 @@ export async function rulesSource(options: SourceOptions, memory: MemorySource):
   });
   logger.info({ server: client.server, namespace: cluster.namespace ?? "all", namespaceSelector: cluster.namespaceSelector }, "reading the configuration from the Kubernetes API");
   return { source: new CombinedSource([kube, memory]), client };
+}
+
+/** With a cluster source: the elected writer of status and Events, started once the first configuration is loaded. */
+export function clusterReporter(options: SourceOptions, client: KubeClient | undefined, runtime: Runtime): ClusterReporter | undefined {
+  const { cluster } = options;
+  if (!cluster || !client) return undefined;
+  const timings = options.clusterTimings ?? {};
+  return new ClusterReporter({
+    client,
+    runtime,
+    logger: options.logger,
+    leaseNamespace: cluster.leaseNamespace,
+    identity: cluster.identity,
+    ...(cluster.publishService ? { publishService: cluster.publishService } : {}),
+    ...(cluster.publishStatusAddress ? { publishStatusAddress: cluster.publishStatusAddress } : {}),
+    ...(timings.leader ? { leaderTimings: timings.leader } : {}),
+    ...(timings.resyncMs !== undefined ? { resyncMs: timings.resyncMs } : {}),
+  });
 }

@@ -14,7 +14,7 @@ import { FileSource } from "../config/fileSource.js";
 import { MemorySource } from "../config/memorySource.js";
 import type { ConfigChange, ConfigSource } from "../config/source.js";
 import type { ClusterOptions } from "./clusterOptions.js";
-import { rulesSource, type SourceOptions } from "./configSources.js";
+import { clusterReporter, rulesSource, type SourceOptions } from "./configSources.js";
 import { findFilter } from "../model/route.js";
 import { ClientAddressResolver } from "../proxy/clientAddress.js";
 import { CLIENT_BODY_TIMEOUT_MS } from "../proxy/clientBodyTimeout.js";
@@ -122,7 +122,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   const { logger } = options;
   // In-memory rules change only when asked to, so they are followed even with --no-watch.
   const memory = new MemorySource(options.inline ?? []);
-  const { source } = options.source ? { source: options.source } : await rulesSource(options, memory);
+  const { source, client } = options.source ? { source: options.source, client: undefined } : await rulesSource(options, memory);
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const runtime = new Runtime({
     source,
@@ -137,6 +137,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     ...(options.clientIpPlacement ? { clientIpPlacement: options.clientIpPlacement } : {}),
     ...(options.logConfigIssues === false ? { logIssues: false } : {}),
   });
+  const reporter = clusterReporter(options, client, runtime);
   const l4 = new L4Listeners({
     snapshots: runtime,
     logger,
@@ -299,6 +300,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     localCa: () => certificates.localCaCertificates(),
     registrations: { memory, served, issuesOf },
     gatewayPorts: () => gatewayPorts.status(),
+    ...(reporter ? { cluster: () => reporter.view() } : {}),
   });
 
   // The missing path itself is an error of the configuration (logged, and listed by /api/config,
@@ -311,6 +313,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   // Admin first, so /readyz answers 503 while the first configuration loads.
   const adminPort = admin ? await listen(admin, "admin", options.adminPort, options.adminBind) : 0;
   await runtime.start();
+  reporter?.start();
   await reconcileL4(runtime.current.l4.listeners);
   await gatewayPorts.reconcile(runtime.current.gatewayPorts);
   const httpPort = await listen(http, "http", options.httpPort, options.bind).catch(async (err: unknown) => {
@@ -389,6 +392,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
       await Promise.all([drained, l4.close(grace), gatewayPorts.close(grace)]);
       clearTimeout(timer);
       accessLog.flush();
+      await reporter?.stop();
       await runtime.stop();
       if (admin) {
         await new Promise<void>((res) => {

@@ -7,7 +7,7 @@ import { Runtime } from "../snapshot/runtime.js";
 import { ClusterMetrics } from "../telemetry/clusterMetrics.js";
 import { RecentRequests } from "../telemetry/recentRequests.js";
 import type { StatsDocument } from "../telemetry/statsDocument.js";
-import { rulesSource } from "./configSources.js";
+import { clusterReporter, rulesSource } from "./configSources.js";
 import { listen, urlOf, type IngressdOptions } from "./ingressd.js";
 import { mergedL4Status, mergedLocalCa } from "./workerStates.js";
 import { isIngressdMessage, type FromWorker, type ToWorker, type WorkerState } from "./workerMessages.js";
@@ -68,7 +68,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
   const recent = new RecentRequests();
   let stopping = false;
   const memory = new MemorySource(options.inline ?? []);
-  const { source } = await rulesSource(options, memory);
+  const { source, client } = await rulesSource(options, memory);
   const toStarted = (m: ToWorker): void => {
     for (const e of entries.values()) if (e.started && e.worker.isConnected()) e.worker.send(m);
   };
@@ -86,6 +86,8 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     logger,
     rulesPaths: options.rules,
   });
+
+  const reporter = clusterReporter(options, client, runtime);
 
   /** Versions whose swap in every worker was logged, and the waiters for a version served by all. */
   let loggedVersion = 0;
@@ -214,10 +216,12 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     localCa: () => mergedLocalCa(states()),
     registrations: { memory, served, issuesOf },
     workers: workersView,
+    ...(reporter ? { cluster: () => reporter.view() } : {}),
   });
 
   const adminPort = await listen(admin, "admin", options.adminPort, options.adminBind);
   await runtime.start();
+  reporter?.start();
   // The workers start after the primary's first load, so their start inputs are the loaded ones.
   const started = new Promise<void>((resolve, reject) => {
     starting = {
@@ -234,6 +238,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
   } catch (err) {
     stopping = true;
     for (const e of entries.values()) e.worker.kill("SIGKILL");
+    await reporter?.stop();
     await runtime.stop();
     admin.close();
     throw err;
@@ -249,6 +254,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
       const exited = [...entries.values()].map((e) => new Promise<void>((res) => (e.worker.isDead() ? res() : e.worker.once("exit", () => res()))));
       for (const e of entries.values()) if (e.worker.isConnected()) e.worker.send({ type: "ingressd:drain" } satisfies ToWorker);
       await Promise.all(exited);
+      await reporter?.stop();
       await runtime.stop();
       await new Promise<void>((res) => {
         admin.close(() => res());
