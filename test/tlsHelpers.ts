@@ -34,9 +34,10 @@ export interface TestCa {
   key: CryptoKey;
   /**
    * Issues a leaf for `names` (SAN DNS), valid from `notBefore` to `notAfter` (default: an
-   * hour ago to 30 days on), with a key of type `keyType` (default ECDSA P-256).
+   * hour ago to 30 days on), with a key of type `keyType` (default ECDSA P-256), and `ips`
+   * as SAN IP addresses too (a server reached as https://127.0.0.1 needs one).
    */
-  issue(names: string[], opts?: { notBefore?: Date; notAfter?: Date; keyType?: LeafKeyType }): Promise<Pem>;
+  issue(names: string[], opts?: { notBefore?: Date; notAfter?: Date; keyType?: LeafKeyType; ips?: string[] }): Promise<Pem>;
 }
 
 function serial(): string {
@@ -104,7 +105,10 @@ export async function createTestCa(name = "ingressd test CA"): Promise<TestCa> {
         publicKey: leafKeys.publicKey,
         signingAlgorithm: ALG,
         extensions: [
-          new x509.SubjectAlternativeNameExtension(names.map((n) => ({ type: "dns" as const, value: n }))),
+          new x509.SubjectAlternativeNameExtension([
+            ...names.map((n) => ({ type: "dns" as const, value: n })),
+            ...(opts.ips ?? []).map((ip) => ({ type: "ip" as const, value: ip })),
+          ]),
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
           new x509.BasicConstraintsExtension(false),
