@@ -1,0 +1,127 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { get, nextReload, startUpstream, type Upstream } from "./helpers.js";
+import { endpointSlice, ingress, ingressClass, namespace, service } from "./clusterObjects.js";
+import { startApiServer, startClusterIngressd } from "./clusterHelpers.js";
+import type { KubeApiServer } from "./kube/apiServer.js";
+
+/**
+ * `--source kubernetes` against the test API server, reached through a kubeconfig as a
+ * real cluster would be: list, watch, events of each kind, 410 relists, dropped watches.
+ */
+describe("the Kubernetes API as the configuration source", () => {
+  let api: KubeApiServer;
+  let kubeconfig: string;
+  let closeApi: () => Promise<void>;
+  let shop: Upstream;
+  let blog: Upstream;
+  const running: { close(): Promise<void> }[] = [];
+
+  beforeAll(async () => {
+    ({ api, kubeconfig, close: closeApi } = await startApiServer());
+    shop = await startUpstream("shop");
+    blog = await startUpstream("blog");
+    api.create(namespace("shop"));
+    api.create(ingressClass());
+    api.create(service("shop", "web"));
+    for (const s of endpointSlice("shop", "web", [shop.port])) api.create(s);
+    api.create(ingress("shop", "web", "shop.example", "web"));
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((r) => r.close()));
+  });
+  afterAll(async () => {
+    await closeApi();
+    await shop.close();
+    await blog.close();
+  });
+
+  const start = async (...args: Parameters<typeof startClusterIngressd> extends [string, ...infer R] ? R : never) => {
+    const d = await startClusterIngressd(kubeconfig, ...args);
+    running.push(d);
+    return d;
+  };
+
+  it("serves what the first list holds, to the EndpointSlice's pod addresses, and says it is connected", async () => {
+    const before = api.requests.length;
+    const d = await start();
+    const res = await get(`${d.url}/`, { host: "shop.example" });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).name).toBe("shop");
+    const config = JSON.parse((await get(`${d.admin}/api/config`)).body);
+    expect(config.source).toMatchObject({ kind: "kubernetes", connected: true, server: api.url });
+    expect(Date.parse(config.source.since)).not.toBeNaN();
+    expect(config.files.map((f: { path: string }) => f.path)).toContain("kubernetes:Ingress/shop/web");
+    expect((await get(`${d.admin}/readyz`)).status).toBe(200);
+    // Each kind listed (paged) and watched from the list's resourceVersion, with bookmarks asked for.
+    const seen = api.requests.slice(before);
+    for (const path of ["/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices", "/apis/networking.k8s.io/v1/ingresses", "/apis/networking.k8s.io/v1/ingressclasses", "/api/v1/namespaces", "/apis/gateway.networking.k8s.io/v1/httproutes"]) {
+      const list = seen.find((r) => r.path === path && r.query.watch === undefined);
+      expect(list, `list of ${path}`).toBeDefined();
+      expect(list!.query.limit).toBe("500");
+      const watch = seen.find((r) => r.path === path && (r.query.watch === "true" || r.query.watch === "1"));
+      expect(watch, `watch of ${path}`).toBeDefined();
+      expect(watch!.query.allowWatchBookmarks).toBe("true");
+      expect(Number(watch!.query.resourceVersion)).toBeGreaterThan(0);
+    }
+  });
+
+  it("applies ADDED, MODIFIED and DELETED events as reloads", async () => {
+    const d = await start();
+    api.create(service("shop", "blog"));
+    for (const s of endpointSlice("shop", "blog", [blog.port])) api.create(s);
+    let reloaded = nextReload(d, (s) => s.routes.hostCount === 2);
+    api.create(ingress("shop", "blog", "blog.example", "blog"));
+    await reloaded;
+    expect(JSON.parse((await get(`${d.url}/`, { host: "blog.example" })).body).name).toBe("blog");
+
+    // MODIFIED: the Ingress now sends shop.example to the blog Service.
+    reloaded = nextReload(d, (s) => s.routes.routes().some((r) => r.match.host === "shop.example" && r.backends[0]!.backend.key.startsWith("shop/blog")));
+    api.update(ingress("shop", "web", "shop.example", "blog"));
+    await reloaded;
+    expect(JSON.parse((await get(`${d.url}/`, { host: "shop.example" })).body).name).toBe("blog");
+    api.update(ingress("shop", "web", "shop.example", "web"));
+    await nextReload(d, (s) => s.routes.routes().some((r) => r.match.host === "shop.example" && r.backends[0]!.backend.key.startsWith("shop/web")));
+
+    // DELETED
+    reloaded = nextReload(d, (s) => s.routes.hostCount === 1);
+    api.remove("ingresses", "shop", "blog");
+    await reloaded;
+    expect((await get(`${d.url}/`, { host: "blog.example" })).status).toBe(404);
+    api.remove("services", "shop", "blog");
+    for (const s of api.list("endpointslices").filter((o) => o.metadata.name.startsWith("blog-"))) api.remove("endpointslices", "shop", s.metadata.name);
+  });
+
+  it("after a watch drops mid-stream, watches again from where it was and misses nothing", async () => {
+    const d = await start();
+    const rewatch = api.nextWatch("ingresses");
+    api.dropWatches();
+    const again = await rewatch;
+    expect(Number(again.query.resourceVersion)).toBeGreaterThan(0);
+    const reloaded = nextReload(d, (s) => s.routes.routes().some((r) => r.match.host === "shop.example" && r.match.path === "/v2"));
+    api.update(ingress("shop", "web", "shop.example", "web", { path: "/v2" }));
+    await reloaded;
+    expect((await get(`${d.url}/v2/x`, { host: "shop.example" })).status).toBe(200);
+    api.update(ingress("shop", "web", "shop.example", "web"));
+    await nextReload(d, (s) => s.routes.routes().some((r) => r.match.host === "shop.example" && r.match.path === "/"));
+  });
+
+  it("lists again after 410 Gone, and what was deleted meanwhile is gone", async () => {
+    const d = await start();
+    api.create(ingress("shop", "old", "old.example", "web"));
+    await nextReload(d, (s) => s.routes.hostCount === 2);
+    // The API server goes away; meanwhile one Ingress is deleted and history is compacted.
+    await api.stop();
+    api.remove("ingresses", "shop", "old");
+    api.create(ingress("shop", "new", "new.example", "web"));
+    api.compact();
+    const relisted = api.nextRequest("GET", "/apis/networking.k8s.io/v1/ingresses");
+    const reloaded = nextReload(d, (s) => s.routes.routes().some((r) => r.match.host === "new.example") && !s.routes.routes().some((r) => r.match.host === "old.example"));
+    await api.start();
+    await relisted;
+    await reloaded;
+    expect((await get(`${d.url}/`, { host: "old.example" })).status).toBe(404);
+    expect((await get(`${d.url}/`, { host: "new.example" })).status).toBe(200);
+    api.remove("ingresses", "shop", "new");
+    await nextReload(d, (s) => s.routes.hostCount === 1);
+  });
+});
