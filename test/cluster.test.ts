@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { get, nextReload, startUpstream, type Upstream } from "./helpers.js";
-import { endpointSlice, ingress, ingressClass, namespace, service } from "./clusterObjects.js";
-import { startApiServer, startClusterIngressd } from "./clusterHelpers.js";
+import { endpointSlice, ingress, ingressClass, namespace, service, tlsSecret } from "./clusterObjects.js";
+import { createTestCa, handshake } from "./tlsHelpers.js";
+import { eventually, startApiServer, startClusterIngressd } from "./clusterHelpers.js";
 import type { KubeApiServer } from "./kube/apiServer.js";
 
 /**
@@ -123,5 +124,91 @@ describe("the Kubernetes API as the configuration source", () => {
     expect((await get(`${d.url}/`, { host: "new.example" })).status).toBe(200);
     api.remove("ingresses", "shop", "new");
     await nextReload(d, (s) => s.routes.hostCount === 1);
+  });
+
+  it("keeps serving the last configuration while the API server is gone for 30 s, says so, and catches up when it is back", { timeout: 60_000 }, async () => {
+    const d = await start();
+    await api.stop();
+    const lost = Date.now();
+    // The source notices at its next list or watch: the watches are cut, so at once.
+    let config = JSON.parse((await get(`${d.admin}/api/config`)).body);
+    for (; config.source.connected; config = JSON.parse((await get(`${d.admin}/api/config`)).body)) await new Promise((r) => setTimeout(r, 50));
+    expect(config.source).toMatchObject({ kind: "kubernetes", connected: false });
+    expect(Date.parse(config.source.since)).toBeGreaterThanOrEqual(lost - 1000);
+    expect(config.source.error).toBeTruthy();
+    // A change made meanwhile, seen only once the API server is back.
+    api.update(ingress("shop", "web", "shop.example", "web", { path: "/while-gone" }));
+    let served = 0;
+    while (Date.now() - lost < 30_000) {
+      const res = await get(`${d.url}/`, { host: "shop.example" });
+      expect(res.status).toBe(200);
+      served++;
+      expect((await get(`${d.admin}/readyz`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(served).toBeGreaterThan(100);
+    const reloaded = nextReload(d, (s) => s.routes.routes().some((r) => r.match.path === "/while-gone"));
+    await api.start();
+    await reloaded;
+    // Connected once every kind's informer is back (each retries on its own backoff).
+    config = await eventually(async () => {
+      const c = JSON.parse((await get(`${d.admin}/api/config`)).body);
+      return c.source.connected ? c : undefined;
+    }, 10_000, "the source to reconnect");
+    expect(config.source.error).toBeUndefined();
+    api.update(ingress("shop", "web", "shop.example", "web"));
+    await nextReload(d, (s) => s.routes.routes().some((r) => r.match.path === "/"));
+  });
+
+  it("reads a TLS Secret by name only once an Ingress refers to it, never lists or watches Secrets, and reads it again on the refresh", async () => {
+    const ca = await createTestCa();
+    const first = await ca.issue(["secure.example"]);
+    const second = await ca.issue(["secure.example"]);
+    api.create(tlsSecret("shop", "secure-tls", first));
+    api.create(tlsSecret("shop", "unrelated", first));
+    const before = api.requests.length;
+    const d = await start({}, { clusterTimings: { backoffInitialMs: 100, backoffMaxMs: 1_000, secretRefreshMs: 500 } });
+    const secretReads = () => api.requests.slice(before).filter((r) => r.path.includes("/secrets"));
+    expect(secretReads()).toEqual([]);
+
+    const read = api.nextRequest("GET", "/api/v1/namespaces/shop/secrets/secure-tls");
+    const reloaded = nextReload(d, (s) => s.tls.size > 0);
+    api.create(ingress("shop", "secure", "secure.example", "web", { tlsSecret: "secure-tls" }));
+    await read;
+    await reloaded;
+    const port = await d.httpsReady();
+    const tls1 = await handshake(port, "secure.example", { ca: ca.certPem });
+    expect(tls1.fingerprint256).toBe(first.fingerprint256);
+
+    // Renewed in the cluster (cert-manager): served after the next refresh, without any watch.
+    const renewed = nextReload(d, () => true);
+    api.update(tlsSecret("shop", "secure-tls", second));
+    await renewed;
+    const tls2 = await handshake(port, "secure.example", { ca: ca.certPem });
+    expect(tls2.fingerprint256).toBe(second.fingerprint256);
+
+    const reads = secretReads();
+    expect(reads.every((r) => r.method === "GET" && r.path === "/api/v1/namespaces/shop/secrets/secure-tls" && r.query.watch === undefined)).toBe(true);
+    api.remove("ingresses", "shop", "secure");
+    await nextReload(d, (s) => s.tls.size === 0);
+    api.remove("secrets", "shop", "secure-tls");
+    api.remove("secrets", "shop", "unrelated");
+  });
+
+  it("rejects a bad object alone, naming it, its line and field, and keeps its last good version serving", async () => {
+    const d = await start();
+    const reloaded = nextReload(d, (s) => s.issues.some((i) => i.severity === "error" && i.file === "kubernetes:Ingress/shop/web"));
+    const bad = ingress("shop", "web", "shop.example", "web", { path: "/new" }) as { spec: { rules: { http: { paths: { pathType: string }[] } }[] } };
+    bad.spec.rules[0]!.http.paths[0]!.pathType = "Prefixx";
+    api.update(bad as never);
+    const s = await reloaded;
+    const issue = s.issues.find((i) => i.severity === "error" && i.file === "kubernetes:Ingress/shop/web")!;
+    expect(issue.field).toContain("pathType");
+    expect(issue.line).toBeGreaterThan(1);
+    expect(issue.message).toMatch(/last good version/);
+    // The last good version (path /) still serves.
+    expect((await get(`${d.url}/`, { host: "shop.example" })).status).toBe(200);
+    api.update(ingress("shop", "web", "shop.example", "web"));
+    await nextReload(d, (s) => !s.issues.some((i) => i.severity === "error"));
   });
 });
