@@ -52,6 +52,7 @@ describe("test Kubernetes API server: HTTP", () => {
   });
 
   it("creates and reads objects in the real server's shapes: kind only on list items of CRDs", async () => {
+    expect((await kubeRequest(server, "POST", "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } } })).status).toBe(201);
     const created = await kubeRequest(server, "POST", "/api/v1/namespaces/shop/services", { body: service("web", { app: "web" }, "shop") });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ kind: "Service", apiVersion: "v1", metadata: { name: "web", namespace: "shop", labels: { app: "web" } } });
@@ -86,6 +87,13 @@ describe("test Kubernetes API server: HTTP", () => {
   });
 
   it("answers 404, 409 AlreadyExists and discovery as the real server", async () => {
+    // A cluster starts with its namespaces; nothing is created in one that does not exist.
+    const namespaces = (await kubeRequest(server, "GET", "/api/v1/namespaces")).body.items;
+    expect(namespaces.map((n: KubeObject) => n.metadata.name)).toEqual(["default", "kube-node-lease", "kube-public", "kube-system"]);
+    expect(namespaces[0]).toMatchObject({ metadata: { labels: { "kubernetes.io/metadata.name": "default" } }, status: { phase: "Active" } });
+    const nowhere = await kubeRequest(server, "POST", "/api/v1/namespaces/nowhere/services", { body: service("web", {}, "nowhere") });
+    expect(nowhere.status).toBe(404);
+    expect(nowhere.body).toMatchObject({ reason: "NotFound", message: 'namespaces "nowhere" not found', details: { name: "nowhere", kind: "namespaces" } });
     const missing = await kubeRequest(server, "GET", "/apis/networking.k8s.io/v1/namespaces/default/ingresses/nope");
     expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({
@@ -130,6 +138,7 @@ describe("test Kubernetes API server: HTTP", () => {
   });
 
   it("PUT with a stale resourceVersion is a 409 Conflict; with the current one it writes", async () => {
+    server.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "ingressd" } });
     const lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "ingressd-leader" }, spec: { holderIdentity: "a" } };
     const path = "/apis/coordination.k8s.io/v1/namespaces/ingressd/leases";
     const created = (await kubeRequest(server, "POST", path, { body: lease })).body;
@@ -335,6 +344,28 @@ describe("test Kubernetes API server: watch", () => {
     expect((await kubeRequest(server, "GET", "/apis/networking.k8s.io/v1/ingresses")).status).toBe(200);
   });
 
+  it("serves a Gateway kind through v1 and v1beta1 (apiVersion per path), Secrets by name and by list, Events in both groups", async () => {
+    const beta = await openWatch(server, "/apis/gateway.networking.k8s.io/v1beta1/namespaces/default/referencegrants?watch=true");
+    server.create({ apiVersion: "gateway.networking.k8s.io/v1", kind: "ReferenceGrant", metadata: { name: "g" }, spec: { from: [], to: [] } });
+    expect(await beta.next()).toMatchObject({ type: "ADDED", object: { kind: "ReferenceGrant", apiVersion: "gateway.networking.k8s.io/v1beta1", metadata: { name: "g" } } });
+    beta.close();
+
+    server.create({ apiVersion: "v1", kind: "Secret", metadata: { name: "tls" }, type: "kubernetes.io/tls", data: { "tls.crt": "Y2VydA==", "tls.key": "a2V5" } });
+    expect((await kubeRequest(server, "GET", "/api/v1/namespaces/default/secrets/tls")).body).toMatchObject({ kind: "Secret", type: "kubernetes.io/tls", data: { "tls.crt": "Y2VydA==" } });
+    expect((await kubeRequest(server, "GET", "/api/v1/secrets")).body.items).toHaveLength(1);
+
+    const event = { metadata: { generateName: "web." }, involvedObject: { kind: "Ingress", name: "web", namespace: "default" }, type: "Warning", reason: "InvalidIngress", message: "bad" };
+    const core = await kubeRequest(server, "POST", "/api/v1/namespaces/default/events", { body: { apiVersion: "v1", kind: "Event", ...event } });
+    expect(core.status).toBe(201);
+    expect(core.body.metadata.name).toMatch(/^web\.[0-9a-f]{5}$/);
+    const modern = await kubeRequest(server, "POST", "/apis/events.k8s.io/v1/namespaces/default/events", {
+      body: { apiVersion: "events.k8s.io/v1", kind: "Event", metadata: { name: "e" }, regarding: event.involvedObject, type: "Warning", reason: "InvalidIngress", note: "bad", action: "Sync", reportingController: "ingressd", reportingInstance: "x", eventTime: "2026-11-30T00:00:00.000000Z" },
+    });
+    expect(modern.body).toMatchObject({ kind: "Event", apiVersion: "events.k8s.io/v1", metadata: { name: "e" } });
+    expect(server.list("events").map((e) => e.metadata.name)).toEqual([core.body.metadata.name]);
+    expect(server.list("events.events.k8s.io").map((e) => e.metadata.name)).toEqual(["e"]);
+  });
+
   it("with a label selector, an object leaving it is DELETED and one entering it ADDED", async () => {
     const w = await openWatch(server, `/api/v1/services?watch=true&resourceVersion=${server.resourceVersion}&labelSelector=app%3Dweb`);
     const a = server.create(service("a", { app: "web" }));
@@ -380,6 +411,7 @@ describe("test Kubernetes API server: @kubernetes/client-node", () => {
     await core.createNamespacedService({ namespace: "default", body: service("web") as never });
     const list = await core.listServiceForAllNamespaces();
     expect(list.items.map((s) => s.metadata?.name)).toEqual(["web"]);
+    await core.createNamespace({ body: { metadata: { name: "ingressd" } } });
     const leases = kc.makeApiClient(CoordinationV1Api);
     const lease = await leases.createNamespacedLease({ namespace: "ingressd", body: { metadata: { name: "ingressd-leader" }, spec: { holderIdentity: "a" } } });
     await leases.replaceNamespacedLease({ name: "ingressd-leader", namespace: "ingressd", body: { ...lease, spec: { holderIdentity: "b" } } });

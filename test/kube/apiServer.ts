@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createTestCa, type Pem } from "../tlsHelpers.js";
 import { jsonPatch, mergePatch, PatchError } from "./patch.js";
-import { groupVersion, resourceNamed, resourceOfObject, resourceOfPath, RESOURCES, type Resource } from "./resources.js";
+import { groupVersion, NAMESPACES, resourceNamed, resourceOfObject, resourceOfPath, RESOURCES, type Resource } from "./resources.js";
 import { fieldMatcher, labelMatcher, SelectorError, type KubeObject, type Matcher } from "./selectors.js";
 import { ApiError } from "./status.js";
 import { notFound, Store, type Change, type ReplacePart } from "./store.js";
@@ -85,6 +85,8 @@ export class KubeApiServer extends EventEmitter {
 
   constructor(private readonly options: KubeApiServerOptions = {}) {
     super();
+    // The namespaces every cluster starts with.
+    for (const name of ["default", "kube-node-lease", "kube-public", "kube-system"]) this.ensureNamespace(name);
     this.store.on("change", (c: Change) => {
       for (const w of this.watchers) if (w.resource === c.resource) this.deliver(w, c);
     });
@@ -171,8 +173,10 @@ current-context: test
     return structuredClone(typed(o, r, r.versions[0]!));
   }
 
+  /** Creates `obj`, and its namespace first when that does not exist yet (in a cluster, it would). */
   create(obj: KubeObject): KubeObject {
     const r = this.resourceOf(obj);
+    if (r.namespaced) this.ensureNamespace(obj.metadata.namespace ?? "default");
     return this.out(this.store.create(r, obj, obj.metadata.namespace, false), r);
   }
 
@@ -181,6 +185,10 @@ current-context: test
     const r = this.resourceOf(obj);
     const ns = r.namespaced ? (obj.metadata.namespace ?? "default") : undefined;
     return this.out(this.store.replace(r, { ...obj, metadata: { ...obj.metadata, namespace: ns } } as KubeObject, "all"), r);
+  }
+
+  private ensureNamespace(name: string): void {
+    if (!this.store.get(NAMESPACES, undefined, name)) this.store.create(NAMESPACES, { metadata: { name } }, undefined, true);
   }
 
   /** Creates or replaces. */
@@ -303,6 +311,8 @@ current-context: test
       case "POST": {
         if (target.name !== undefined || (r.namespaced && target.namespace === undefined)) throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
         const body = this.checkBody(await readJson(req), target);
+        // The NamespaceLifecycle admission plugin: nothing is created in a namespace that does not exist.
+        if (r.namespaced && !this.store.get(NAMESPACES, undefined, target.namespace!)) throw notFound(NAMESPACES, target.namespace!);
         return this.reply(res, 201, typed(this.store.create(r, body, target.namespace, true), r, version));
       }
       case "PUT": {

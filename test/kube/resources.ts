@@ -22,6 +22,8 @@ export interface Resource {
   crd: boolean;
   /** What a create through the API resets status to (the create strategies drop it); undefined: removed. */
   emptyStatus?: Record<string, unknown>;
+  /** A label the server keeps set to the object's name (Namespaces' kubernetes.io/metadata.name, since 1.21). */
+  nameLabel?: string;
 }
 
 const core = (plural: string, singular: string, kind: string, more: Partial<Resource> = {}): Resource => ({
@@ -53,7 +55,7 @@ export const RESOURCES: readonly Resource[] = [
   core("services", "service", "Service", { status: true, emptyStatus: { loadBalancer: {} } }),
   core("endpoints", "endpoints", "Endpoints"),
   core("secrets", "secret", "Secret"),
-  core("namespaces", "namespace", "Namespace", { namespaced: false, status: true }),
+  core("namespaces", "namespace", "Namespace", { namespaced: false, status: true, emptyStatus: { phase: "Active" }, nameLabel: "kubernetes.io/metadata.name" }),
   core("events", "event", "Event"),
   core("endpointslices", "endpointslice", "EndpointSlice", { group: "discovery.k8s.io" }),
   core("ingresses", "ingress", "Ingress", { group: "networking.k8s.io", status: true, generation: true, emptyStatus: { loadBalancer: {} } }),
@@ -65,6 +67,8 @@ export const RESOURCES: readonly Resource[] = [
   gateway("httproutes", "httproute", "HTTPRoute", true, true),
   gateway("referencegrants", "referencegrant", "ReferenceGrant", true, false),
 ];
+
+export const NAMESPACES = RESOURCES.find((r) => r.plural === "namespaces")!;
 
 /** "v1" for the core group, else "group/version". */
 export function groupVersion(group: string, version: string): string {

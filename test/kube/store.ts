@@ -136,6 +136,7 @@ export class Store extends EventEmitter {
       if (r.emptyStatus) obj.status = structuredClone(r.emptyStatus);
       else delete obj.status;
     }
+    if (r.nameLabel) meta.labels = { ...meta.labels, [r.nameLabel]: meta.name };
     this.rv++;
     const { name, namespace: ns, ...rest } = meta;
     obj.metadata = {
@@ -178,6 +179,7 @@ export class Store extends EventEmitter {
       for (const f of SERVER_OWNED) delete meta[f];
       next.metadata = { ...meta, namespace: existing.metadata.namespace, ...Object.fromEntries(SERVER_OWNED.filter((f) => f in existing.metadata).map((f) => [f, existing.metadata[f]])) } as KubeObject["metadata"];
       if (!r.namespaced) delete next.metadata.namespace;
+      if (r.nameLabel) next.metadata.labels = { ...next.metadata.labels, [r.nameLabel]: name };
       if (part === "main" && r.status) {
         if (existing.status === undefined) delete next.status;
         else next.status = existing.status;
