@@ -198,9 +198,8 @@ describe("the Kubernetes API as the configuration source", () => {
   it("rejects a bad object alone, naming it, its line and field, and keeps its last good version serving", async () => {
     const d = await start();
     const reloaded = nextReload(d, (s) => s.issues.some((i) => i.severity === "error" && i.file === "kubernetes:Ingress/shop/web"));
-    const bad = ingress("shop", "web", "shop.example", "web", { path: "/new" }) as { spec: { rules: { http: { paths: { pathType: string }[] } }[] } };
-    bad.spec.rules[0]!.http.paths[0]!.pathType = "Prefixx";
-    api.update(bad as never);
+    const bad = ingress("shop", "web", "shop.example", "web", { path: "/new", pathType: "Prefixx" });
+    api.update(bad);
     const s = await reloaded;
     const issue = s.issues.find((i) => i.severity === "error" && i.file === "kubernetes:Ingress/shop/web")!;
     expect(issue.field).toContain("pathType");
@@ -210,5 +209,34 @@ describe("the Kubernetes API as the configuration source", () => {
     expect((await get(`${d.url}/`, { host: "shop.example" })).status).toBe(200);
     api.update(ingress("shop", "web", "shop.example", "web"));
     await nextReload(d, (s) => !s.issues.some((i) => i.severity === "error"));
+  });
+
+  it("service-upstream \"true\" sends to the Service's cluster IP and port instead of the EndpointSlice's pods", async () => {
+    // kube-proxy's cluster IP, standing in: an upstream on 127.0.0.3 at the Service's port.
+    const pods = await startUpstream("pods");
+    const viaClusterIp = await startUpstream("cluster-ip", "127.0.0.3");
+    const port = viaClusterIp.port;
+    api.create(service("shop", "api", { clusterIP: "127.0.0.3", port }));
+    for (const s of endpointSlice("shop", "api", [pods.port])) api.create(s);
+    api.create(ingress("shop", "api-pods", "pods.example", "api", { port }));
+    api.create(ingress("shop", "api-vip", "vip.example", "api", { port, annotations: { "nginx.ingress.kubernetes.io/service-upstream": "true" } }));
+    const d = await start();
+    expect(JSON.parse((await get(`${d.url}/`, { host: "pods.example" })).body).name).toBe("pods");
+    expect(JSON.parse((await get(`${d.url}/`, { host: "vip.example" })).body).name).toBe("cluster-ip");
+    const config = JSON.parse((await get(`${d.admin}/api/config`)).body);
+    expect(config.hosts["vip.example"][0].endpoints).toEqual([`127.0.0.3:${port}`]);
+    expect(config.warnings.filter((w: { code: string }) => w.code === "unsupported-annotation")).toEqual([]);
+    // A headless Service has no cluster IP (and it cannot be changed): its pods, with a warning at the annotation.
+    api.create(service("shop", "headless", { clusterIP: "None", port }));
+    for (const s of endpointSlice("shop", "headless", [pods.port])) api.create(s);
+    const reloaded = nextReload(d, (s) => s.issues.some((i) => i.code === "service-upstream-without-cluster-ip" && i.file === "kubernetes:Ingress/shop/headless"));
+    api.create(ingress("shop", "headless", "headless.example", "headless", { port, annotations: { "nginx.ingress.kubernetes.io/service-upstream": "true" } }));
+    await reloaded;
+    expect(JSON.parse((await get(`${d.url}/`, { host: "headless.example" })).body).name).toBe("pods");
+    for (const name of ["api-pods", "api-vip", "headless"]) api.remove("ingresses", "shop", name);
+    for (const s of api.list("endpointslices").filter((o) => /^(api|headless)-/.test(o.metadata.name))) api.remove("endpointslices", "shop", s.metadata.name);
+    api.remove("services", "shop", "api");
+    api.remove("services", "shop", "headless");
+    await Promise.all([pods.close(), viaClusterIp.close()]);
   });
 });

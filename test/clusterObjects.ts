@@ -8,13 +8,13 @@ export function namespace(name: string, labels: Record<string, string> = {}): Ob
   return { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "kubernetes.io/metadata.name": name, ...labels } } };
 }
 
-/** A ClusterIP Service with one port 80 → targetPort named `http`. */
-export function service(ns: string, name: string, opts: { clusterIP?: string; type?: string } = {}): Obj {
+/** A ClusterIP Service with one port (80) → targetPort named `http`. */
+export function service(ns: string, name: string, opts: { clusterIP?: string; type?: string; port?: number } = {}): Obj {
   return {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name, namespace: ns },
-    spec: { type: opts.type ?? "ClusterIP", clusterIP: opts.clusterIP ?? "10.96.0.10", selector: { app: name }, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
+    spec: { type: opts.type ?? "ClusterIP", clusterIP: opts.clusterIP ?? "10.96.0.10", selector: { app: name }, ports: [{ name: "http", port: opts.port ?? 80, targetPort: "http", protocol: "TCP" }] },
   };
 }
 
@@ -36,7 +36,7 @@ export function ingress(
   name: string,
   host: string,
   svc: string,
-  opts: { path?: string; className?: string | null; annotations?: Record<string, string>; tlsSecret?: string } = {},
+  opts: { path?: string; pathType?: string; className?: string | null; annotations?: Record<string, string>; tlsSecret?: string; port?: number } = {},
 ): Obj {
   return {
     apiVersion: "networking.k8s.io/v1",
@@ -45,7 +45,7 @@ export function ingress(
     spec: {
       ...(opts.className === null ? {} : { ingressClassName: opts.className ?? "ingressd" }),
       ...(opts.tlsSecret ? { tls: [{ hosts: [host], secretName: opts.tlsSecret }] } : {}),
-      rules: [{ host, http: { paths: [{ path: opts.path ?? "/", pathType: "Prefix", backend: { service: { name: svc, port: { number: 80 } } } }] } }],
+      rules: [{ host, http: { paths: [{ path: opts.path ?? "/", pathType: opts.pathType ?? "Prefix", backend: { service: { name: svc, port: { number: opts.port ?? 80 } } } }] } }],
     },
   };
 }

@@ -13,6 +13,8 @@ export interface BackendRef {
   tls?: UpstreamTls;
   /** Set when the upstream is spoken to over HTTP/2 (backend-protocol GRPC, GRPCS); the key then says so. */
   http2?: true;
+  /** Set when requests go to the Service's cluster IP, not its endpoints (service-upstream); the key then says so. */
+  serviceUpstream?: true;
 }
 
 /**
@@ -43,7 +45,12 @@ export function tlsBackendKey(plainKey: string, tls: UpstreamTls): string {
   return `${plainKey}+https${parts.length > 0 ? `(${parts.join(",")})` : ""}`;
 }
 
-/** The key of a backend spoken to over HTTP/2 (gRPC): `ns/svc:50051+h2`, after any TLS part. */
+/** The key of a backend reached at its Service's cluster IP (service-upstream): `ns/svc:80+service`, after any TLS part. */
+export function serviceUpstreamKey(key: string): string {
+  return `${key}+service`;
+}
+
+/** The key of a backend spoken to over HTTP/2 (gRPC): `ns/svc:50051+h2`, after any TLS and service part. */
 export function http2BackendKey(key: string): string {
   return `${key}+h2`;
 }
@@ -54,11 +61,11 @@ export function backendKey(namespace: string, service: string, port: number | st
 }
 
 /**
- * The parts of a backend key (a TLS key's `+https…` and an HTTP/2 key's `+h2` suffix allowed, its settings not
+ * The parts of a backend key (a TLS key's `+https…`, `+service` and an HTTP/2 key's `+h2` suffix allowed, its settings not
  * read back); undefined when `key` is not `namespace/service:port`.
  */
 export function parseBackendKey(key: string): BackendRef | undefined {
-  const m = /^([^/:]+)\/([^/:+]+):([^/:+]+)(?:\+https.*|\+h2)?$/.exec(key);
+  const m = /^([^/:]+)\/([^/:+]+):([^/:+]+)(?:\+https[^+]*)?(?:\+service)?(?:\+h2)?$/.exec(key);
   if (!m) return undefined;
   const port = /^\d+$/.test(m[3]!) ? Number(m[3]) : m[3]!;
   return { key, namespace: m[1]!, service: m[2]!, port };

@@ -121,7 +121,18 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
           ? `Service ${name} is invalid (see the error at ${error.file}:${error.line}) and is not served: requests to it get 503`
           : `Service ${name} is not defined; requests to it get 503 until it is`);
       }
-      return withUpstreamProtocol(ref, tls, settings);
+      return withUpstreamProtocol(ref, tls, settings, settings.serviceUpstream && serviceUpstreamPossible(ref, services, at, field));
+    };
+    /** service-upstream needs a cluster IP to send to: a Service from a file usually has none (its endpoints are used, with a warning). */
+    const serviceUpstreamPossible = (ref: BackendRef, services: Map<string, Loaded<"Service">>, at: (string | number)[], field: string): boolean => {
+      const svc = services.get(`${ref.namespace}/${ref.service}`);
+      if (!svc) return false;
+      const spec = svc.object.spec ?? {};
+      if (spec.type === "ExternalName") return false;
+      if (spec.clusterIP && spec.clusterIP !== "None") return true;
+      issue("warning", "service-upstream-without-cluster-ip", ["metadata", "annotations", `${NGINX_PREFIX}service-upstream`],
+        `Service ${ref.namespace}/${ref.service} has no cluster IP (spec.clusterIP${spec.clusterIP === "None" ? " is None: a headless Service" : " is not set"}): requests go to its endpoints instead (${[...at, field].join(".")})`);
+      return false;
     };
 
     (spec.rules ?? []).forEach((rule, i) => {

@@ -55,6 +55,8 @@ export interface BackendSpec {
   http2?: true;
   /** Why this backend serves nothing (its TLS Secret is unusable): it answers 503 with this. */
   unavailable?: string;
+  /** The Service's cluster IP, when it has one: where service-upstream sends. */
+  clusterIP?: string;
 }
 
 export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
@@ -140,10 +142,11 @@ export function resolveBackends(resources: ResourceSet, referencedRefs: Iterable
         health,
       };
       if (sp.name) b.portName = sp.name;
+      if (spec.clusterIP && spec.clusterIP !== "None" && type !== "ExternalName") b.clusterIP = spec.clusterIP;
       specs.set(key, b);
     });
   }
-  for (const ref of referenced) if ((ref.tls || ref.http2) && !specs.has(ref.key)) addProtocolVariant(specs, ref);
+  for (const ref of referenced) if ((ref.tls || ref.http2 || ref.serviceUpstream) && !specs.has(ref.key)) addProtocolVariant(specs, ref);
   return { specs, issues };
 }
 
@@ -158,6 +161,8 @@ function addProtocolVariant(specs: Map<string, BackendSpec>, ref: BackendRef): v
   const base = specs.get(backendKey(ref.namespace, ref.service, ref.port));
   if (!base) return;
   const variant: BackendSpec = { ...base, key: ref.key, ...(ref.http2 ? { http2: true } : {}) };
+  // service-upstream: one address, the cluster IP and Service port, which kube-proxy balances (ingress-nginx's way).
+  if (ref.serviceUpstream && base.clusterIP !== undefined) variant.endpoints = [{ host: base.clusterIP, port: base.port }];
   if (ref.tls) {
     const { serverName, ca, cert, key, unusable } = ref.tls;
     const host = base.type === "ExternalName" ? base.endpoints[0]?.host : undefined;

@@ -10,6 +10,8 @@ export interface BackendProtocolSettings {
   proxySslSecret?: { namespace?: string; name: string };
   /** proxy-ssl-verify "on" (with a proxy-ssl-secret): verify against its ca.crt. */
   proxySslVerify: boolean;
+  /** service-upstream "true": send to the Service's cluster IP and port, not its endpoints (the pods). */
+  serviceUpstream: boolean;
 }
 
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -26,7 +28,7 @@ const PROXY_SSL = ["proxy-ssl-name", "proxy-ssl-secret", "proxy-ssl-verify", "pr
  */
 export function readBackendProtocol(a: AnnotationReader): BackendProtocolSettings {
   const upstreamProtocol = readProtocol(a);
-  const settings: BackendProtocolSettings = { upstreamProtocol, proxySslVerify: false };
+  const settings: BackendProtocolSettings = { upstreamProtocol, proxySslVerify: false, serviceUpstream: a.bool("service-upstream", false) };
   if (upstreamProtocol !== "HTTPS" && upstreamProtocol !== "GRPCS") {
     for (const name of PROXY_SSL) if (a.get(name) !== undefined) a.warn(name, "has no effect: the upstream is not spoken to over TLS (backend-protocol HTTPS or GRPCS)");
     return settings;

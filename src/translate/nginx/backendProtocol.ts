@@ -3,7 +3,7 @@ import { NGINX_PREFIX } from "../../config/nginx/annotationReader.js";
 import { secretField } from "../../config/certificates.js";
 import type { NginxSettings } from "../../config/nginx/settings.js";
 import type { Loaded, ResourceSet } from "../../config/resources.js";
-import { http2BackendKey, tlsBackendKey, type BackendRef, type UpstreamTls } from "../../model/backendKey.js";
+import { http2BackendKey, serviceUpstreamKey, tlsBackendKey, type BackendRef, type UpstreamTls } from "../../model/backendKey.js";
 import type { RouteContext } from "./routeContext.js";
 
 /**
@@ -52,12 +52,14 @@ export function upstreamTls(ing: Loaded<"Ingress">, settings: NginxSettings, res
 }
 
 /**
- * `ref` spoken to over `tls` and, for gRPC, over HTTP/2: each its own key, so its own pool;
- * or as is for plain HTTP/1.1.
+ * `ref` spoken to over `tls`, reached at the Service's cluster IP (`serviceUpstream`) and,
+ * for gRPC, over HTTP/2: each its own key, so its own pool; or as is for plain HTTP/1.1 to
+ * the endpoints.
  */
-export function withUpstreamProtocol(ref: BackendRef, tls: UpstreamTls | undefined, settings: NginxSettings): BackendRef {
+export function withUpstreamProtocol(ref: BackendRef, tls: UpstreamTls | undefined, settings: NginxSettings, serviceUpstream = false): BackendRef {
   const http2 = settings.upstreamProtocol === "GRPC" || settings.upstreamProtocol === "GRPCS";
-  if (!tls && !http2) return ref;
-  const key = tls ? tlsBackendKey(ref.key, tls) : ref.key;
-  return { ...ref, key: http2 ? http2BackendKey(key) : key, ...(tls ? { tls } : {}), ...(http2 ? { http2: true } : {}) };
+  if (!tls && !http2 && !serviceUpstream) return ref;
+  let key = tls ? tlsBackendKey(ref.key, tls) : ref.key;
+  if (serviceUpstream) key = serviceUpstreamKey(key);
+  return { ...ref, key: http2 ? http2BackendKey(key) : key, ...(tls ? { tls } : {}), ...(http2 ? { http2: true } : {}), ...(serviceUpstream ? { serviceUpstream: true } : {}) };
 }
