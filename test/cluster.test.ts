@@ -239,4 +239,25 @@ describe("the Kubernetes API as the configuration source", () => {
     api.remove("services", "shop", "headless");
     await Promise.all([pods.close(), viaClusterIp.close()]);
   });
+
+  it("serves an Ingress without a class only while ingressd's IngressClass is the cluster's default, and names other classes' Ingresses only as ignored", async () => {
+    api.create(ingress("shop", "classless", "classless.example", "web", { className: null }));
+    api.create(ingress("shop", "nginx", "nginx.example", "web", { className: "nginx" }));
+    const d = await start();
+    expect((await get(`${d.url}/`, { host: "classless.example" })).status).toBe(404);
+    expect((await get(`${d.url}/`, { host: "nginx.example" })).status).toBe(404);
+    let config = JSON.parse((await get(`${d.admin}/api/config`)).body);
+    expect(config.ignored.map((i: { ingress: string }) => i.ingress).sort()).toEqual(["shop/classless", "shop/nginx"]);
+    expect(config.warnings.filter((w: { code: string }) => w.code === "other-ingress-class")).toEqual([]);
+    const reloaded = nextReload(d, (s) => s.ingresses.includes("shop/classless"));
+    api.update({ ...ingressClass(), metadata: { name: "ingressd", annotations: { "ingressclass.kubernetes.io/is-default-class": "true" } } });
+    await reloaded;
+    expect(JSON.parse((await get(`${d.url}/`, { host: "classless.example" })).body).name).toBe("shop");
+    config = JSON.parse((await get(`${d.admin}/api/config`)).body);
+    expect(config.ignored.map((i: { ingress: string }) => i.ingress)).toEqual(["shop/nginx"]);
+    api.update(ingressClass());
+    await nextReload(d, (s) => !s.ingresses.includes("shop/classless"));
+    api.remove("ingresses", "shop", "classless");
+    api.remove("ingresses", "shop", "nginx");
+  });
 });

@@ -128,6 +128,8 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     source,
     bind: options.bind,
     ingressClass: options.ingressClass,
+    // In a cluster, Ingresses without a class may be another controller's: served only while ingressd's class is the default.
+    ...(options.cluster ? { classless: "default-class" as const } : {}),
     ...(options.gatewayClass !== undefined ? { gatewayClass: options.gatewayClass } : {}),
     httpPort: options.httpPort,
     ...(options.httpsPort !== undefined ? { httpsPort: options.httpsPort } : {}),

@@ -10,11 +10,14 @@ import { mergeByAge } from "../translate/mergeByAge.js";
 import type { GatewayApiStatus } from "../translate/gateway/conditions.js";
 import { translateGateways, type TranslatedGateways } from "../translate/gateway/translateGateways.js";
 import { compileTls, type ContextCache } from "../tls/tlsTable.js";
+import type { ClasslessIngresses } from "../translate/ingressClass.js";
 import type { TlsTable } from "../tls/tlsTable.js";
 import { resolveBackends, type BackendSpec } from "../upstream/backendSpec.js";
 
 export interface CompileConfigOptions {
   ingressClass: string;
+  /** Which Ingresses without a class are served (default: all; in a cluster: only while ingressd's class is the default). */
+  classless?: ClasslessIngresses;
   /** Gateways of this class are served (`--gateway-class`; default `ingressd`). */
   gatewayClass?: string;
   /** ingressd's HTTP and HTTPS ports: Gateway listeners on them are served as those on 80 and 443. */
@@ -50,8 +53,9 @@ export function compileConfig(resources: ResourceSet, options: CompileConfigOpti
     ...(options.httpPort !== undefined ? { httpPort: options.httpPort } : {}),
     ...(options.httpsPort !== undefined ? { httpsPort: options.httpsPort } : {}),
   });
-  const tls = compileTls(resources, options.ingressClass, options.tlsContexts ?? new Map(), gateways.httpsListeners);
-  const routes = compileRoutes(resources, { ingressClass: options.ingressClass, isTlsHost: (h) => tls.table.covers(h) }, gateways);
+  const classless = options.classless ?? "served";
+  const tls = compileTls(resources, options.ingressClass, classless, options.tlsContexts ?? new Map(), gateways.httpsListeners);
+  const routes = compileRoutes(resources, { ingressClass: options.ingressClass, classless, isTlsHost: (h) => tls.table.covers(h) }, gateways);
   const referenced = routes.table.routes().flatMap(backendsOf);
   for (const port of routes.ports.values()) referenced.push(...port.table.routes().flatMap(backendsOf));
   if (routes.table.defaultBackend) referenced.push(...routes.table.defaultBackend.backends.map((b) => b.backend));

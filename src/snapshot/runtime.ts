@@ -5,6 +5,7 @@ import { ConfigStore } from "../config/store.js";
 import { nothingServedIssue } from "../config/nothingServed.js";
 import { formatIssue, type ConfigIssue } from "../model/issues.js";
 import { compileConfig } from "./compileConfig.js";
+import type { ClasslessIngresses } from "../translate/ingressClass.js";
 import type { ContextCache } from "../tls/tlsTable.js";
 import { emptySnapshot, type Snapshot, type SnapshotSource } from "./snapshot.js";
 import type { Endpoint, UpstreamTimeouts } from "../upstream/endpoint.js";
@@ -17,6 +18,8 @@ export interface RuntimeOptions {
   /** Address NodePort listeners bind to (`--bind`). */
   bind: string;
   ingressClass: string;
+  /** Which Ingresses without a class are served (default: all; `default-class` in a cluster). */
+  classless?: ClasslessIngresses;
   /** Gateways of this class are served (`--gateway-class`; default `ingressd`). */
   gatewayClass?: string;
   /** ingressd's HTTP and HTTPS ports, when known before the first load: Gateway listeners naming them are served there. */
@@ -136,6 +139,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
     const { resources, compiled, issues: configIssues, files } = this.store.serve((resources) =>
       compileConfig(resources, {
         ingressClass: this.options.ingressClass,
+        ...(this.options.classless ? { classless: this.options.classless } : {}),
         ...(this.options.gatewayClass !== undefined ? { gatewayClass: this.options.gatewayClass } : {}),
         ...(this.options.httpPort ? { httpPort: this.options.httpPort } : {}),
         ...(this.options.httpsPort ? { httpsPort: this.options.httpsPort } : {}),

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { Loaded, ResourceSet } from "../config/resources.js";
 import { fieldPath, type ConfigIssue } from "../model/issues.js";
-import { byPrecedence, isServedIngress, servedClasses } from "../translate/ingressClass.js";
+import { byPrecedence, isServedIngress, servedClasses, type ClasslessIngresses } from "../translate/ingressClass.js";
 import { normalizeHost, wildcardKey } from "../model/host.js";
 import { checkCertificatePair, secretField } from "../config/certificates.js";
 import type { ServedListener } from "../translate/gateway/listeners.js";
@@ -76,6 +76,7 @@ export type ContextCache = Map<string, { context: SecureContext; notAfter: Date 
 export function compileTls(
   resources: ResourceSet,
   ingressClass: string,
+  classless: ClasslessIngresses,
   cache: ContextCache,
   /** Served Gateway HTTPS listeners, after every Ingress (an Ingress's TLS host keeps its certificate). */
   gatewayListeners: readonly ServedListener[] = [],
@@ -101,7 +102,7 @@ export function compileTls(
     return entry;
   };
 
-  const classes = servedClasses(resources, ingressClass);
+  const classes = servedClasses(resources, ingressClass, classless);
   for (const ing of byPrecedence(resources.ingresses)) {
     if (!isServedIngress(ing, classes)) continue;
     (ing.object.spec?.tls ?? []).forEach((tls, i) => {

@@ -7,7 +7,7 @@ import { fieldPath, type ConfigIssue, type DroppedRule, type SourceLocation } fr
 import { regexPathProblem } from "../model/regexPath.js";
 import type { BalancePolicy, Filter, PathType, Route, RouteMatch } from "../model/route.js";
 import { ResourceOrigin } from "./resourceOrigin.js";
-import { byPrecedence, CONTROLLER_NAME, ingressClassOf, isServedIngress, servedClasses } from "./ingressClass.js";
+import { byPrecedence, classNames, CONTROLLER_NAME, ingressClassOf, isServedIngress, servedClasses, type ClasslessIngresses } from "./ingressClass.js";
 import { accessFilters } from "./nginx/access.js";
 import { annotationsIgnoredOnCanary, canaryKey, mergeCanaries, type CanaryPath } from "./nginx/canary.js";
 import { upstreamTls, withUpstreamProtocol } from "./nginx/backendProtocol.js";
@@ -24,6 +24,8 @@ export interface TranslateOptions {
   ingressClass: string;
   /** Whether a rule host is listed in some served Ingress's `spec.tls` (HTTPS redirects). */
   isTlsHost?: (host: string) => boolean;
+  /** Which Ingresses without a class are served (default: all of them). */
+  classless?: ClasslessIngresses;
 }
 
 export interface IgnoredIngress {
@@ -51,7 +53,7 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
   const routes: Route[] = [];
   let defaultBackend: Route | undefined;
   const services = new Map(resources.services.map((s) => [`${s.namespace}/${s.name}`, s]));
-  const classes = servedClasses(resources, options.ingressClass);
+  const classes = servedClasses(resources, options.ingressClass, options.classless);
   const isTlsHost = options.isTlsHost ?? (() => false);
   const resolved = new Map<string, BackendRef | string>();
   /** The first (winning) main route of each host, path and pathType, which a canary may join. */
@@ -67,19 +69,24 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
   const anyCanary = resources.ingresses.some((ing) => String(ing.object.metadata?.annotations?.[`${NGINX_PREFIX}canary`] ?? "").trim() === "true");
   for (const ing of byPrecedence(resources.ingresses)) {
     if (!isServedIngress(ing, classes)) {
-      const cls = ingressClassOf(ing)!;
+      const cls = ingressClassOf(ing);
       ignored.push({
         ingress: `${ing.namespace}/${ing.name}`,
-        reason: `ingress class "${cls}" is not served here (serving: ${[...classes].join(", ")})`,
+        reason:
+          cls === undefined
+            ? `it has no ingress class, and no IngressClass of ingressd's is the cluster's default (serving: ${classNames(classes)})`
+            : `ingress class "${cls}" is not served here (serving: ${classNames(classes)})`,
         source: ing.source,
       });
+      // In a cluster, other controllers' Ingresses are theirs, not mistakes.
+      if (cls === undefined || options.classless === "default-class") continue;
       // A folder written for another controller is the commonest first-run surprise: say how to serve it.
       const at = ing.object.spec?.ingressClassName !== undefined ? ["spec", "ingressClassName"] : ["metadata", "annotations", "kubernetes.io/ingress.class"];
       issues.push({
         severity: "warning",
         code: "other-ingress-class",
         message:
-          `Ingress ${ing.namespace}/${ing.name} has class "${cls}", which this ingressd does not serve (it serves ${[...classes].map((c) => `"${c}"`).join(", ")}): ` +
+          `Ingress ${ing.namespace}/${ing.name} has class "${cls}", which this ingressd does not serve (it serves ${classNames(classes).split(", ").map((c) => `"${c}"`).join(", ")}): ` +
           `run with --ingress-class ${cls}, or add an IngressClass named ${cls} with spec.controller ${CONTROLLER_NAME}`,
         field: fieldPath(at),
         resource: ing.id,

@@ -3,7 +3,7 @@ import type { HTTPIngressPath } from "kubernetes-types/networking/v1.js";
 import type { Loaded, ResourceSet } from "../../config/resources.js";
 import type { CanaryRules } from "../../config/nginx/canary.js";
 import { readNginxSettings, type NginxSettings } from "../../config/nginx/settings.js";
-import { byPrecedence, ingressClassOf, isServedIngress, servedClasses } from "../ingressClass.js";
+import { byPrecedence, classNames, ingressClassOf, isServedIngress, servedClasses } from "../ingressClass.js";
 import { regexHosts } from "../nginx/regexHosts.js";
 import { joinCanary } from "./canary.js";
 import { gatewayFor, type HostTls } from "./gateway.js";
@@ -55,7 +55,7 @@ export function convertToGateway(resources: ResourceSet, ingressClass: string): 
   const served = ingresses.filter((ing) => {
     if (isServedIngress(ing, classes)) return true;
     const at = ing.object.spec?.ingressClassName !== undefined ? ["spec", "ingressClassName"] : ["metadata", "annotations", "kubernetes.io/ingress.class"];
-    leftOut.add(ing, at, `class "${ingressClassOf(ing)}" is not served here (converting class ${[...classes].join(", ")}; see --ingress-class): not converted`);
+    leftOut.add(ing, at, `class "${ingressClassOf(ing)}" is not served here (converting class ${classNames(classes)}; see --ingress-class): not converted`);
     return false;
   });
   const tls = tlsHosts(served, leftOut);
