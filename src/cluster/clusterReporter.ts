@@ -53,6 +53,8 @@ export class ClusterReporter {
   private lastSync: Date | undefined;
   private failures: string[] = [];
   private readonly onReload = (): void => this.sync();
+  /** The last leader-election failure logged. */
+  private electionError: string | undefined;
 
   constructor(private readonly options: ClusterReporterOptions) {
     this.writer = new StatusWriter(options.client);
@@ -69,7 +71,13 @@ export class ClusterReporter {
         this.sync();
       },
       onStoppedLeading: () => options.logger.info({ identity: options.identity }, "no longer leader: another replica writes status"),
-      onError: (err) => options.logger.warn({ err: err.message }, "leader election: the Lease could not be read or written"),
+      onError: (err) => {
+        // Every retry period while the API server is gone: told once, until a try succeeds again.
+        if (this.electionError === err.message) return;
+        this.electionError = err.message;
+        options.logger.warn({ err: err.message }, "leader election: the Lease could not be read or written; retrying");
+      },
+      onSucceeded: () => (this.electionError = undefined),
     });
   }
 

@@ -23,6 +23,8 @@ export interface LeaderElectionOptions {
   onStoppedLeading: () => void;
   /** A try failed for another reason than another holder (the API server unreachable, forbidden). */
   onError?: (err: Error) => void;
+  /** A try reached the API server (whether or not it won the Lease). */
+  onSucceeded?: () => void;
 }
 
 interface LeaseSpec {
@@ -117,6 +119,7 @@ export class LeaderElection {
     let ok = false;
     try {
       ok = await this.tryAcquireOrRenew(now);
+      this.options.onSucceeded?.();
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 409)) this.options.onError?.(err as Error);
     }
