@@ -37,6 +37,8 @@ export class KindInformer {
   error: Error | undefined;
   /** The cluster does not serve this kind (a Gateway API CRD not installed). */
   absent = false;
+  /** The API server refuses to list this kind to ingressd (RBAC): why. Read again now and then. */
+  forbidden: string | undefined;
   /** The first list is in the cache and its watch open (or the kind was found absent). */
   synced: Promise<void>;
   private markSynced!: () => void;
@@ -106,6 +108,7 @@ export class KindInformer {
 
   private succeeded(): void {
     this.backoff.reset();
+    this.forbidden = undefined;
     if (this.error === undefined) return;
     this.error = undefined;
     this.options.onState();
@@ -115,6 +118,14 @@ export class KindInformer {
     if (this.stopped) return;
     const error = err instanceof Error ? err : new Error(String(err));
     const status = err instanceof KubeApiError ? err.status : (err as { statusCode?: number }).statusCode;
+    if (status === 403) {
+      // Not allowed (a Role without this kind): ingressd serves without it, says so, and asks again later.
+      this.succeeded();
+      this.forbidden = error.message;
+      this.markSynced();
+      this.retry = setTimeout(() => this.start(), ABSENT_RETRY_MS).unref();
+      return;
+    }
     if (this.kind.optional && status === 404) {
       // Not installed: nothing to read, and nothing wrong with the connection.
       if (!this.absent) {

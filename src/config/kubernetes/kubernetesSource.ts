@@ -1,3 +1,4 @@
+import type { ConfigIssue } from "../../model/issues.js";
 import { QuietPeriod } from "../quietPeriod.js";
 import type { ConfigChange, ConfigSource, SourceStatus } from "../source.js";
 import type { Backoff } from "./backoff.js";
@@ -63,6 +64,23 @@ export class KubernetesSource implements ConfigSource {
     this.state = { kind: "kubernetes", connected: false, since: new Date(), server: options.client.server, error: "not synced yet" };
     this.quiet = new QuietPeriod(Math.max(options.debounceMs ?? 100, 0), MAX_WAIT_MS, () => this.deliver());
     for (const kind of WATCHED_KINDS) this.addInformer(kind);
+  }
+
+  /** Kinds the API server refuses to ingressd (RBAC): served without them, each an issue. */
+  missing(): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    for (const informer of this.informers.values()) {
+      if (informer.forbidden === undefined) continue;
+      issues.push({
+        severity: informer.kind.optional ? "warning" : "error",
+        code: "kubernetes-forbidden",
+        message: `ingressd may not list and watch ${informer.kind.plural} (${informer.kind.apiVersion}): ${informer.forbidden}; it serves without them (grant list and watch, as deploy/clusterrole.yaml does)`,
+        file: this.options.client.server,
+        line: 1,
+        col: 1,
+      });
+    }
+    return issues;
   }
 
   status(): SourceStatus {
