@@ -260,4 +260,13 @@ describe("the Kubernetes API as the configuration source", () => {
     api.remove("ingresses", "shop", "classless");
     api.remove("ingresses", "shop", "nginx");
   });
+
+  it("opens no NodePort or LoadBalancer listener for the cluster's Services: kube-proxy does, and ingressd's own Service is one", async () => {
+    api.create({ apiVersion: "v1", kind: "Service", metadata: { name: "edge", namespace: "shop" }, spec: { type: "LoadBalancer", clusterIP: "10.96.0.50", ports: [{ name: "http", port: 80, targetPort: "http", nodePort: 31080 }] } });
+    const d = await start();
+    expect(d.runtime.current.l4.listeners).toEqual([]);
+    const config = JSON.parse((await get(`${d.admin}/api/config`)).body);
+    expect(config.listeners).toEqual([]);
+    api.remove("services", "shop", "edge");
+  });
 });

@@ -81,6 +81,8 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     ingressClass: options.ingressClass,
     // In a cluster, Ingresses without a class may be another controller's: served only while ingressd's class is the default.
     ...(options.cluster ? { classless: "default-class" as const } : {}),
+    // kube-proxy opens NodePort and LoadBalancer Services in a cluster: ingressd must not (its own Service is one).
+    ...(options.cluster ? { serviceListeners: false } : {}),
     ...(options.gatewayClass !== undefined ? { gatewayClass: options.gatewayClass } : {}),
     httpPort: options.httpPort,
     ...(options.httpsPort !== undefined ? { httpsPort: options.httpsPort } : {}),

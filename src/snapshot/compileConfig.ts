@@ -25,6 +25,11 @@ export interface CompileConfigOptions {
   httpsPort?: number;
   /** Address NodePort listeners bind to. */
   bind: string;
+  /**
+   * Open NodePort and LoadBalancer Services' listeners, as kube-proxy would (default true).
+   * Not in a cluster: kube-proxy is there and does it.
+   */
+  serviceListeners?: boolean;
   /** Node ports assigned by the previous generation, kept stable. */
   previousNodePorts?: ReadonlyMap<string, number>;
   /** Secure contexts of the previous generation, reused when the certificate is unchanged. */
@@ -60,7 +65,7 @@ export function compileConfig(resources: ResourceSet, options: CompileConfigOpti
   for (const port of routes.ports.values()) referenced.push(...port.table.routes().flatMap(backendsOf));
   if (routes.table.defaultBackend) referenced.push(...routes.table.defaultBackend.backends.map((b) => b.backend));
   const backends = resolveBackends(resources, referenced);
-  const l4 = planL4Listeners(resources.services, options.bind, options.previousNodePorts ?? new Map());
+  const l4 = planL4Listeners(options.serviceListeners === false ? [] : resources.services, options.bind, options.previousNodePorts ?? new Map());
   return {
     routes,
     tls: tls.table,

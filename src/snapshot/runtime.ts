@@ -20,6 +20,8 @@ export interface RuntimeOptions {
   ingressClass: string;
   /** Which Ingresses without a class are served (default: all; `default-class` in a cluster). */
   classless?: ClasslessIngresses;
+  /** Open NodePort and LoadBalancer listeners (default true; not in a cluster, where kube-proxy does). */
+  serviceListeners?: boolean;
   /** Gateways of this class are served (`--gateway-class`; default `ingressd`). */
   gatewayClass?: string;
   /** ingressd's HTTP and HTTPS ports, when known before the first load: Gateway listeners naming them are served there. */
@@ -140,6 +142,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements SnapshotSour
       compileConfig(resources, {
         ingressClass: this.options.ingressClass,
         ...(this.options.classless ? { classless: this.options.classless } : {}),
+        ...(this.options.serviceListeners === false ? { serviceListeners: false } : {}),
         ...(this.options.gatewayClass !== undefined ? { gatewayClass: this.options.gatewayClass } : {}),
         ...(this.options.httpPort ? { httpPort: this.options.httpPort } : {}),
         ...(this.options.httpsPort ? { httpsPort: this.options.httpsPort } : {}),
