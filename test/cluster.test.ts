@@ -1,5 +1,8 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { get, nextReload, startUpstream, type Upstream } from "./helpers.js";
+import { get, nextReload, startProxy, startUpstream, type Upstream } from "./helpers.js";
 import { endpointSlice, ingress, ingressClass, namespace, service, tlsSecret } from "./clusterObjects.js";
 import { createTestCa, handshake } from "./tlsHelpers.js";
 import { eventually, startApiServer, startClusterIngressd } from "./clusterHelpers.js";
@@ -268,5 +271,30 @@ describe("the Kubernetes API as the configuration source", () => {
     const config = JSON.parse((await get(`${d.admin}/api/config`)).body);
     expect(config.listeners).toEqual([]);
     api.remove("services", "shop", "edge");
+  });
+
+  it("in a pod, reads the cluster with its service account (token and CA files, KUBERNETES_SERVICE_HOST/PORT), without a kubeconfig", async () => {
+    const root = await mkdtemp(join(tmpdir(), "ingressd-sa-"));
+    const dir = join(root, "var/run/secrets/kubernetes.io/serviceaccount");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "token"), api.token);
+    await writeFile(join(dir, "ca.crt"), api.ca);
+    await writeFile(join(dir, "namespace"), "ingressd");
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    // client-node reads these two from the process environment, as in a pod.
+    process.env.KUBERNETES_SERVICE_HOST = "127.0.0.1";
+    process.env.KUBERNETES_SERVICE_PORT = new URL(api.url).port;
+    try {
+      const d = await startProxy([], { cluster: { inCluster: true, serviceAccountRoot: root, leaseNamespace: "ingressd", identity: "pod-0" } });
+      running.push(d);
+      expect(JSON.parse((await get(`${d.url}/`, { host: "shop.example" })).body).name).toBe("shop");
+      expect(JSON.parse((await get(`${d.admin}/api/config`)).body).source).toMatchObject({ connected: true, server: `https://127.0.0.1:${new URL(api.url).port}` });
+    } finally {
+      for (const [k, v] of [["KUBERNETES_SERVICE_HOST", saved.host], ["KUBERNETES_SERVICE_PORT", saved.port]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

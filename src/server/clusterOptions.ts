@@ -7,6 +7,8 @@ export interface ClusterOptions {
   kubeconfig?: string;
   /** KUBERNETES_SERVICE_HOST is set: ingressd runs in a pod, with a service account. */
   inCluster: boolean;
+  /** The root the service account's files are found below (tests; a pod has them at /var/run/secrets/kubernetes.io/serviceaccount). */
+  serviceAccountRoot?: string;
   /** Where ~/.kube/config is looked for. */
   home?: string;
   /** `--namespace`: only this namespace's objects. */

@@ -11,6 +11,8 @@ export interface KubeConnection {
   kubeconfig?: string;
   /** In a pod (KUBERNETES_SERVICE_HOST set): its service account. */
   inCluster: boolean;
+  /** Where the service account's files are, below this root (tests; default the pod's own /var/run/secrets/…). */
+  serviceAccountRoot?: string;
   /** Where ~/.kube/config is looked for (HOME). */
   home?: string;
 }
@@ -38,7 +40,7 @@ export function loadKubeConfig(connection: KubeConnection): KubeConfig {
       kc.mergeConfig(more, true);
     }
   } else if (connection.inCluster) {
-    kc.loadFromCluster();
+    kc.loadFromCluster(connection.serviceAccountRoot);
   } else {
     const home = join(connection.home ?? homedir(), ".kube", "config");
     if (!existsSync(home)) {
