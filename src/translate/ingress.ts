@@ -128,17 +128,21 @@ export function translateIngresses(resources: ResourceSet, options: TranslateOpt
           ? `Service ${name} is invalid (see the error at ${error.file}:${error.line}) and is not served: requests to it get 503`
           : `Service ${name} is not defined; requests to it get 503 until it is`);
       }
-      return withUpstreamProtocol(ref, tls, settings, settings.serviceUpstream && serviceUpstreamPossible(ref, services, at, field));
+      return withUpstreamProtocol(ref, tls, settings, settings.serviceUpstream && serviceUpstreamPossible(ref));
     };
+    /** The Services service-upstream could not send to the cluster IP of, told once each. */
+    const withoutClusterIp = new Set<string>();
     /** service-upstream needs a cluster IP to send to: a Service from a file usually has none (its endpoints are used, with a warning). */
-    const serviceUpstreamPossible = (ref: BackendRef, services: Map<string, Loaded<"Service">>, at: (string | number)[], field: string): boolean => {
-      const svc = services.get(`${ref.namespace}/${ref.service}`);
-      if (!svc) return false;
-      const spec = svc.object.spec ?? {};
-      if (spec.type === "ExternalName") return false;
+    const serviceUpstreamPossible = (ref: BackendRef): boolean => {
+      const name = `${ref.namespace}/${ref.service}`;
+      const spec = services.get(name)?.object.spec;
+      if (!spec || spec.type === "ExternalName") return false;
       if (spec.clusterIP && spec.clusterIP !== "None") return true;
-      issue("warning", "service-upstream-without-cluster-ip", ["metadata", "annotations", `${NGINX_PREFIX}service-upstream`],
-        `Service ${ref.namespace}/${ref.service} has no cluster IP (spec.clusterIP${spec.clusterIP === "None" ? " is None: a headless Service" : " is not set"}): requests go to its endpoints instead (${[...at, field].join(".")})`);
+      if (!withoutClusterIp.has(name)) {
+        withoutClusterIp.add(name);
+        issue("warning", "service-upstream-without-cluster-ip", ["metadata", "annotations", `${NGINX_PREFIX}service-upstream`],
+          `Service ${name} has no cluster IP (spec.clusterIP ${spec.clusterIP === "None" ? "is None: a headless Service" : "is not set"}): requests go to its endpoints instead`);
+      }
       return false;
     };
 
