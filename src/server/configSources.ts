@@ -5,7 +5,7 @@ import type { KubeClient } from "../config/kubernetes/kubeClient.js";
 import type { MemorySource } from "../config/memorySource.js";
 import type { ConfigSource } from "../config/source.js";
 import type { ClusterOptions } from "./clusterOptions.js";
-import { ClusterReporter } from "../cluster/clusterReporter.js";
+import type { ClusterReporter } from "../cluster/clusterReporter.js";
 import type { LeaderTimings } from "../cluster/leaderElection.js";
 import type { Runtime } from "../snapshot/runtime.js";
 
@@ -27,16 +27,17 @@ export interface SourceOptions {
   logger: Logger;
 }
 
-/** The configuration's source, and the API server's client when it is a cluster (status is written through it). */
+/** The configuration's source and, for a cluster, what writes status back to it (made once the runtime exists). */
 export interface RulesSource {
   source: ConfigSource;
-  client?: KubeClient;
+  reporter?: (runtime: Runtime) => ClusterReporter;
 }
 
 /**
  * The rules files (watched unless --no-watch), or with `--source kubernetes` the
  * cluster's objects; in-memory rules (`ingressd run` registrations) beside either.
- * client-node is loaded only for a cluster: reading files does not pay for it.
+ * client-node (0.7 s to load) and everything using it are imported only for a cluster:
+ * reading files does not pay for it.
  */
 export async function rulesSource(options: SourceOptions, memory: MemorySource): Promise<RulesSource> {
   const { logger, cluster } = options;
@@ -48,10 +49,11 @@ export async function rulesSource(options: SourceOptions, memory: MemorySource):
     });
     return { source: new CombinedSource([options.watch ? files : unwatched(files), memory]) };
   }
-  const [{ KubeClient, loadKubeConfig }, { KubernetesSource }, { Backoff }] = await Promise.all([
+  const [{ KubeClient, loadKubeConfig }, { KubernetesSource }, { Backoff }, { ClusterReporter }] = await Promise.all([
     import("../config/kubernetes/kubeClient.js"),
     import("../config/kubernetes/kubernetesSource.js"),
     import("../config/kubernetes/backoff.js"),
+    import("../cluster/clusterReporter.js"),
   ]);
   const client = new KubeClient(loadKubeConfig(cluster));
   const timings = options.clusterTimings ?? {};
@@ -69,15 +71,13 @@ export async function rulesSource(options: SourceOptions, memory: MemorySource):
     onError: (err) => logger.warn({ err }, "reading a Secret from the Kubernetes API failed; its last version is kept"),
   });
   logger.info({ server: client.server, namespace: cluster.namespace ?? "all", namespaceSelector: cluster.namespaceSelector }, "reading the configuration from the Kubernetes API");
-  return { source: new CombinedSource([kube, memory]), client };
+  return { source: new CombinedSource([kube, memory]), reporter: (runtime) => clusterReporter(ClusterReporter, options, cluster, client, runtime) };
 }
 
-/** With a cluster source: the elected writer of status and Events, started once the first configuration is loaded. */
-export function clusterReporter(options: SourceOptions, client: KubeClient | undefined, runtime: Runtime): ClusterReporter | undefined {
-  const { cluster } = options;
-  if (!cluster || !client) return undefined;
+/** The elected writer of status and Events, started once the first configuration is loaded. */
+function clusterReporter(Reporter: typeof ClusterReporter, options: SourceOptions, cluster: ClusterOptions, client: KubeClient, runtime: Runtime): ClusterReporter {
   const timings = options.clusterTimings ?? {};
-  return new ClusterReporter({
+  return new Reporter({
     client,
     runtime,
     logger: options.logger,

@@ -14,7 +14,7 @@ import { FileSource } from "../config/fileSource.js";
 import { MemorySource } from "../config/memorySource.js";
 import type { ConfigChange, ConfigSource } from "../config/source.js";
 import type { ClusterOptions } from "./clusterOptions.js";
-import { clusterReporter, rulesSource, type SourceOptions } from "./configSources.js";
+import { rulesSource, type SourceOptions } from "./configSources.js";
 import { findFilter } from "../model/route.js";
 import { ClientAddressResolver } from "../proxy/clientAddress.js";
 import { CLIENT_BODY_TIMEOUT_MS } from "../proxy/clientBodyTimeout.js";
@@ -122,7 +122,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
   const { logger } = options;
   // In-memory rules change only when asked to, so they are followed even with --no-watch.
   const memory = new MemorySource(options.inline ?? []);
-  const { source, client } = options.source ? { source: options.source, client: undefined } : await rulesSource(options, memory);
+  const { source, reporter: makeReporter } = options.source ? { source: options.source, reporter: undefined } : await rulesSource(options, memory);
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const runtime = new Runtime({
     source,
@@ -141,7 +141,7 @@ export async function startIngressd(options: IngressdOptions): Promise<Ingressd>
     ...(options.clientIpPlacement ? { clientIpPlacement: options.clientIpPlacement } : {}),
     ...(options.logConfigIssues === false ? { logIssues: false } : {}),
   });
-  const reporter = clusterReporter(options, client, runtime);
+  const reporter = makeReporter?.(runtime);
   const l4 = new L4Listeners({
     snapshots: runtime,
     logger,

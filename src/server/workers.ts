@@ -7,7 +7,7 @@ import { Runtime } from "../snapshot/runtime.js";
 import { ClusterMetrics } from "../telemetry/clusterMetrics.js";
 import { RecentRequests } from "../telemetry/recentRequests.js";
 import type { StatsDocument } from "../telemetry/statsDocument.js";
-import { clusterReporter, rulesSource } from "./configSources.js";
+import { rulesSource } from "./configSources.js";
 import { listen, urlOf, type IngressdOptions } from "./ingressd.js";
 import { mergedL4Status, mergedLocalCa } from "./workerStates.js";
 import { isIngressdMessage, type FromWorker, type ToWorker, type WorkerState } from "./workerMessages.js";
@@ -68,7 +68,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
   const recent = new RecentRequests();
   let stopping = false;
   const memory = new MemorySource(options.inline ?? []);
-  const { source, client } = await rulesSource(options, memory);
+  const { source, reporter: makeReporter } = await rulesSource(options, memory);
   const toStarted = (m: ToWorker): void => {
     for (const e of entries.values()) if (e.started && e.worker.isConnected()) e.worker.send(m);
   };
@@ -91,7 +91,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     rulesPaths: options.rules,
   });
 
-  const reporter = clusterReporter(options, client, runtime);
+  const reporter = makeReporter?.(runtime);
 
   /** Versions whose swap in every worker was logged, and the waiters for a version served by all. */
   let loggedVersion = 0;
