@@ -5,6 +5,7 @@ import type { KubeClient } from "../config/kubernetes/kubeClient.js";
 import type { MemorySource } from "../config/memorySource.js";
 import type { ConfigSource } from "../config/source.js";
 import type { ClusterOptions } from "./clusterOptions.js";
+import { KubeconfigError } from "./kubeconfigError.js";
 import { ClusterReporter } from "../cluster/clusterReporter.js";
 import type { LeaderTimings } from "../cluster/leaderElection.js";
 import type { Runtime } from "../snapshot/runtime.js";
@@ -53,7 +54,12 @@ export async function rulesSource(options: SourceOptions, memory: MemorySource):
     import("../config/kubernetes/kubernetesSource.js"),
     import("../config/kubernetes/backoff.js"),
   ]);
-  const client = new KubeClient(loadKubeConfig(cluster));
+  let client: KubeClient;
+  try {
+    client = new KubeClient(loadKubeConfig(cluster));
+  } catch (err) {
+    throw new KubeconfigError(cluster, err);
+  }
   const timings = options.clusterTimings ?? {};
   const kube = new KubernetesSource({
     client,
