@@ -28,6 +28,7 @@ import {
 import { LocalCa, trustInstructions } from "./tls/localCa.js";
 import { trustCa, untrustCa } from "./tls/trustStore.js";
 import { ListenError } from "./server/listenError.js";
+import { KubeconfigError } from "./server/kubeconfigError.js";
 import { growHeapSteadily } from "./server/heapGrowth.js";
 
 /** The only place that reads argv and the environment. */
@@ -279,7 +280,7 @@ async function toolCommand(command: "check" | "routes" | "hosts", argv: string[]
 
 // Last, so every constant above is initialised before main runs.
 main().catch((err: unknown) => {
-  if (err instanceof ListenError || err instanceof WorkerStartError) {
+  if (err instanceof ListenError || err instanceof WorkerStartError || err instanceof KubeconfigError) {
     process.stderr.write(`ingressd: ${err.message}\n`);
     process.exit(1);
   }

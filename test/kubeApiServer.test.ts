@@ -401,6 +401,20 @@ describe("test Kubernetes API server: watch", () => {
     expect((await listing).body.items.map((o: KubeObject) => o.metadata.name)).toEqual(["late"]);
     expect(server.requests.at(-1)).toMatchObject({ method: "GET", path: "/api/v1/services", query: {} });
   });
+
+  it("leaves an unserved resource out, as an older cluster: 404 on its paths, gone from discovery (its group too when it was the last)", async () => {
+    server.unserved.add("endpointslices");
+    server.unserved.add("endpoints");
+    expect((await kubeRequest(server, "GET", "/apis/discovery.k8s.io/v1/endpointslices")).status).toBe(404);
+    expect((await kubeRequest(server, "GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?watch=true")).status).toBe(404);
+    expect((await kubeRequest(server, "GET", "/apis/discovery.k8s.io/v1")).status).toBe(404);
+    expect((await kubeRequest(server, "GET", "/apis")).body.groups.map((g: { name: string }) => g.name)).not.toContain("discovery.k8s.io");
+    expect((await kubeRequest(server, "GET", "/api/v1/endpoints")).status).toBe(404);
+    const core = (await kubeRequest(server, "GET", "/api/v1")).body.resources.map((r: { name: string }) => r.name);
+    expect(core).not.toContain("endpoints");
+    expect(core).toContain("services");
+    expect((await kubeRequest(server, "GET", "/api/v1/services")).status).toBe(200);
+  });
 });
 
 describe("test Kubernetes API server: @kubernetes/client-node", () => {

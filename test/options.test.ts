@@ -1,11 +1,12 @@
 import { execFile, spawnSync } from "node:child_process";
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ListenError, type ListenerName } from "../src/server/listenError.js";
+import type { ClusterOptions } from "../src/server/clusterOptions.js";
 import { parseOptions, parseToolOptions, USAGE, UsageError, type CliOptions } from "../src/server/options.js";
 
 const DEFAULTS: CliOptions = {
@@ -364,5 +365,90 @@ describe("issue 4 flags", () => {
   it("--default-cert and --default-key go together", () => {
     expect(parse(["--default-cert", "c.pem", "--default-key", "k.pem"])).toMatchObject({ defaultCert: "c.pem", defaultKey: "k.pem" });
     expect(() => parse(["--default-cert", "c.pem"])).toThrow(UsageError);
+  });
+});
+
+describe("--source kubernetes", () => {
+  const host = hostname();
+  /** The cluster options of a plain `--source kubernetes`, outside a pod, without HOME or KUBECONFIG. */
+  const CLUSTER = { inCluster: false, leaseNamespace: "ingressd", identity: host };
+
+  it("defaults: the files source, no cluster", () => {
+    expect(parse([]).cluster).toBeUndefined();
+    expect(parse(["--source", "files"])).toEqual(DEFAULTS);
+    expect(parse([], { INGRESSD_SOURCE: "files" })).toEqual(DEFAULTS);
+  });
+
+  it("--source kubernetes and INGRESSD_SOURCE=kubernetes read the cluster (with the rules default untouched)", () => {
+    expect(parse(["--source", "kubernetes"]).cluster).toEqual(CLUSTER);
+    expect(parse([], { INGRESSD_SOURCE: "kubernetes" }).cluster).toEqual(CLUSTER);
+    expect(parse(["--source=files"], { INGRESSD_SOURCE: "kubernetes" }).cluster).toBeUndefined();
+  });
+
+  it.each<[string, string[], Record<string, string>, Partial<ClusterOptions>]>([
+    ["--kubeconfig", ["--kubeconfig", "/k/config"], {}, { kubeconfig: "/k/config" }],
+    ["INGRESSD_KUBECONFIG", [], { INGRESSD_KUBECONFIG: "/k/env" }, { kubeconfig: "/k/env" }],
+    ["KUBECONFIG when neither is given", [], { KUBECONFIG: "/a:/b" }, { kubeconfig: "/a:/b" }],
+    ["--kubeconfig before KUBECONFIG", ["--kubeconfig", "/flag"], { KUBECONFIG: "/kube", INGRESSD_KUBECONFIG: "/env" }, { kubeconfig: "/flag" }],
+    ["INGRESSD_KUBECONFIG before KUBECONFIG", [], { KUBECONFIG: "/kube", INGRESSD_KUBECONFIG: "/env" }, { kubeconfig: "/env" }],
+    ["--namespace", ["--namespace", "shop"], {}, { namespace: "shop" }],
+    ["INGRESSD_NAMESPACE", [], { INGRESSD_NAMESPACE: "shop" }, { namespace: "shop" }],
+    ["--watch-namespace-selector", ["--watch-namespace-selector", "team=shop"], {}, { namespaceSelector: "team=shop" }],
+    ["INGRESSD_WATCH_NAMESPACE_SELECTOR", [], { INGRESSD_WATCH_NAMESPACE_SELECTOR: "env in (dev,test),!legacy" }, { namespaceSelector: "env in (dev,test),!legacy" }],
+    ["--publish-service", ["--publish-service", "ingressd/ingressd"], {}, { publishService: { namespace: "ingressd", name: "ingressd" } }],
+    ["INGRESSD_PUBLISH_SERVICE", [], { INGRESSD_PUBLISH_SERVICE: "edge/lb" }, { publishService: { namespace: "edge", name: "lb" } }],
+    ["--publish-status-address", ["--publish-status-address", "203.0.113.7, lb.example.com,2001:db8::1"], {}, { publishStatusAddress: ["203.0.113.7", "lb.example.com", "2001:db8::1"] }],
+    ["INGRESSD_PUBLISH_STATUS_ADDRESS", [], { INGRESSD_PUBLISH_STATUS_ADDRESS: "198.51.100.1" }, { publishStatusAddress: ["198.51.100.1"] }],
+    ["POD_NAMESPACE and POD_NAME", [], { POD_NAMESPACE: "edge", POD_NAME: "ingressd-7f9c-x2" }, { leaseNamespace: "edge", identity: "ingressd-7f9c-x2" }],
+    ["KUBERNETES_SERVICE_HOST: in a pod", [], { KUBERNETES_SERVICE_HOST: "10.96.0.1" }, { inCluster: true }],
+    ["HOME: where ~/.kube/config is looked for", [], { HOME: "/home/u" }, { home: "/home/u" }],
+  ])("%s", (_name, argv, env, changed) => {
+    expect(parse(["--source", "kubernetes", ...argv], env).cluster).toEqual({ ...CLUSTER, ...changed });
+  });
+
+  it("a flag beats its variable", () => {
+    const env = { INGRESSD_NAMESPACE: "env-ns", INGRESSD_PUBLISH_SERVICE: "env/svc", INGRESSD_PUBLISH_STATUS_ADDRESS: "10.0.0.1" };
+    expect(parse(["--source", "kubernetes", "--namespace", "flag-ns", "--publish-service", "flag/svc", "--publish-status-address", "10.0.0.2"], env).cluster).toMatchObject({
+      namespace: "flag-ns",
+      publishService: { namespace: "flag", name: "svc" },
+      publishStatusAddress: ["10.0.0.2"],
+    });
+  });
+
+  it.each<[string, string[], Record<string, string>, string]>([
+    ["bad source", ["--source", "k8s"], {}, '--source must be files or kubernetes, not "k8s"'],
+    ["bad source from the environment", [], { INGRESSD_SOURCE: "cluster" }, 'INGRESSD_SOURCE must be files or kubernetes, not "cluster"'],
+    ["bad namespace", ["--source", "kubernetes", "--namespace", "Shop_1"], {}, '--namespace must be a namespace name (a DNS label), not "Shop_1"'],
+    ["bad namespace from the environment", ["--source", "kubernetes"], { INGRESSD_NAMESPACE: "-x" }, 'INGRESSD_NAMESPACE must be a namespace name (a DNS label), not "-x"'],
+    ["bad selector", ["--source", "kubernetes", "--watch-namespace-selector", "team=(shop"], {}, '--watch-namespace-selector must be a label selector such as team=shop or env in (dev,test), not "team=(shop"'],
+    ["empty selector", ["--source", "kubernetes", "--watch-namespace-selector", " "], {}, '--watch-namespace-selector must be a label selector such as team=shop or env in (dev,test), not " "'],
+    ["bad selector from the environment", ["--source", "kubernetes"], { INGRESSD_WATCH_NAMESPACE_SELECTOR: "a b" }, 'INGRESSD_WATCH_NAMESPACE_SELECTOR must be a label selector such as team=shop or env in (dev,test), not "a b"'],
+    ["namespace and selector together", ["--source", "kubernetes", "--namespace", "shop", "--watch-namespace-selector", "team=shop"], {}, "--watch-namespace-selector and --namespace both limit the namespaces read: give one"],
+    ["bad publish-service", ["--source", "kubernetes", "--publish-service", "ingressd"], {}, '--publish-service must be a Service as NAMESPACE/NAME, not "ingressd"'],
+    ["publish-service with three parts", ["--source", "kubernetes", "--publish-service", "a/b/c"], {}, '--publish-service must be a Service as NAMESPACE/NAME, not "a/b/c"'],
+    ["bad publish-service from the environment", ["--source", "kubernetes"], { INGRESSD_PUBLISH_SERVICE: "/lb" }, 'INGRESSD_PUBLISH_SERVICE must be a Service as NAMESPACE/NAME, not "/lb"'],
+    ["bad publish-status-address", ["--source", "kubernetes", "--publish-status-address", "10.0.0.1,not an address"], {}, '--publish-status-address must be comma-separated IP addresses or host names, not "10.0.0.1,not an address"'],
+    ["empty publish-status-address", ["--source", "kubernetes", "--publish-status-address", ","], {}, '--publish-status-address must be comma-separated IP addresses or host names, not ","'],
+    ["bad publish-status-address from the environment", ["--source", "kubernetes"], { INGRESSD_PUBLISH_STATUS_ADDRESS: "_lb" }, 'INGRESSD_PUBLISH_STATUS_ADDRESS must be comma-separated IP addresses or host names, not "_lb"'],
+    ["--kubeconfig without --source kubernetes", ["--kubeconfig", "/k"], {}, "--kubeconfig reads from a cluster: give --source kubernetes with it"],
+    ["--namespace without --source kubernetes", ["--namespace", "shop"], {}, "--namespace reads from a cluster: give --source kubernetes with it"],
+    ["--watch-namespace-selector with --source files", ["--source", "files", "--watch-namespace-selector", "a=b"], {}, "--watch-namespace-selector reads from a cluster: give --source kubernetes with it"],
+    ["--publish-service without --source kubernetes", ["--publish-service", "a/b"], {}, "--publish-service reads from a cluster: give --source kubernetes with it"],
+    ["--publish-status-address without --source kubernetes", ["--publish-status-address", "10.0.0.1"], {}, "--publish-status-address reads from a cluster: give --source kubernetes with it"],
+    ["--rules with --source kubernetes", ["--source", "kubernetes", "--rules", "./x"], {}, "--rules reads files: with --source kubernetes the configuration comes from the cluster"],
+  ])("%s: a usage error naming it", (_name, argv, env, message) => {
+    const err = usageError(argv, env);
+    expect(err.code).toBe("usage");
+    expect(err.message).toBe(message);
+  });
+
+  it("cluster variables without --source kubernetes are ignored (a pod's environment, a shell's KUBECONFIG)", () => {
+    expect(parse([], { KUBECONFIG: "/k", POD_NAME: "p", POD_NAMESPACE: "n", KUBERNETES_SERVICE_HOST: "10.96.0.1" })).toEqual(DEFAULTS);
+  });
+
+  it("the usage text documents every cluster flag", () => {
+    for (const flag of ["--source SOURCE", "--kubeconfig FILES", "--namespace NS", "--watch-namespace-selector SELECTOR", "--publish-service NS/NAME", "--publish-status-address ADDRS"]) {
+      expect(USAGE).toContain(flag);
+    }
   });
 });

@@ -6,6 +6,7 @@ import type { MemorySource } from "../config/memorySource.js";
 import type { ConfigSource } from "../config/source.js";
 import type { ClusterOptions } from "./clusterOptions.js";
 import type { ClusterReporter } from "../cluster/clusterReporter.js";
+import { KubeconfigError } from "./kubeconfigError.js";
 import type { LeaderTimings } from "../cluster/leaderElection.js";
 import type { Runtime } from "../snapshot/runtime.js";
 
@@ -55,7 +56,12 @@ export async function rulesSource(options: SourceOptions, memory: MemorySource):
     import("../config/kubernetes/backoff.js"),
     import("../cluster/clusterReporter.js"),
   ]);
-  const client = new KubeClient(loadKubeConfig(cluster));
+  let client: KubeClient;
+  try {
+    client = new KubeClient(loadKubeConfig(cluster));
+  } catch (err) {
+    throw new KubeconfigError(cluster, err);
+  }
   const timings = options.clusterTimings ?? {};
   const kube = new KubernetesSource({
     client,

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createTestCa, type Pem } from "../tlsHelpers.js";
 import { jsonPatch, mergePatch, PatchError } from "./patch.js";
-import { groupVersion, NAMESPACES, resourceNamed, resourceOfObject, resourceOfPath, RESOURCES, type Resource } from "./resources.js";
+import { groupVersion, NAMESPACES, qualifiedName, resourceNamed, resourceOfObject, resourceOfPath, RESOURCES, type Resource } from "./resources.js";
 import { fieldMatcher, labelMatcher, SelectorError, type KubeObject, type Matcher } from "./selectors.js";
 import { ApiError } from "./status.js";
 import { notFound, Store, type Change, type ReplacePart } from "./store.js";
@@ -73,6 +73,12 @@ export class KubeApiServer extends EventEmitter {
   listDelayMs = 0;
   /** ...only the first list of each kind when true, every list when false. */
   listDelayFirstOnly = false;
+  /**
+   * Resources (plural or qualified plural, "endpointslices.discovery.k8s.io") this server
+   * does not have, as an older cluster: 404 on their paths, absent from discovery (a group
+   * left with none is absent too). The test controls still reach them.
+   */
+  readonly unserved = new Set<string>();
   private readonly store = new Store();
   private readonly watchers = new Set<Watcher>();
   private readonly sockets = new Set<Socket>();
@@ -370,6 +376,14 @@ current-context: test
     return { ...o, metadata: { ...meta, ...(t.name !== undefined ? { name: t.name } : {}), ...(t.resource.namespaced ? { namespace: t.namespace } : {}) } } as KubeObject;
   }
 
+  private isServed(r: Resource): boolean {
+    return !this.unserved.has(r.plural) && !this.unserved.has(qualifiedName(r));
+  }
+
+  private served(): Resource[] {
+    return RESOURCES.filter((r) => this.isServed(r));
+  }
+
   /** /api, /apis, /api/v1, /apis/<group>, /apis/<group>/<version>, /version; undefined for anything else. */
   private discovery(parts: string[]): unknown {
     const [a, b, c, d] = parts;
@@ -377,8 +391,9 @@ current-context: test
     if (a === "api" && b === undefined) return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: `127.0.0.1:${this.port}` }] };
     if (a === "api" && b === "v1" && c === undefined) return this.resourceList("", "v1");
     if (a !== "apis") return undefined;
-    const groups = [...new Set(RESOURCES.filter((r) => r.group !== "").map((r) => r.group))].map((name) => {
-      const versions = RESOURCES.find((r) => r.group === name)!.versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
+    const served = this.served();
+    const groups = [...new Set(served.filter((r) => r.group !== "").map((r) => r.group))].map((name) => {
+      const versions = served.find((r) => r.group === name)!.versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
       return { name, versions, preferredVersion: versions[0] };
     });
     if (b === undefined) return { kind: "APIGroupList", apiVersion: "v1", groups };
@@ -391,7 +406,7 @@ current-context: test
 
   private resourceList(group: string, version: string): unknown {
     const verbs = ["create", "delete", "get", "list", "patch", "update", "watch"];
-    const resources = RESOURCES.filter((r) => r.group === group && r.versions.includes(version)).flatMap((r) => [
+    const resources = this.served().filter((r) => r.group === group && r.versions.includes(version)).flatMap((r) => [
       { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs },
       ...(r.status ? [{ name: `${r.plural}/status`, singularName: "", namespaced: r.namespaced, kind: r.kind, verbs: ["get", "patch", "update"] }] : []),
     ]);
@@ -410,7 +425,7 @@ current-context: test
     if (rest[0] === "namespaces" && rest.length >= 3 && rest[2] !== "status") [namespace, rest] = [rest[1], rest.slice(2)];
     const [plural, name, sub, extra] = rest;
     const resource = plural === undefined ? undefined : resourceOfPath(group, version, plural);
-    if (!resource || extra !== undefined || (sub !== undefined && !(sub === "status" && resource.status))) return undefined;
+    if (!resource || !this.isServed(resource) || extra !== undefined || (sub !== undefined && !(sub === "status" && resource.status))) return undefined;
     if (!resource.namespaced && namespace !== undefined) return undefined;
     if (resource.namespaced && name !== undefined && namespace === undefined) return undefined;
     return { resource, version, namespace, name, status: sub === "status" };

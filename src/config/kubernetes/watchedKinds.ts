@@ -8,8 +8,9 @@ export interface WatchedKind {
   plural: string;
   namespaced: boolean;
   /**
-   * A CustomResourceDefinition a cluster may not have installed (the Gateway API): its
-   * absence (404) is not an error, and it is looked for again now and then.
+   * A kind a cluster may not serve (the Gateway API's CustomResourceDefinitions not
+   * installed, EndpointSlices before 1.21): its absence (404) is not an error, and it is
+   * looked for again now and then.
    */
   optional?: boolean;
 }
@@ -21,7 +22,8 @@ export interface WatchedKind {
  */
 export const WATCHED_KINDS: readonly WatchedKind[] = [
   { kind: "Service", apiVersion: "v1", plural: "services", namespaced: true },
-  { kind: "EndpointSlice", apiVersion: "discovery.k8s.io/v1", plural: "endpointslices", namespaced: true },
+  // Optional: a cluster without it is read through its Endpoints (see ENDPOINTS).
+  { kind: "EndpointSlice", apiVersion: "discovery.k8s.io/v1", plural: "endpointslices", namespaced: true, optional: true },
   { kind: "Ingress", apiVersion: "networking.k8s.io/v1", plural: "ingresses", namespaced: true },
   { kind: "IngressClass", apiVersion: "networking.k8s.io/v1", plural: "ingressclasses", namespaced: false },
   { kind: "Namespace", apiVersion: "v1", plural: "namespaces", namespaced: false },
