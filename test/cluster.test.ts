@@ -297,4 +297,20 @@ describe("the Kubernetes API as the configuration source", () => {
       await rm(root, { recursive: true, force: true });
     }
   });
+
+  it("a kind it may not list (RBAC) does not hold the first sync: it serves without it, ready, and says so", async () => {
+    api.forbidden.add("httproutes");
+    try {
+      const d = await start({}, { clusterTimings: { backoffInitialMs: 100, backoffMaxMs: 1_000, secretRefreshMs: 60_000 } });
+      expect(JSON.parse((await get(`${d.url}/`, { host: "shop.example" })).body).name).toBe("shop");
+      const config = JSON.parse((await get(`${d.admin}/api/config`)).body);
+      expect(config.source.connected).toBe(true);
+      const warning = config.warnings.find((w: { code: string }) => w.code === "kubernetes-forbidden");
+      expect(warning.message).toContain("may not list and watch httproutes");
+      expect(warning.message).toContain("forbidden");
+      expect((await get(`${d.admin}/readyz`)).status).toBe(200);
+    } finally {
+      api.forbidden.delete("httproutes");
+    }
+  });
 });

@@ -79,6 +79,8 @@ export class KubeApiServer extends EventEmitter {
    * left with none is absent too). The test controls still reach them.
    */
   readonly unserved = new Set<string>();
+  /** Resources (plural or qualified plural) every request for is refused 403 Forbidden, as RBAC refuses a kind the service account lacks. */
+  readonly forbidden = new Set<string>();
   private readonly store = new Store();
   private readonly watchers = new Set<Watcher>();
   private readonly sockets = new Set<Socket>();
@@ -310,6 +312,12 @@ current-context: test
     if (!target) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
     const q = url.searchParams;
     const { resource: r, version } = target;
+    if (this.forbidden.has(r.plural) || this.forbidden.has(qualifiedName(r))) {
+      // RBAC: the service account lacks this resource (the real message's shape).
+      const verb = req.method === "GET" ? (target.name !== undefined ? "get" : q.get("watch") === "true" || q.get("watch") === "1" ? "watch" : "list") : req.method!.toLowerCase();
+      const scope = target.namespace !== undefined ? `in the namespace "${target.namespace}"` : "at the cluster scope";
+      throw new ApiError(403, "Forbidden", `${qualifiedName(r)} is forbidden: User "system:serviceaccount:ingressd:ingressd" cannot ${verb} resource "${r.plural}" in API group "${r.group}" ${scope}`);
+    }
     switch (req.method) {
       case "GET":
         if (target.name === undefined) return q.get("watch") === "true" || q.get("watch") === "1" ? this.watch(res, target, q) : this.listTo(res, target, q);
