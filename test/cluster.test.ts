@@ -313,4 +313,26 @@ describe("the Kubernetes API as the configuration source", () => {
       api.forbidden.delete("httproutes");
     }
   });
+
+  it("bookmarks advance its resourceVersion: after a compaction, a dropped watch resumes from the bookmark without listing again", async () => {
+    const d = await start();
+    // Writes to other kinds move the cluster's resourceVersion past the Ingress watch's last event.
+    for (let i = 0; i < 5; i++) api.create({ apiVersion: "v1", kind: "Event", metadata: { name: `noise-${i}`, namespace: "shop" }, involvedObject: {}, reason: "Noise" } as never);
+    const rv = api.resourceVersion;
+    api.bookmark();
+    // The bookmark reaches the informer: wait until a re-watch asks from it.
+    let rewatch = api.nextWatch("ingresses");
+    api.endWatches();
+    expect((await rewatch).query.resourceVersion).toBe(rv);
+    api.compact();
+    const before = api.requests.length;
+    rewatch = api.nextWatch("ingresses");
+    api.dropWatches();
+    const again = await rewatch;
+    expect(again.query.resourceVersion).toBe(rv);
+    const relists = api.requests.slice(before).filter((r) => r.path === "/apis/networking.k8s.io/v1/ingresses" && r.query.watch === undefined);
+    expect(relists).toEqual([]);
+    expect((await get(`${d.url}/`, { host: "shop.example" })).status).toBe(200);
+    for (let i = 0; i < 5; i++) api.remove("events", "shop", `noise-${i}`);
+  });
 });
