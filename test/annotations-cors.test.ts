@@ -1,7 +1,7 @@
-import { existsSync } from "node:fs";
 import type { ServerResponse, IncomingMessage } from "node:http";
 import { connect } from "node:net";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "./browser.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRulesFile } from "../src/config/parse.js";
 import { validateDocuments } from "../src/config/validate.js";
@@ -314,7 +314,6 @@ describe("CORS origin matcher (ingress-nginx template.go buildOriginRegex, ancho
  * custom header and credentials, so Chromium sends a preflight, which ingressd must answer.
  */
 describe("CORS in a real browser (ingress-nginx annotations.md § Enable CORS)", () => {
-  const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
   let app: Upstream;
   let api: Upstream;
   let proxy: Proxy;
@@ -322,7 +321,6 @@ describe("CORS in a real browser (ingress-nginx annotations.md § Enable CORS)",
   let browser: Browser;
 
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}: apt-get install -y chromium`).toBe(true);
     app = await startUpstream((req, res) => {
       req.resume();
       res.writeHead(200, { "content-type": "text/html" });
@@ -342,11 +340,7 @@ describe("CORS in a real browser (ingress-nginx annotations.md § Enable CORS)",
       "cors-expose-headers": "X-Request-Id",
     }));
     await reloaded;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync", "--host-resolver-rules=MAP *.localhost 127.0.0.1"],
-    });
+    browser = await launchChromium(["--host-resolver-rules=MAP *.localhost 127.0.0.1"]);
   });
   afterAll(async () => {
     await browser?.close();

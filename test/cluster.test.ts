@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { get, nextReload, startProxy, startUpstream, type Upstream } from "./helpers.js";
-import { endpointSlice, ingress, ingressClass, namespace, service, tlsSecret } from "./clusterObjects.js";
+import { endpointSlice, ingress, ingressClass, service, tlsSecret, shopWeb } from "./clusterObjects.js";
 import { createTestCa, handshake } from "./tlsHelpers.js";
 import { eventually, startApiServer, startClusterIngressd } from "./clusterHelpers.js";
 import type { KubeApiServer } from "./kube/apiServer.js";
@@ -24,11 +24,7 @@ describe("the Kubernetes API as the configuration source", () => {
     ({ api, kubeconfig, close: closeApi } = await startApiServer());
     shop = await startUpstream("shop");
     blog = await startUpstream("blog");
-    api.create(namespace("shop"));
-    api.create(ingressClass());
-    api.create(service("shop", "web"));
-    for (const s of endpointSlice("shop", "web", [shop.port])) api.create(s);
-    api.create(ingress("shop", "web", "shop.example", "web"));
+    for (const o of shopWeb(shop.port)) api.create(o);
   });
   afterEach(async () => {
     await Promise.all(running.splice(0).map((r) => r.close()));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildCli, startCli, type CliProcess } from "./cliProcess.js";
 import { eventually, startApiServer } from "./clusterHelpers.js";
-import { endpointSlice, ingress, ingressClass, namespace, service } from "./clusterObjects.js";
+import { endpointSlice, ingress, namespace, service, shopWeb } from "./clusterObjects.js";
 import { get, startUpstream, type Upstream } from "./helpers.js";
 import type { KubeApiServer } from "./kube/apiServer.js";
 
@@ -26,11 +26,7 @@ beforeAll(async () => {
   shop = await startUpstream("shop");
   blog = await startUpstream("blog");
   api.create(namespace("ingressd"));
-  api.create(namespace("shop"));
-  api.create(ingressClass());
-  api.create(service("shop", "web"));
-  for (const s of endpointSlice("shop", "web", [shop.port])) api.create(s);
-  api.create(ingress("shop", "web", "shop.example", "web"));
+  for (const o of shopWeb(shop.port)) api.create(o);
 }, 120_000);
 
 afterAll(async () => {

@@ -81,3 +81,8 @@ export function httpRoute(ns: string, name: string, gatewayName: string, host: s
     spec: { parentRefs: [{ name: gatewayName }], hostnames: [host], rules: [{ backendRefs: [{ name: svc, port: 80 }] }] },
   };
 }
+
+/** The objects most cluster tests start from: namespace `shop`, the IngressClass `ingressd`, Service `web` on `port`'s pods, and the Ingress `web` for shop.example. */
+export function shopWeb(port: number): Obj[] {
+  return [namespace("shop"), ingressClass(), service("shop", "web"), ...endpointSlice("shop", "web", [port]), ingress("shop", "web", "shop.example", "web")];
+}

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { get, nextReload, startUpstream, type Upstream } from "./helpers.js";
-import { endpointSlice, gateway, httpRoute, ingress, ingressClass, namespace, service } from "./clusterObjects.js";
+import { gateway, httpRoute, ingress, namespace, shopWeb } from "./clusterObjects.js";
 import { eventually, startApiServer, startClusterIngressd } from "./clusterHelpers.js";
 import type { KubeApiServer } from "./kube/apiServer.js";
 
@@ -26,11 +26,7 @@ describe("status written back by the elected replica", () => {
     ({ api, kubeconfig, close: closeApi } = await startApiServer());
     web = await startUpstream("web");
     api.create(namespace("ingressd"));
-    api.create(namespace("shop"));
-    api.create(ingressClass());
-    api.create(service("shop", "web"));
-    for (const s of endpointSlice("shop", "web", [web.port])) api.create(s);
-    api.create(ingress("shop", "web", "shop.example", "web"));
+    for (const o of shopWeb(web.port)) api.create(o);
   });
   afterEach(async () => {
     await Promise.all(running.splice(0).map((r) => r.close()));

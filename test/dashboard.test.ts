@@ -2,13 +2,12 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "./browser.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { proxyRules } from "../src/commands/proxy.js";
 import { defaultBackendYaml, get, ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
 import { handshake, lineOf, tlsIngressYaml } from "./tlsHelpers.js";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /**
  * The dashboard in a real browser (Debian's chromium, driven by playwright-core).
@@ -24,7 +23,6 @@ describe("dashboard in a real browser", () => {
   let defaultPath: string;
 
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}: apt-get install -y chromium`).toBe(true);
     dataDir = await mkdtemp(join(tmpdir(), "ingressd-data-"));
     upstreams = await Promise.all(["web", "api", "shop"].map((n) => startUpstream(n)));
     rules = await rulesDir();
@@ -38,11 +36,7 @@ describe("dashboard in a real browser", () => {
     defaultPath = await rules.write("default.yaml", defaultBackendYaml("web"));
     proxy = await startProxy([rules.dir], { httpsPort: 0, dataDir });
     expect((await handshake(await proxy.httpsReady(), "app.localhost")).cn).toBe("app.localhost");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

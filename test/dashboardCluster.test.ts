@@ -1,12 +1,10 @@
-import { existsSync } from "node:fs";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "./browser.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApiServer, startClusterIngressd } from "./clusterHelpers.js";
-import { endpointSlice, ingress, ingressClass, namespace, service } from "./clusterObjects.js";
+import { shopWeb } from "./clusterObjects.js";
 import { startUpstream, type Upstream } from "./helpers.js";
 import type { KubeApiServer } from "./kube/apiServer.js";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /**
  * The dashboard of an ingressd on `--source kubernetes`, in a real browser: its header
@@ -21,21 +19,12 @@ describe("dashboard with the Kubernetes API as the source", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}: apt-get install -y chromium`).toBe(true);
     let kubeconfig: string;
     ({ api, kubeconfig, close: closeApi } = await startApiServer());
     shop = await startUpstream("shop");
-    api.create(namespace("shop"));
-    api.create(ingressClass());
-    api.create(service("shop", "web"));
-    for (const s of endpointSlice("shop", "web", [shop.port])) api.create(s);
-    api.create(ingress("shop", "web", "shop.example", "web"));
+    for (const o of shopWeb(shop.port)) api.create(o);
     proxy = await startClusterIngressd(kubeconfig);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -1,10 +1,8 @@
-import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "./browser.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingressYaml, nextReload, rulesDir, serviceYaml, startProxy, startUpstream, type RulesDir, type Upstream } from "./helpers.js";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** What the dashboard shows of mistakes: removed APIs, and a rejected version with its last good one serving. */
 describe("dashboard: mistakes in a real browser", () => {
@@ -14,11 +12,10 @@ describe("dashboard: mistakes in a real browser", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}: apt-get install -y chromium`).toBe(true);
     upstream = await startUpstream("web");
     rules = await rulesDir();
     proxy = await startProxy([rules.dir]);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

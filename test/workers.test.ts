@@ -2,7 +2,7 @@ import { Agent, request, type IncomingMessage } from "node:http";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./browser.js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseOptions } from "../src/server/options.js";
 import { LocalCa } from "../src/tls/localCa.js";
@@ -297,7 +297,7 @@ describe("--workers 2", () => {
     const counts = await countsWhenTotal(c, 12);
     expect(counts.every((n) => n > 0), `each worker answered some: ${counts.join(", ")}`).toBe(true);
 
-    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    const browser = await launchChromium();
     cleanups.push(() => browser.close());
     const page = await browser.newPage();
     await page.goto(`${c.admin}/`);

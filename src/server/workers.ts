@@ -1,5 +1,4 @@
 import cluster, { type Worker } from "node:cluster";
-import type { Logger } from "pino";
 import { createAdminServer } from "../admin/adminServer.js";
 import { MemorySource } from "../config/memorySource.js";
 import { MirroredSource } from "../config/mirroredSource.js";
