@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildCli, startCli, type CliProcess } from "./cliProcess.js";
 import { eventually, startApiServer } from "./clusterHelpers.js";
 import { endpointSlice, ingress, namespace, service, shopWeb } from "./clusterObjects.js";
-import { get, startUpstream, type Upstream } from "./helpers.js";
+import { freePort, get, startUpstream, type Upstream } from "./helpers.js";
 import type { KubeApiServer } from "./kube/apiServer.js";
 
 /**
@@ -154,5 +154,25 @@ describe("ingressd --source kubernetes, the built CLI", () => {
     const res = await failedStart(file);
     expect(res.stderr).toBe(`ingressd: cannot use the kubeconfig ${file}: the kubeconfig's current context (none) names no cluster\n`);
     expect(res.code).toBe(1);
+  });
+
+  it("an API server not reachable at start: says so in the log, healthy but not ready while it does not answer", async () => {
+    const port = await freePort();
+    const dir = await mkdtemp(join(tmpdir(), "ingressd-kc-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const unreachable = join(dir, "kubeconfig");
+    await writeFile(unreachable, api.kubeconfig().replace(api.url, `https://127.0.0.1:${port}`));
+    const admin = await freePort();
+    const dataDir = await mkdtemp(join(tmpdir(), "ingressd-cluster-cli-"));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const proc = startCli(cli, ["--source", "kubernetes", "--kubeconfig", unreachable, "--bind", "127.0.0.1", "--http-port", "0", "--https-port", "0", "--admin-port", String(admin), "--data-dir", dataDir], { POD_NAMESPACE: "ingressd", POD_NAME: "ingressd-cli-0" });
+    cleanups.push(() => proc.killGroup());
+    await proc.waitFor(/"msg":"Kubernetes API server not reachable: the last configuration \(if any\) keeps serving; retrying with backoff"/);
+    expect(proc.stdout()).toMatch(/"error":"[a-z]+: connect ECONNREFUSED 127\.0\.0\.1:\d+"/);
+    const ready = await get(`http://127.0.0.1:${admin}/readyz`);
+    expect([ready.status, ready.body]).toEqual([503, "configuration not loaded yet\n"]);
+    expect((await get(`http://127.0.0.1:${admin}/healthz`)).status).toBe(200);
+    proc.child.kill("SIGTERM");
+    await proc.exited;
   });
 });

@@ -72,7 +72,7 @@ export async function rulesSource(options: SourceOptions, memory: MemorySource):
     backoff: () => new Backoff(timings.backoffInitialMs, timings.backoffMaxMs),
     onStatus: (s) => {
       if (s.connected) logger.info({ server: s.server }, "Kubernetes API server connected: changes are followed again");
-      else logger.warn({ server: s.server, error: s.error }, "Kubernetes API server lost: the last configuration keeps serving; reconnecting");
+      else logger.warn({ server: s.server, error: s.error }, "Kubernetes API server not reachable: the last configuration (if any) keeps serving; retrying with backoff");
     },
     onError: (err) => logger.warn({ err }, "reading a Secret from the Kubernetes API failed; its last version is kept"),
   });

@@ -26,6 +26,9 @@ export interface KubernetesSourceOptions {
   onError?: (err: Error) => void;
 }
 
+/** The status's error until every kind was listed once. */
+const NOT_SYNCED = "not synced yet";
+
 /** Longest a change waits while others keep coming (as for files). */
 const MAX_WAIT_MS = 500;
 
@@ -61,7 +64,7 @@ export class KubernetesSource implements ConfigSource {
   private closed = false;
 
   constructor(private readonly options: KubernetesSourceOptions) {
-    this.state = { kind: "kubernetes", connected: false, since: new Date(), server: options.client.server, error: "not synced yet" };
+    this.state = { kind: "kubernetes", connected: false, since: new Date(), server: options.client.server, error: NOT_SYNCED };
     this.quiet = new QuietPeriod(Math.max(options.debounceMs ?? 100, 0), MAX_WAIT_MS, () => this.deliver());
     for (const kind of WATCHED_KINDS) this.addInformer(kind);
   }
@@ -258,8 +261,10 @@ export class KubernetesSource implements ConfigSource {
   private updateState(): void {
     const failing = [...this.informers.values()].find((i) => i.error !== undefined);
     const connected = this.synced && failing === undefined;
-    const error = failing ? `${failing.kind.plural}: ${failing.error!.message}` : connected ? undefined : "not synced yet";
+    const error = failing ? `${failing.kind.plural}: ${failing.error!.message}` : connected ? undefined : NOT_SYNCED;
     const changed = connected !== this.state.connected;
+    // Before the first sync it was never connected: its first failure is told too (nothing else would say why it is not ready).
+    const firstFailure = !this.synced && failing !== undefined && this.state.error === NOT_SYNCED;
     this.state = {
       kind: "kubernetes",
       connected,
@@ -267,6 +272,6 @@ export class KubernetesSource implements ConfigSource {
       server: this.options.client.server,
       ...(error !== undefined ? { error } : {}),
     };
-    if (changed) this.options.onStatus?.(this.status());
+    if (changed || firstFailure) this.options.onStatus?.(this.status());
   }
 }
