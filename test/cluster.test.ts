@@ -130,8 +130,10 @@ describe("the Kubernetes API as the configuration source", () => {
     await api.stop();
     const lost = Date.now();
     // The source notices at its next list or watch: the watches are cut, so at once.
-    let config = JSON.parse((await get(`${d.admin}/api/config`)).body);
-    for (; config.source.connected; config = JSON.parse((await get(`${d.admin}/api/config`)).body)) await new Promise((r) => setTimeout(r, 50));
+    let config = await eventually(async () => {
+      const c = JSON.parse((await get(`${d.admin}/api/config`)).body);
+      return c.source.connected ? undefined : c;
+    }, 10_000, "the source to notice");
     expect(config.source).toMatchObject({ kind: "kubernetes", connected: false });
     expect(Date.parse(config.source.since)).toBeGreaterThanOrEqual(lost - 1000);
     expect(config.source.error).toBeTruthy();

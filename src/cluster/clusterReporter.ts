@@ -110,11 +110,6 @@ export class ClusterReporter {
     };
   }
 
-  /** Resolves once the syncs asked for so far are done (tests). */
-  settled(): Promise<void> {
-    return this.running;
-  }
-
   private sync(): void {
     if (!this.election.isLeader) return;
     if (this.busy) {

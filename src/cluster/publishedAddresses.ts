@@ -42,17 +42,19 @@ export async function publishedAddresses(
   const external = (spec.externalIPs ?? []).map((ip) => ({ ip }));
   let found: LoadBalancerIngress[];
   if (spec.type === "LoadBalancer") {
-    found = [...(service.status?.loadBalancer?.ingress ?? []).map((i) => ({ ...(i.ip ? { ip: i.ip } : {}), ...(i.hostname ? { hostname: i.hostname } : {}) })), ...external];
+    found = [...(service.status?.loadBalancer?.ingress ?? []), ...external];
   } else if (spec.type === "ExternalName") {
     found = spec.externalName ? [{ hostname: spec.externalName }] : [];
   } else {
     found = external.length > 0 ? external : spec.clusterIP && spec.clusterIP !== "None" ? [{ ip: spec.clusterIP }] : [];
   }
-  return found.length > 0 ? sortAddresses(found) : undefined;
+  return found.length > 0 ? normalizedAddresses(found) : undefined;
 }
 
-/** In a stable order, so equal sets compare equal. */
-export function sortAddresses(list: LoadBalancerIngress[]): LoadBalancerIngress[] {
+/** Only `ip` and `hostname` (a status entry may carry ports too), in a stable order, so equal sets compare equal. */
+export function normalizedAddresses(list: readonly LoadBalancerIngress[]): LoadBalancerIngress[] {
   const key = (a: LoadBalancerIngress): string => `${a.ip ?? ""}|${a.hostname ?? ""}`;
-  return [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return list
+    .map((i) => ({ ...(i.ip ? { ip: i.ip } : {}), ...(i.hostname ? { hostname: i.hostname } : {}) }))
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

@@ -2,8 +2,7 @@ import { KubeApiError, type KubeClient } from "../config/kubernetes/kubeClient.j
 import type { Snapshot } from "../snapshot/snapshot.js";
 import type { Condition, ParentRefView } from "../translate/gateway/conditions.js";
 import { GATEWAY_CONTROLLER_NAME } from "../translate/gateway/listeners.js";
-import type { LoadBalancerIngress } from "./publishedAddresses.js";
-import { sortAddresses } from "./publishedAddresses.js";
+import { normalizedAddresses, type LoadBalancerIngress } from "./publishedAddresses.js";
 
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 const GATEWAY_API = `/apis/${GATEWAY_GROUP}/v1`;
@@ -38,10 +37,7 @@ export class StatusWriter {
   /** Per object, the status last confirmed in the cluster: what need not be read again. */
   private confirmed = new Map<string, string>();
 
-  constructor(
-    private readonly client: KubeClient,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  constructor(private readonly client: KubeClient) {}
 
   /** Forget what was confirmed (leadership changed hands: someone else may have written since). */
   forget(): void {
@@ -51,7 +47,10 @@ export class StatusWriter {
   /** Writes every status that differs from `snapshot`'s; resolves with the failures (each object alone). */
   async sync(snapshot: Snapshot, addresses: LoadBalancerIngress[] | undefined): Promise<WriteFailure[]> {
     const failures: WriteFailure[] = [];
+    /** The objects of this sync: what is confirmed of the others (deleted, no longer served) is forgotten. */
+    const current = new Set<string>();
     const attempt = async (object: string, desired: unknown, write: () => Promise<void>): Promise<void> => {
+      current.add(object);
       const key = JSON.stringify(desired);
       if (this.confirmed.get(object) === key) return;
       try {
@@ -65,7 +64,7 @@ export class StatusWriter {
     };
     const tasks: Promise<void>[] = [];
     if (addresses) {
-      const lb = { ingress: sortAddresses(addresses) };
+      const lb = { ingress: normalizedAddresses(addresses) };
       for (const id of snapshot.ingresses) {
         const [namespace, name] = id.split("/") as [string, string];
         tasks.push(attempt(`Ingress ${id}`, lb, () => this.writeIngress(namespace, name, lb)));
@@ -115,6 +114,7 @@ export class StatusWriter {
       );
     }
     await Promise.all(tasks);
+    for (const object of this.confirmed.keys()) if (!current.has(object)) this.confirmed.delete(object);
     return failures;
   }
 
@@ -123,7 +123,7 @@ export class StatusWriter {
     const path = `/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses/${name}`;
     const current = await this.client.get<Stored>(path);
     const now = (current.status?.loadBalancer as { ingress?: LoadBalancerIngress[] } | undefined)?.ingress ?? [];
-    if (JSON.stringify(sortAddresses(now.map((i) => ({ ...(i.ip ? { ip: i.ip } : {}), ...(i.hostname ? { hostname: i.hostname } : {}) })))) === JSON.stringify(lb.ingress)) return;
+    if (JSON.stringify(normalizedAddresses(now)) === JSON.stringify(lb.ingress)) return;
     await this.client.request("PATCH", `${path}/status`, { status: { loadBalancer: lb } }, "application/merge-patch+json");
   }
 
@@ -142,7 +142,7 @@ export class StatusWriter {
 
   /** Conditions as stored: each with the object's generation, keeping its transition time while its status is unchanged. */
   private conditions(conditions: readonly Condition[], before: readonly StoredCondition[] | undefined, generation: number | undefined): StoredCondition[] {
-    const at = this.now().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const at = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     return conditions.map((c) => {
       const prev = before?.find((b) => b.type === c.type);
       return {

@@ -122,7 +122,6 @@ const SERVER_FLAGS = {
 } as const;
 
 type ServerFlagValues = { [K in keyof typeof SERVER_FLAGS]?: (typeof SERVER_FLAGS)[K]["type"] extends "boolean" ? boolean : K extends "rules" ? string[] : string };
-export const SERVER_FLAG_NAMES: readonly string[] = Object.keys(SERVER_FLAGS);
 
 /** Flags, then `INGRESSD_*` variables, then defaults. Throws UsageError on anything unknown or malformed. */
 export function parseOptions(argv: string[], env: Record<string, string | undefined>): CliOptions | "help" | "version" {

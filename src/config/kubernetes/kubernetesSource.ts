@@ -4,7 +4,7 @@ import type { ConfigChange, ConfigSource, SourceStatus } from "../source.js";
 import type { Backoff } from "./backoff.js";
 import { KindInformer } from "./kindInformer.js";
 import { KubeApiError, type KubeClient } from "./kubeClient.js";
-import { objectPathName, objectText, type KubeObject } from "./objectText.js";
+import { objectOfPathName, objectPathName, objectText, type KubeObject } from "./objectText.js";
 import { secretReferences } from "./secretReferences.js";
 import { ENDPOINTS, objectPath, SECRETS, WATCHED_KINDS, type WatchedKind } from "./watchedKinds.js";
 
@@ -103,8 +103,9 @@ export class KubernetesSource implements ConfigSource {
     this.synced = true;
     this.updateState();
     for (const path of this.visiblePaths()) this.dirty.add(path);
-    await this.readSecrets(this.referencedSecrets());
-    this.collect();
+    const referenced = this.referencedSecrets();
+    await this.readSecrets(referenced);
+    this.collect(referenced);
     this.listener = onChanges;
     this.refresh = setInterval(() => {
       for (const ref of this.referencedSecrets()) this.secretsToRead.add(ref);
@@ -212,14 +213,17 @@ export class KubernetesSource implements ConfigSource {
         this.secretsToRead.clear();
         const referenced = this.referencedSecrets();
         await this.readSecrets(due.filter((ref) => referenced.has(ref)));
-        const changes = this.collect();
+        const changes = this.collect(referenced);
         if (changes.length > 0 && !this.closed) this.listener?.(changes);
       })
       .catch((err: unknown) => this.options.onError?.(err as Error));
   }
 
-  /** The dirty objects' and the Secrets' changes against what was last handed over, now recorded as handed over. */
-  private collect(): ConfigChange[] {
+  /**
+   * The dirty objects' and the Secrets' changes against what was last handed over, now
+   * recorded as handed over; `referenced`: the Secrets the objects name now.
+   */
+  private collect(referenced: ReadonlySet<string>): ConfigChange[] {
     const changes: ConfigChange[] = [];
     const record = (path: string, text: string | null): void => {
       if ((this.delivered.get(path) ?? null) === text) return;
@@ -231,29 +235,24 @@ export class KubernetesSource implements ConfigSource {
     this.dirty.clear();
     for (const path of paths) record(path, this.currentText(path));
     // Secrets: those referenced, as last read; the others are no longer configuration.
-    const referenced = this.referencedSecrets();
     for (const ref of referenced) {
-      const [namespace, name] = ref.split("/") as [string, string];
       const secret = this.secrets.get(ref);
-      record(objectPathName("Secret", namespace, name), secret ? objectText(SECRETS, secret) : null);
+      record(secretPath(ref), secret ? objectText(SECRETS, secret) : null);
     }
     for (const ref of [...this.secrets.keys()]) {
       if (referenced.has(ref)) continue;
       this.secrets.delete(ref);
-      const [namespace, name] = ref.split("/") as [string, string];
-      record(objectPathName("Secret", namespace, name), null);
+      record(secretPath(ref), null);
     }
     return changes;
   }
 
   /** The text of the object a path names, as the informers hold it now; null when it is gone or not selected. */
   private currentText(path: string): string | null {
-    const [kindName, ...rest] = path.slice("kubernetes:".length).split("/");
-    const informer = this.informers.get(kindName!);
-    if (!informer) return null;
-    const [namespace, name] = informer.kind.namespaced ? [rest[0], rest[1]!] : [undefined, rest[0]!];
-    if (!this.inSelectedNamespace(namespace)) return null;
-    const object = informer.get(namespace, name);
+    const id = objectOfPathName(path);
+    const informer = id && this.informers.get(id.kind);
+    if (!id || !informer || !this.inSelectedNamespace(id.namespace)) return null;
+    const object = informer.get(id.namespace, id.name);
     return object ? objectText(informer.kind, object) : null;
   }
 
@@ -274,4 +273,10 @@ export class KubernetesSource implements ConfigSource {
     };
     if (changed || firstFailure) this.options.onStatus?.(this.status());
   }
+}
+
+/** The "file" of a Secret named `namespace/name`. */
+function secretPath(ref: string): string {
+  const [namespace, name] = ref.split("/") as [string, string];
+  return objectPathName("Secret", namespace, name);
 }
